@@ -1,0 +1,122 @@
+/**
+ * The accelerator interface: what the machine needs from a CPU provider.
+ * Implemented by the JIT (`src/cpu`) and by KVM (`src/kvm`). An accelerator
+ * knows nothing about devices: every port and MMIO access goes through the
+ * host's buses, interrupts arrive as messages from the interrupt controllers.
+ */
+import type { Bus } from '../memory/bus.js';
+import type { GuestMemory } from '../memory/guest-memory.js';
+import type { InterruptMessage } from '../devices/irq.js';
+import type { CpuidPolicy } from '../cpu/cpuid.js';
+
+/** A segment register in the form KVM's `kvm_segment` uses (raw descriptor fields). */
+export interface SegmentState {
+  selector: number;
+  base: bigint;
+  limit: number;
+  /** Descriptor type field (4 bits). */
+  type: number;
+  present: boolean;
+  dpl: number;
+  /** 1 = default operand size 32 (D/B). */
+  db: boolean;
+  /** S bit: 1 = code/data, 0 = system. */
+  s: boolean;
+  /** L bit: 64-bit code. */
+  l: boolean;
+  /** G bit: limit granularity 4 KiB (limit here is already expanded to bytes-1). */
+  g: boolean;
+  avl: boolean;
+  unusable: boolean;
+}
+
+export interface DescriptorTable { base: bigint; limit: number }
+
+export const GPR_NAMES = [
+  'rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi',
+  'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15',
+] as const;
+
+export interface GeneralRegisters {
+  /** rax..r15 in encoding order (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15). */
+  gpr: bigint[];
+  rip: bigint;
+  rflags: bigint;
+}
+
+export interface SystemRegisters {
+  cs: SegmentState; ds: SegmentState; es: SegmentState; fs: SegmentState;
+  gs: SegmentState; ss: SegmentState; tr: SegmentState; ldt: SegmentState;
+  gdt: DescriptorTable; idt: DescriptorTable;
+  cr0: bigint; cr2: bigint; cr3: bigint; cr4: bigint; cr8: bigint;
+  efer: bigint;
+  apicBase: bigint;
+}
+
+export interface VcpuState {
+  regs: GeneralRegisters;
+  sregs: SystemRegisters;
+  /** MSR index -> value, for the MSRs the accelerator saves (optional on input). */
+  msrs?: Map<number, bigint>;
+}
+
+/** Why a machine or vCPU stopped running guest code. */
+export type StopReason =
+  | { kind: 'triple-fault'; cpu: number }
+  | { kind: 'reset-request'; cpu: number }
+  | { kind: 'internal-error'; cpu: number; message: string }
+  | { kind: 'debug'; cpu: number; reason: 'breakpoint' | 'single-step' | 'watchpoint'; address?: bigint }
+  | { kind: 'paused' };
+
+/** What the machine gives an accelerator. */
+export interface AcceleratorHost {
+  readonly memory: GuestMemory;
+  readonly pio: Bus;
+  readonly mmio: Bus;
+  readonly cpuid: CpuidPolicy;
+  readonly cpuCount: number;
+  /** A vCPU (or the whole VM) stopped for a reason the machine must act on. */
+  onStop(reason: StopReason): void;
+  /** A level-triggered interrupt was EOI'd at a local APIC (IOAPIC remote-IRR handling). */
+  onEoi(vector: number): void;
+  /** Host monotonic time in ns (deterministic mode substitutes its own clock). */
+  nowNs(): bigint;
+}
+
+export interface Accelerator {
+  readonly name: 'jit' | 'kvm';
+  /** Create vCPUs and bind guest memory. Throws AccelError when unavailable. */
+  init(host: AcceleratorHost): Promise<void>;
+  /** Set a vCPU's architectural state (boot state for the BSP; APs wait for INIT/SIPI). */
+  setState(cpu: number, state: VcpuState): void;
+  getState(cpu: number): VcpuState;
+  /** Start (or continue) running all runnable vCPUs. Returns immediately. */
+  resume(): void;
+  /** Stop all vCPUs at an instruction boundary; resolves when they are stopped. */
+  pause(): Promise<void>;
+  /** Deliver an interrupt message from an IOAPIC or MSI to the local APIC(s). */
+  deliverInterrupt(msg: InterruptMessage): void;
+  /** Architectural reset of every vCPU (APs back to wait-for-SIPI). */
+  reset(): void;
+  /** Release threads, handles and memory mappings. */
+  destroy(): Promise<void>;
+  /** Optional debug capabilities (the GDB stub and the library use them). */
+  readonly debug?: AcceleratorDebug;
+}
+
+export interface AcceleratorDebug {
+  setSingleStep(cpu: number, on: boolean): void;
+  addBreakpoint(kind: 'sw' | 'hw', gva: bigint): boolean;
+  removeBreakpoint(kind: 'sw' | 'hw', gva: bigint): boolean;
+  addWatchpoint?(kind: 'write' | 'read' | 'access', gva: bigint, len: number): boolean;
+  removeWatchpoint?(kind: 'write' | 'read' | 'access', gva: bigint, len: number): boolean;
+  /** Translate a guest virtual address with the vCPU's current page tables. */
+  translate(cpu: number, gva: bigint): bigint | undefined;
+}
+
+export class AccelError extends Error {
+  override readonly name = 'AccelError';
+  constructor(readonly code: 'KVM_UNAVAILABLE' | 'KVM_NO_PERMISSION' | 'KVM_CAP_MISSING' | 'KVM_IOCTL_FAILED' | 'JIT_UNSUPPORTED', msg: string) {
+    super(msg);
+  }
+}

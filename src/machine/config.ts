@@ -1,0 +1,66 @@
+/**
+ * MachineConfig: the one typed description of a machine. The CLI builds it
+ * from QEMU-style options; library users build it directly. Validation lives
+ * in `validateConfig` (src/machine/validate.ts).
+ */
+export type SerialConfig =
+  | { kind: 'stdio' }
+  | { kind: 'none' }
+  | { kind: 'null' }
+  | { kind: 'file'; path: string }
+  | { kind: 'tcp'; host: string; port: number; server: boolean; wait: boolean }
+  /** In-process: the library exposes the console as a stream. */
+  | { kind: 'stream' };
+
+export type NetdevConfig =
+  | { kind: 'tap'; id: string; ifname?: string; script?: string; downscript?: string }
+  | { kind: 'user'; id: string; net?: string; hostfwd: Array<{ proto: 'tcp' | 'udp'; hostAddr?: string; hostPort: number; guestAddr?: string; guestPort: number }> }
+  | { kind: 'socket'; id: string; listen?: string; connect?: string; udp?: string; localaddr?: string }
+  | { kind: 'stream'; id: string };
+
+export type DeviceConfig =
+  | { driver: 'isa-debug-exit'; iobase: number; iosize: number }
+  | { driver: 'virtio-net-device'; netdev: string; mac?: string };
+
+export interface MicrovmOptions {
+  xOptionRoms: boolean;
+  pit: boolean;
+  pic: boolean;
+  rtc: boolean;
+  acpi: boolean;
+  ioapic2: boolean;
+  isaSerial: boolean;
+}
+
+export interface CpuConfig {
+  /** 'host', 'max', or a named model. */
+  model: string;
+  /** Feature overrides: +feat / -feat / feat=on|off. */
+  features: Record<string, boolean>;
+}
+
+export interface MachineConfig {
+  machine: MicrovmOptions;
+  /** Guest RAM in bytes. */
+  memory: number;
+  cpus: number;
+  cpu: CpuConfig;
+  accel: 'jit' | 'kvm' | 'auto';
+  kernel: string | Uint8Array;
+  append?: string;
+  initrd?: string | Uint8Array;
+  serial: SerialConfig;
+  noReboot: boolean;
+  devices: DeviceConfig[];
+  netdevs: NetdevConfig[];
+  /** -global driver.property=value */
+  globals: Array<{ driver: string; property: string; value: string }>;
+  gdb?: { host: string; port: number };
+  startPaused: boolean;
+  log?: { items: string[]; file?: string };
+}
+
+/** QEMU microvm defaults for its -machine options. */
+export const MICROVM_DEFAULTS: MicrovmOptions = {
+  xOptionRoms: true, pit: true, pic: true, rtc: true, acpi: true, ioapic2: true, isaSerial: true,
+};
