@@ -1,0 +1,98 @@
+/**
+ * WebAssembly opcodes (core spec §5.4 "Instructions"; SIMD and threads
+ * proposals for the 0xfd and 0xfe prefixes). Plain objects, not enums, so they
+ * strip cleanly and read as the spec spells them.
+ */
+export const Op = {
+  Unreachable: 0x00, Nop: 0x01, Block: 0x02, Loop: 0x03, If: 0x04, Else: 0x05, End: 0x0b,
+  Br: 0x0c, BrIf: 0x0d, BrTable: 0x0e, Return: 0x0f, Call: 0x10, CallIndirect: 0x11,
+  ReturnCall: 0x12, ReturnCallIndirect: 0x13,
+  Drop: 0x1a, Select: 0x1b,
+  LocalGet: 0x20, LocalSet: 0x21, LocalTee: 0x22, GlobalGet: 0x23, GlobalSet: 0x24,
+  I32Load: 0x28, I64Load: 0x29, F32Load: 0x2a, F64Load: 0x2b,
+  I32Load8S: 0x2c, I32Load8U: 0x2d, I32Load16S: 0x2e, I32Load16U: 0x2f,
+  I64Load8S: 0x30, I64Load8U: 0x31, I64Load16S: 0x32, I64Load16U: 0x33, I64Load32S: 0x34, I64Load32U: 0x35,
+  I32Store: 0x36, I64Store: 0x37, F32Store: 0x38, F64Store: 0x39,
+  I32Store8: 0x3a, I32Store16: 0x3b, I64Store8: 0x3c, I64Store16: 0x3d, I64Store32: 0x3e,
+  MemorySize: 0x3f, MemoryGrow: 0x40,
+  I32Const: 0x41, I64Const: 0x42, F32Const: 0x43, F64Const: 0x44,
+  I32Eqz: 0x45, I32Eq: 0x46, I32Ne: 0x47, I32LtS: 0x48, I32LtU: 0x49, I32GtS: 0x4a, I32GtU: 0x4b,
+  I32LeS: 0x4c, I32LeU: 0x4d, I32GeS: 0x4e, I32GeU: 0x4f,
+  I64Eqz: 0x50, I64Eq: 0x51, I64Ne: 0x52, I64LtS: 0x53, I64LtU: 0x54, I64GtS: 0x55, I64GtU: 0x56,
+  I64LeS: 0x57, I64LeU: 0x58, I64GeS: 0x59, I64GeU: 0x5a,
+  F32Eq: 0x5b, F32Ne: 0x5c, F32Lt: 0x5d, F32Gt: 0x5e, F32Le: 0x5f, F32Ge: 0x60,
+  F64Eq: 0x61, F64Ne: 0x62, F64Lt: 0x63, F64Gt: 0x64, F64Le: 0x65, F64Ge: 0x66,
+  I32Clz: 0x67, I32Ctz: 0x68, I32Popcnt: 0x69, I32Add: 0x6a, I32Sub: 0x6b, I32Mul: 0x6c,
+  I32DivS: 0x6d, I32DivU: 0x6e, I32RemS: 0x6f, I32RemU: 0x70, I32And: 0x71, I32Or: 0x72,
+  I32Xor: 0x73, I32Shl: 0x74, I32ShrS: 0x75, I32ShrU: 0x76, I32Rotl: 0x77, I32Rotr: 0x78,
+  I64Clz: 0x79, I64Ctz: 0x7a, I64Popcnt: 0x7b, I64Add: 0x7c, I64Sub: 0x7d, I64Mul: 0x7e,
+  I64DivS: 0x7f, I64DivU: 0x80, I64RemS: 0x81, I64RemU: 0x82, I64And: 0x83, I64Or: 0x84,
+  I64Xor: 0x85, I64Shl: 0x86, I64ShrS: 0x87, I64ShrU: 0x88, I64Rotl: 0x89, I64Rotr: 0x8a,
+  F32Abs: 0x8b, F32Neg: 0x8c, F32Ceil: 0x8d, F32Floor: 0x8e, F32Trunc: 0x8f, F32Nearest: 0x90,
+  F32Sqrt: 0x91, F32Add: 0x92, F32Sub: 0x93, F32Mul: 0x94, F32Div: 0x95, F32Min: 0x96, F32Max: 0x97,
+  F32Copysign: 0x98,
+  F64Abs: 0x99, F64Neg: 0x9a, F64Ceil: 0x9b, F64Floor: 0x9c, F64Trunc: 0x9d, F64Nearest: 0x9e,
+  F64Sqrt: 0x9f, F64Add: 0xa0, F64Sub: 0xa1, F64Mul: 0xa2, F64Div: 0xa3, F64Min: 0xa4, F64Max: 0xa5,
+  F64Copysign: 0xa6,
+  I32WrapI64: 0xa7, I32TruncF32S: 0xa8, I32TruncF32U: 0xa9, I32TruncF64S: 0xaa, I32TruncF64U: 0xab,
+  I64ExtendI32S: 0xac, I64ExtendI32U: 0xad, I64TruncF32S: 0xae, I64TruncF32U: 0xaf,
+  I64TruncF64S: 0xb0, I64TruncF64U: 0xb1,
+  F32ConvertI32S: 0xb2, F32ConvertI32U: 0xb3, F32ConvertI64S: 0xb4, F32ConvertI64U: 0xb5, F32DemoteF64: 0xb6,
+  F64ConvertI32S: 0xb7, F64ConvertI32U: 0xb8, F64ConvertI64S: 0xb9, F64ConvertI64U: 0xba, F64PromoteF32: 0xbb,
+  I32ReinterpretF32: 0xbc, I64ReinterpretF64: 0xbd, F32ReinterpretI32: 0xbe, F64ReinterpretI64: 0xbf,
+  I32Extend8S: 0xc0, I32Extend16S: 0xc1, I64Extend8S: 0xc2, I64Extend16S: 0xc3, I64Extend32S: 0xc4,
+  PrefixFC: 0xfc, PrefixSimd: 0xfd, PrefixAtomic: 0xfe,
+} as const;
+
+/** 0xfc-prefixed (saturating truncation, bulk memory). */
+export const OpFC = {
+  I32TruncSatF32S: 0, I32TruncSatF32U: 1, I32TruncSatF64S: 2, I32TruncSatF64U: 3,
+  I64TruncSatF32S: 4, I64TruncSatF32U: 5, I64TruncSatF64S: 6, I64TruncSatF64U: 7,
+  MemoryCopy: 10, MemoryFill: 11,
+} as const;
+
+/** 0xfe-prefixed atomics (threads proposal). */
+export const OpAtomic = {
+  Notify: 0x00, I32Wait: 0x01, I64Wait: 0x02, Fence: 0x03,
+  I32Load: 0x10, I64Load: 0x11, I32Load8U: 0x12, I32Load16U: 0x13,
+  I64Load8U: 0x14, I64Load16U: 0x15, I64Load32U: 0x16,
+  I32Store: 0x17, I64Store: 0x18, I32Store8: 0x19, I32Store16: 0x1a,
+  I64Store8: 0x1b, I64Store16: 0x1c, I64Store32: 0x1d,
+  I32RmwAdd: 0x1e, I64RmwAdd: 0x1f, I32Rmw8AddU: 0x20, I32Rmw16AddU: 0x21,
+  I64Rmw8AddU: 0x22, I64Rmw16AddU: 0x23, I64Rmw32AddU: 0x24,
+  I32RmwCmpxchg: 0x48, I64RmwCmpxchg: 0x49, I32Rmw8CmpxchgU: 0x4a, I32Rmw16CmpxchgU: 0x4b,
+  I64Rmw8CmpxchgU: 0x4c, I64Rmw16CmpxchgU: 0x4d, I64Rmw32CmpxchgU: 0x4e,
+  I32RmwXchg: 0x41, I64RmwXchg: 0x42, I64Rmw8XchgU: 0x43, I64Rmw16XchgU: 0x44, I64Rmw32XchgU: 0x45,
+} as const;
+
+/** 0xfd-prefixed SIMD (fixed-width SIMD proposal, final opcode numbering). */
+export const OpSimd = {
+  V128Load: 0x00, V128Store: 0x0b, V128Const: 0x0c, I8x16Shuffle: 0x0d, I8x16Swizzle: 0x0e,
+  I8x16Splat: 0x0f, I16x8Splat: 0x10, I32x4Splat: 0x11, I64x2Splat: 0x12, F32x4Splat: 0x13, F64x2Splat: 0x14,
+  I8x16ExtractLaneU: 0x16, I32x4ExtractLane: 0x1b, I32x4ReplaceLane: 0x1c,
+  I64x2ExtractLane: 0x1d, I64x2ReplaceLane: 0x1e,
+  F32x4ExtractLane: 0x1f, F32x4ReplaceLane: 0x20, F64x2ExtractLane: 0x21, F64x2ReplaceLane: 0x22,
+  I8x16Eq: 0x23, I16x8Eq: 0x2d, I32x4Eq: 0x37,
+  I8x16GtS: 0x25, I16x8GtS: 0x2f, I32x4GtS: 0x39,
+  F32x4Eq: 0x41, F32x4Lt: 0x43, F32x4Le: 0x45, F64x2Eq: 0x47, F64x2Lt: 0x49, F64x2Le: 0x4b,
+  V128Not: 0x4d, V128And: 0x4e, V128Andnot: 0x4f, V128Or: 0x50, V128Xor: 0x51,
+  V128AnyTrue: 0x53, V128Load32Zero: 0x5c, V128Load64Zero: 0x5d,
+  I8x16BitMask: 0x64, I8x16Add: 0x6e, I8x16AddSatS: 0x6f, I8x16AddSatU: 0x70,
+  I8x16Sub: 0x71, I8x16SubSatS: 0x72, I8x16SubSatU: 0x73, I8x16MinU: 0x77, I8x16MaxU: 0x79,
+  I8x16AvgrU: 0x7b,
+  I16x8Add: 0x8e, I16x8AddSatS: 0x8f, I16x8AddSatU: 0x90, I16x8Sub: 0x91, I16x8SubSatS: 0x92,
+  I16x8SubSatU: 0x93, I16x8Mul: 0x95, I16x8MinS: 0x96, I16x8MaxS: 0x98, I16x8AvgrU: 0x9b,
+  I16x8Shl: 0x8b, I16x8ShrS: 0x8c, I16x8ShrU: 0x8d,
+  I32x4Shl: 0xab, I32x4ShrS: 0xac, I32x4ShrU: 0xad, I32x4Add: 0xae, I32x4Sub: 0xb1, I32x4Mul: 0xb5,
+  I64x2Shl: 0xcb, I64x2ShrS: 0xcc, I64x2ShrU: 0xcd, I64x2Add: 0xce, I64x2Sub: 0xd1, I64x2Mul: 0xd5,
+  F32x4Abs: 0xe0, F32x4Neg: 0xe1, F32x4Sqrt: 0xe3, F32x4Add: 0xe4, F32x4Sub: 0xe5, F32x4Mul: 0xe6,
+  F32x4Div: 0xe7, F32x4Min: 0xe8, F32x4Max: 0xe9, F32x4Pmin: 0xea, F32x4Pmax: 0xeb,
+  F64x2Abs: 0xec, F64x2Neg: 0xed, F64x2Sqrt: 0xef, F64x2Add: 0xf0, F64x2Sub: 0xf1, F64x2Mul: 0xf2,
+  F64x2Div: 0xf3, F64x2Min: 0xf4, F64x2Max: 0xf5, F64x2Pmin: 0xf6, F64x2Pmax: 0xf7,
+} as const;
+
+/** Value types (§5.3.1). */
+export const ValTypeCode = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70 } as const;
+export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128';
+/** The empty block type (§5.3.5). */
+export const BLOCK_TYPE_EMPTY = 0x40;
