@@ -1,0 +1,511 @@
+// kvm-bindings-napi: a thin Node-API layer over Linux /dev/kvm.
+//
+// Deliberately policy-free. JavaScript decides which ioctls to issue and lays
+// out their structures (src/kvm/abi.ts in microvm-ts); this file only does what
+// JavaScript cannot:
+//   - open/close file descriptors and issue ioctl(2) with an integer or a
+//     buffer argument (the buffer must be at least _IOC_SIZE(request) bytes,
+//     and only KVM ioctls, type KVMIO, are accepted);
+//   - KVM_SET_USER_MEMORY_REGION with the host address of an ArrayBuffer or
+//     SharedArrayBuffer view (guest RAM), keeping that buffer alive;
+//   - mmap a vCPU's `struct kvm_run` and expose it as an ArrayBuffer;
+//   - one native thread per vCPU looping on KVM_RUN, handing each exit to the
+//     JavaScript main thread and waiting until JavaScript resumes it, and a
+//     kick (immediate_exit + a signal) to stop it (Documentation/virt/kvm/api.rst,
+//     "KVM_RUN" and "immediate_exit").
+
+#include <napi.h>
+#include <uv.h>
+
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstddef>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+namespace {
+
+// Events a vCPU thread posts to JavaScript (mirrored in index.d.ts).
+constexpr int kEventExit = 1;    // kvm_run holds an exit; the thread waits for resume()
+constexpr int kEventPaused = 2;  // stopped by requestPause(); the thread waits for resume()
+constexpr int kEventError = 3;   // KVM_RUN failed with errno; the thread waits for resume()
+
+Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what) {
+  Napi::Error e = Napi::Error::New(env, what + ": " + std::strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
+  e.Set("syscall", Napi::String::New(env, what));
+  return e;
+}
+
+int ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsNumber()) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  }
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+uint32_t ArgU32(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsNumber()) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  }
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+    throw Napi::RangeError::New(info.Env(), std::string(name) + " must be a u32");
+  }
+  return static_cast<uint32_t>(d);
+}
+
+// The bytes of a TypedArray/DataView/ArrayBuffer/SharedArrayBuffer argument.
+std::pair<uint8_t*, size_t> ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() > i) {
+    napi_env env = info.Env();
+    napi_value v = info[i];
+    bool is = false;
+    if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+      napi_typedarray_type type;
+      size_t length = 0;
+      void* data = nullptr;
+      napi_value ab;
+      size_t offset = 0;
+      NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset),
+                           std::make_pair(nullptr, size_t{0}));
+      size_t elem = 1;
+      switch (type) {
+        case napi_int16_array: case napi_uint16_array: elem = 2; break;
+        case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+        case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+        default: elem = 1; break;
+      }
+      return {static_cast<uint8_t*>(data), length * elem};
+    }
+    if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+      size_t length = 0;
+      void* data = nullptr;
+      napi_value ab;
+      size_t offset = 0;
+      NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, v, &length, &data, &ab, &offset),
+                           std::make_pair(nullptr, size_t{0}));
+      return {static_cast<uint8_t*>(data), length};
+    }
+  }
+  throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a TypedArray or DataView");
+}
+
+// ---- file descriptors and ioctls -------------------------------------------
+
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "path must be a string");
+  std::string path = info[0].As<Napi::String>();
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) throw ErrnoError(info.Env(), errno, "open " + path);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// Memory slots keep their buffers alive: key (vm fd, slot) -> reference.
+std::map<std::pair<int, uint32_t>, Napi::Reference<Napi::Value>>& SlotRefs() {
+  static std::map<std::pair<int, uint32_t>, Napi::Reference<Napi::Value>> refs;
+  return refs;
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  int fd = ArgInt(info, 0, "fd");
+  auto& refs = SlotRefs();
+  for (auto it = refs.begin(); it != refs.end();) {
+    if (it->first.first == fd) it = refs.erase(it); else ++it;
+  }
+  if (::close(fd) < 0) throw ErrnoError(info.Env(), errno, "close");
+  return info.Env().Undefined();
+}
+
+// ioctl(fd, request, integer argument) -> non-negative result.
+Napi::Value IoctlInt(const Napi::CallbackInfo& info) {
+  int fd = ArgInt(info, 0, "fd");
+  uint32_t req = ArgU32(info, 1, "request");
+  if (_IOC_TYPE(req) != KVMIO) throw Napi::RangeError::New(info.Env(), "not a KVM ioctl");
+  // An ioctl that takes a pointer must go through ioctlBuffer.
+  if (_IOC_DIR(req) != _IOC_NONE) throw Napi::RangeError::New(info.Env(), "ioctl takes a buffer");
+  unsigned long arg = 0;
+  if (info.Length() > 2 && info[2].IsNumber()) {
+    double d = info[2].As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 9007199254740991.0)) throw Napi::RangeError::New(info.Env(), "bad ioctl argument");
+    arg = static_cast<unsigned long>(d);
+  }
+  int r = ::ioctl(fd, req, arg);
+  if (r < 0) throw ErrnoError(info.Env(), errno, "ioctl 0x" + [&] { char b[16]; snprintf(b, sizeof b, "%x", req); return std::string(b); }());
+  return Napi::Number::New(info.Env(), r);
+}
+
+// ioctl(fd, request, buffer) -> non-negative result. The buffer must hold at
+// least the size encoded in the request; variable-length structures (kvm_cpuid2,
+// kvm_msrs, kvm_irq_routing) are sized by the caller from their count fields,
+// which is checked for the ones we know.
+Napi::Value IoctlBuffer(const Napi::CallbackInfo& info) {
+  int fd = ArgInt(info, 0, "fd");
+  uint32_t req = ArgU32(info, 1, "request");
+  auto [data, len] = ArgBytes(info, 2, "buffer");
+  if (_IOC_TYPE(req) != KVMIO) throw Napi::RangeError::New(info.Env(), "not a KVM ioctl");
+  if (_IOC_DIR(req) == _IOC_NONE) throw Napi::RangeError::New(info.Env(), "ioctl takes an integer");
+  if (len < _IOC_SIZE(req)) throw Napi::RangeError::New(info.Env(), "buffer smaller than the ioctl's structure");
+  // Variable-length arrays: the kernel reads/writes count * entry bytes.
+  size_t need = 0;
+  uint32_t count = 0;
+  if (len >= 4) std::memcpy(&count, data, 4);
+  switch (req) {
+    case KVM_GET_SUPPORTED_CPUID: case KVM_SET_CPUID2: case KVM_GET_CPUID2:
+      need = sizeof(kvm_cpuid2) + size_t{count} * sizeof(kvm_cpuid_entry2); break;
+    case KVM_GET_MSRS: case KVM_SET_MSRS:
+      need = sizeof(kvm_msrs) + size_t{count} * sizeof(kvm_msr_entry); break;
+    case KVM_GET_MSR_INDEX_LIST: case KVM_GET_MSR_FEATURE_INDEX_LIST:
+      need = sizeof(kvm_msr_list) + size_t{count} * sizeof(__u32); break;
+    case KVM_SET_GSI_ROUTING:
+      need = sizeof(kvm_irq_routing) + size_t{count} * sizeof(kvm_irq_routing_entry); break;
+    default: break;
+  }
+  if (len < need) throw Napi::RangeError::New(info.Env(), "buffer smaller than its entry count");
+  int r = ::ioctl(fd, req, data);
+  if (r < 0) {
+    int e = errno;
+    // E2BIG from KVM_GET_SUPPORTED_CPUID etc.: the caller retries with a larger count.
+    throw ErrnoError(info.Env(), e, "ioctl 0x" + [&] { char b[16]; snprintf(b, sizeof b, "%x", req); return std::string(b); }());
+  }
+  return Napi::Number::New(info.Env(), r);
+}
+
+// setUserMemoryRegion(vmFd, slot, flags, gpa: bigint, memory: TypedArray | null)
+// Documentation/virt/kvm/api.rst 4.35: userspace_addr must be page aligned; a
+// size of 0 deletes the slot.
+Napi::Value SetUserMemoryRegion(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "vmFd");
+  uint32_t slot = ArgU32(info, 1, "slot");
+  uint32_t flags = ArgU32(info, 2, "flags");
+  if (info.Length() < 4 || !info[3].IsBigInt()) throw Napi::TypeError::New(env, "gpa must be a bigint");
+  bool lossless = false;
+  uint64_t gpa = info[3].As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) throw Napi::RangeError::New(env, "gpa out of range");
+  kvm_userspace_memory_region r{};
+  r.slot = slot;
+  r.flags = flags;
+  r.guest_phys_addr = gpa;
+  bool remove = info.Length() < 5 || info[4].IsNull() || info[4].IsUndefined();
+  if (!remove) {
+    auto [data, len] = ArgBytes(info, 4, "memory");
+    long page = sysconf(_SC_PAGESIZE);
+    if ((reinterpret_cast<uintptr_t>(data) % page) != 0 || (len % page) != 0 || (gpa % page) != 0) {
+      throw Napi::RangeError::New(env, "memory region must be page aligned");
+    }
+    r.memory_size = len;
+    r.userspace_addr = reinterpret_cast<uintptr_t>(data);
+  }
+  if (::ioctl(fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) throw ErrnoError(env, errno, "KVM_SET_USER_MEMORY_REGION");
+  auto key = std::make_pair(fd, slot);
+  SlotRefs().erase(key);
+  if (!remove) SlotRefs().emplace(key, Napi::Persistent(info[4]));
+  return env.Undefined();
+}
+
+// ---- vCPU threads -----------------------------------------------------------
+
+int KickSignal() { return SIGRTMIN + 4; }
+
+void KickHandler(int) {
+  // Nothing: the signal only makes KVM_RUN return -EINTR.
+}
+
+void InstallKickHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_handler = KickHandler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: KVM_RUN must come back with EINTR
+    sigaction(KickSignal(), &sa, nullptr);
+  });
+}
+
+struct Event {
+  int kind;
+  int err;
+};
+
+class VcpuThread : public Napi::ObjectWrap<VcpuThread> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "VcpuThread", {
+      InstanceMethod<&VcpuThread::Resume>("resume"),
+      InstanceMethod<&VcpuThread::RequestPause>("requestPause"),
+      InstanceMethod<&VcpuThread::Stop>("stop"),
+      InstanceMethod<&VcpuThread::Ref>("ref"),
+      InstanceMethod<&VcpuThread::Unref>("unref"),
+      InstanceAccessor<&VcpuThread::GetRun>("run"),
+      InstanceAccessor<&VcpuThread::GetState>("state"),
+    });
+  }
+
+  // new VcpuThread(vcpuFd, mmapSize, onEvent(kind, errno))
+  explicit VcpuThread(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuThread>(info) {
+    Napi::Env env = info.Env();
+    fd_ = ArgInt(info, 0, "vcpuFd");
+    int size = ArgInt(info, 1, "mmapSize");
+    if (size < static_cast<int>(sizeof(kvm_run))) throw Napi::RangeError::New(env, "mmapSize too small");
+    if (info.Length() < 3 || !info[2].IsFunction()) throw Napi::TypeError::New(env, "onEvent must be a function");
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    if (p == MAP_FAILED) throw ErrnoError(env, errno, "mmap kvm_run");
+    run_ = static_cast<kvm_run*>(p);
+    mapSize_ = size;
+    // The ArrayBuffer owns the mapping: it is unmapped when both this object
+    // and every view of the buffer are gone.
+    runBuffer_ = Napi::Persistent(Napi::ArrayBuffer::New(env, p, size, [](Napi::Env, void* data, size_t* len) {
+      munmap(data, *len);
+      delete len;
+    }, new size_t(size)));
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "kvm-vcpu", 0, 1);
+    tsfn_.Unref(env);
+    InstallKickHandler();
+    thread_ = std::thread([this] { Loop(); });
+  }
+
+  ~VcpuThread() override { Shutdown(); }
+
+ private:
+  enum class State { Parked, Running, ExitPending, Quit };
+
+  void Post(int kind, int err) {
+    auto* ev = new Event{kind, err};
+    napi_status s = tsfn_.NonBlockingCall(ev, [](Napi::Env env, Napi::Function fn, Event* e) {
+      int kind = e->kind, err = e->err;
+      delete e;
+      if (env != nullptr && fn != nullptr) {
+        fn.Call({Napi::Number::New(env, kind), Napi::Number::New(env, err)});
+      }
+    });
+    if (s != napi_ok) delete ev;
+  }
+
+  void Loop() {
+    // Process-directed signals go to other threads; only the kick reaches us.
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, KickSignal());
+    pthread_sigmask(SIG_SETMASK, &all, nullptr);
+    std::unique_lock<std::mutex> lock(mu_);
+    tid_ = pthread_self();
+    threadReady_ = true;
+    cv_.notify_all();
+    for (;;) {
+      cv_.wait(lock, [this] { return state_ == State::Running || state_ == State::Quit; });
+      if (state_ == State::Quit) break;
+      // immediate_exit is written only under mu_ (here and in RequestPause), so a
+      // pause request cannot be lost between this check and KVM_RUN: either we
+      // see it here, or the requester's signal interrupts KVM_RUN.
+      run_->immediate_exit = (pauseRequested_ || quit_) ? 1 : 0;
+      lock.unlock();
+      int r = ::ioctl(fd_, KVM_RUN, 0);
+      int err = r < 0 ? errno : 0;
+      lock.lock();
+      run_->immediate_exit = 0;
+      if (quit_) break;
+      if (r < 0 && (err == EINTR || err == EAGAIN)) {
+        if (pauseRequested_) {
+          pauseRequested_ = false;
+          state_ = State::Parked;
+          Post(kEventPaused, 0);
+        }
+        continue;  // a stray kick: run again
+      }
+      if (r < 0) {
+        state_ = State::Parked;
+        pauseRequested_ = false;
+        Post(kEventError, err);
+        continue;
+      }
+      state_ = State::ExitPending;
+      Post(kEventExit, 0);
+    }
+    state_ = State::Quit;
+    threadDone_ = true;
+    cv_.notify_all();
+  }
+
+  // resume(): leave Parked or ExitPending and enter KVM_RUN again (completing
+  // a pending IO/MMIO exit with whatever JavaScript wrote into kvm_run).
+  Napi::Value Resume(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::Parked || state_ == State::ExitPending) {
+      state_ = State::Running;
+      cv_.notify_all();
+      return Napi::Boolean::New(info.Env(), true);
+    }
+    return Napi::Boolean::New(info.Env(), false);
+  }
+
+  // requestPause() -> true if a "paused" event will follow (the thread was
+  // running or has an exit pending), false if it is parked already.
+  Napi::Value RequestPause(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::Parked || state_ == State::Quit) return Napi::Boolean::New(info.Env(), false);
+    pauseRequested_ = true;
+    if (state_ == State::Running) {
+      run_->immediate_exit = 1;
+      pthread_kill(tid_, KickSignal());
+    }
+    return Napi::Boolean::New(info.Env(), true);
+  }
+
+  void Shutdown() {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!thread_.joinable()) return;
+      cv_.wait(lock, [this] { return threadReady_; });
+      quit_ = true;
+      if (state_ == State::Running) {
+        run_->immediate_exit = 1;
+        pthread_kill(tid_, KickSignal());
+      }
+      state_ = State::Quit;
+      cv_.notify_all();
+    }
+    // The thread may be inside KVM_RUN (an AP waiting for SIPI, say): keep
+    // kicking until it leaves; a kick that lands before the ioctl is covered
+    // by immediate_exit.
+    for (;;) {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_for(lock, std::chrono::milliseconds(2), [this] { return threadDone_; })) break;
+      pthread_kill(tid_, KickSignal());
+    }
+    thread_.join();
+    tsfn_.Abort();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    tsfn_.Ref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    tsfn_.Unref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value GetRun(const Napi::CallbackInfo&) { return runBuffer_.Value(); }
+
+  Napi::Value GetState(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const char* s = "parked";
+    switch (state_) {
+      case State::Parked: s = "parked"; break;
+      case State::Running: s = "running"; break;
+      case State::ExitPending: s = "exit-pending"; break;
+      case State::Quit: s = "stopped"; break;
+    }
+    return Napi::String::New(info.Env(), s);
+  }
+
+  int fd_ = -1;
+  kvm_run* run_ = nullptr;
+  int mapSize_ = 0;
+  Napi::Reference<Napi::ArrayBuffer> runBuffer_;
+  Napi::ThreadSafeFunction tsfn_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  pthread_t tid_{};
+  bool threadReady_ = false;
+  bool threadDone_ = false;
+  bool pauseRequested_ = false;
+  bool quit_ = false;
+  State state_ = State::Parked;
+};
+
+// ---- constants from the kernel headers (tests compare src/kvm/abi.ts with these) ----
+
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+#define C(name) c.Set(#name, Napi::Number::New(env, static_cast<double>(name)))
+  C(KVM_GET_API_VERSION); C(KVM_CREATE_VM); C(KVM_CHECK_EXTENSION); C(KVM_GET_VCPU_MMAP_SIZE);
+  C(KVM_GET_SUPPORTED_CPUID); C(KVM_GET_MSR_INDEX_LIST); C(KVM_CREATE_VCPU); C(KVM_SET_USER_MEMORY_REGION);
+  C(KVM_ENABLE_CAP); C(KVM_SET_GSI_ROUTING); C(KVM_SIGNAL_MSI); C(KVM_IRQ_LINE);
+  C(KVM_RUN); C(KVM_GET_REGS); C(KVM_SET_REGS); C(KVM_GET_SREGS); C(KVM_SET_SREGS);
+  C(KVM_TRANSLATE); C(KVM_GET_MSRS); C(KVM_SET_MSRS); C(KVM_GET_FPU); C(KVM_SET_FPU);
+  C(KVM_SET_CPUID2); C(KVM_GET_CPUID2); C(KVM_GET_MP_STATE); C(KVM_SET_MP_STATE);
+  C(KVM_SET_GUEST_DEBUG); C(KVM_GET_LAPIC); C(KVM_SET_LAPIC); C(KVM_GET_TSC_KHZ); C(KVM_SET_TSC_KHZ);
+  C(KVM_GET_VCPU_EVENTS); C(KVM_SET_VCPU_EVENTS); C(KVM_GET_DEBUGREGS); C(KVM_SET_DEBUGREGS);
+  C(KVM_GET_CLOCK); C(KVM_SET_CLOCK); C(KVM_SET_TSS_ADDR); C(KVM_SET_IDENTITY_MAP_ADDR);
+  C(KVM_CAP_USER_MEMORY); C(KVM_CAP_SPLIT_IRQCHIP); C(KVM_CAP_IRQ_ROUTING); C(KVM_CAP_SIGNAL_MSI);
+  C(KVM_CAP_TSC_DEADLINE_TIMER); C(KVM_CAP_SET_GUEST_DEBUG); C(KVM_CAP_IMMEDIATE_EXIT);
+  C(KVM_CAP_GET_TSC_KHZ); C(KVM_CAP_MP_STATE); C(KVM_CAP_EXT_CPUID); C(KVM_CAP_MAX_VCPUS); C(KVM_CAP_NR_VCPUS);
+  C(KVM_CAP_KVMCLOCK_CTRL); C(KVM_CAP_ADJUST_CLOCK); C(KVM_CAP_X2APIC_API);
+  C(KVM_EXIT_IO); C(KVM_EXIT_MMIO); C(KVM_EXIT_HLT); C(KVM_EXIT_SHUTDOWN); C(KVM_EXIT_DEBUG);
+  C(KVM_EXIT_FAIL_ENTRY); C(KVM_EXIT_INTERNAL_ERROR); C(KVM_EXIT_SYSTEM_EVENT); C(KVM_EXIT_IOAPIC_EOI);
+  C(KVM_EXIT_INTR); C(KVM_EXIT_EXCEPTION); C(KVM_EXIT_UNKNOWN); C(KVM_EXIT_HYPERCALL);
+  C(KVM_MP_STATE_RUNNABLE); C(KVM_MP_STATE_UNINITIALIZED); C(KVM_MP_STATE_INIT_RECEIVED);
+  C(KVM_MP_STATE_HALTED); C(KVM_MP_STATE_SIPI_RECEIVED);
+  C(KVM_GUESTDBG_ENABLE); C(KVM_GUESTDBG_SINGLESTEP); C(KVM_GUESTDBG_USE_SW_BP); C(KVM_GUESTDBG_USE_HW_BP);
+  C(KVM_IRQ_ROUTING_MSI); C(KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+  c.Set("sizeof_kvm_run", Napi::Number::New(env, sizeof(kvm_run)));
+  c.Set("sizeof_kvm_regs", Napi::Number::New(env, sizeof(kvm_regs)));
+  c.Set("sizeof_kvm_sregs", Napi::Number::New(env, sizeof(kvm_sregs)));
+  c.Set("sizeof_kvm_fpu", Napi::Number::New(env, sizeof(kvm_fpu)));
+  c.Set("sizeof_kvm_segment", Napi::Number::New(env, sizeof(kvm_segment)));
+  c.Set("sizeof_kvm_cpuid_entry2", Napi::Number::New(env, sizeof(kvm_cpuid_entry2)));
+  c.Set("sizeof_kvm_msr_entry", Napi::Number::New(env, sizeof(kvm_msr_entry)));
+  c.Set("sizeof_kvm_irq_routing_entry", Napi::Number::New(env, sizeof(kvm_irq_routing_entry)));
+  c.Set("sizeof_kvm_guest_debug", Napi::Number::New(env, sizeof(kvm_guest_debug)));
+  c.Set("sizeof_kvm_lapic_state", Napi::Number::New(env, sizeof(kvm_lapic_state)));
+  c.Set("sizeof_kvm_enable_cap", Napi::Number::New(env, sizeof(kvm_enable_cap)));
+  c.Set("sizeof_kvm_translation", Napi::Number::New(env, sizeof(kvm_translation)));
+  c.Set("offsetof_kvm_run_exit_reason", Napi::Number::New(env, offsetof(kvm_run, exit_reason)));
+  c.Set("offsetof_kvm_run_io", Napi::Number::New(env, offsetof(kvm_run, io)));
+  c.Set("offsetof_kvm_run_mmio", Napi::Number::New(env, offsetof(kvm_run, mmio)));
+  c.Set("offsetof_kvm_run_mmio_data", Napi::Number::New(env, offsetof(kvm_run, mmio.data)));
+  c.Set("offsetof_kvm_run_mmio_len", Napi::Number::New(env, offsetof(kvm_run, mmio.len)));
+  c.Set("offsetof_kvm_run_mmio_is_write", Napi::Number::New(env, offsetof(kvm_run, mmio.is_write)));
+  c.Set("offsetof_kvm_run_io_data_offset", Napi::Number::New(env, offsetof(kvm_run, io.data_offset)));
+  c.Set("offsetof_kvm_run_debug_dr6", Napi::Number::New(env, offsetof(kvm_run, debug.arch.dr6)));
+  c.Set("offsetof_kvm_run_internal_ndata", Napi::Number::New(env, offsetof(kvm_run, internal.ndata)));
+  c.Set("offsetof_kvm_run_system_event_ndata", Napi::Number::New(env, offsetof(kvm_run, system_event.ndata)));
+  c.Set("offsetof_kvm_run_eoi_vector", Napi::Number::New(env, offsetof(kvm_run, eoi.vector)));
+  c.Set("offsetof_kvm_sregs_cr0", Napi::Number::New(env, offsetof(kvm_sregs, cr0)));
+  c.Set("offsetof_kvm_sregs_interrupt_bitmap", Napi::Number::New(env, offsetof(kvm_sregs, interrupt_bitmap)));
+  c.Set("offsetof_kvm_fpu_mxcsr", Napi::Number::New(env, offsetof(kvm_fpu, mxcsr)));
+  c.Set("kickSignal", Napi::Number::New(env, KickSignal()));
+#undef C
+  return c;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("open", Napi::Function::New<Open>(env, "open"));
+  exports.Set("close", Napi::Function::New<Close>(env, "close"));
+  exports.Set("ioctl", Napi::Function::New<IoctlInt>(env, "ioctl"));
+  exports.Set("ioctlBuffer", Napi::Function::New<IoctlBuffer>(env, "ioctlBuffer"));
+  exports.Set("setUserMemoryRegion", Napi::Function::New<SetUserMemoryRegion>(env, "setUserMemoryRegion"));
+  exports.Set("VcpuThread", VcpuThread::Init(env));
+  exports.Set("constants", Constants(env));
+  exports.Set("EVENT_EXIT", Napi::Number::New(env, kEventExit));
+  exports.Set("EVENT_PAUSED", Napi::Number::New(env, kEventPaused));
+  exports.Set("EVENT_ERROR", Napi::Number::New(env, kEventError));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(kvm_bindings, Init)
