@@ -17,6 +17,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "kvm_abi.h"
+
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
@@ -161,19 +163,13 @@ Napi::Value IoctlBuffer(const Napi::CallbackInfo& info) {
   if (_IOC_DIR(req) == _IOC_NONE) throw Napi::RangeError::New(info.Env(), "ioctl takes an integer");
   if (len < _IOC_SIZE(req)) throw Napi::RangeError::New(info.Env(), "buffer smaller than the ioctl's structure");
   // Variable-length arrays: the kernel reads/writes count * entry bytes.
+  size_t entry = 0;
+  size_t header = kvm_abi_flex_size(req, &entry);
   size_t need = 0;
-  uint32_t count = 0;
-  if (len >= 4) std::memcpy(&count, data, 4);
-  switch (req) {
-    case KVM_GET_SUPPORTED_CPUID: case KVM_SET_CPUID2: case KVM_GET_CPUID2:
-      need = sizeof(kvm_cpuid2) + size_t{count} * sizeof(kvm_cpuid_entry2); break;
-    case KVM_GET_MSRS: case KVM_SET_MSRS:
-      need = sizeof(kvm_msrs) + size_t{count} * sizeof(kvm_msr_entry); break;
-    case KVM_GET_MSR_INDEX_LIST: case KVM_GET_MSR_FEATURE_INDEX_LIST:
-      need = sizeof(kvm_msr_list) + size_t{count} * sizeof(__u32); break;
-    case KVM_SET_GSI_ROUTING:
-      need = sizeof(kvm_irq_routing) + size_t{count} * sizeof(kvm_irq_routing_entry); break;
-    default: break;
+  if (entry != 0) {
+    uint32_t count = 0;
+    if (len >= 4) std::memcpy(&count, data, 4);
+    need = header + size_t{count} * entry;
   }
   if (len < need) throw Napi::RangeError::New(info.Env(), "buffer smaller than its entry count");
   int r = ::ioctl(fd, req, data);
@@ -440,55 +436,10 @@ class VcpuThread : public Napi::ObjectWrap<VcpuThread> {
 
 Napi::Object Constants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
-#define C(name) c.Set(#name, Napi::Number::New(env, static_cast<double>(name)))
-  C(KVM_GET_API_VERSION); C(KVM_CREATE_VM); C(KVM_CHECK_EXTENSION); C(KVM_GET_VCPU_MMAP_SIZE);
-  C(KVM_GET_SUPPORTED_CPUID); C(KVM_GET_MSR_INDEX_LIST); C(KVM_CREATE_VCPU); C(KVM_SET_USER_MEMORY_REGION);
-  C(KVM_ENABLE_CAP); C(KVM_SET_GSI_ROUTING); C(KVM_SIGNAL_MSI); C(KVM_IRQ_LINE);
-  C(KVM_RUN); C(KVM_GET_REGS); C(KVM_SET_REGS); C(KVM_GET_SREGS); C(KVM_SET_SREGS);
-  C(KVM_TRANSLATE); C(KVM_GET_MSRS); C(KVM_SET_MSRS); C(KVM_GET_FPU); C(KVM_SET_FPU);
-  C(KVM_SET_CPUID2); C(KVM_GET_CPUID2); C(KVM_GET_MP_STATE); C(KVM_SET_MP_STATE);
-  C(KVM_SET_GUEST_DEBUG); C(KVM_GET_LAPIC); C(KVM_SET_LAPIC); C(KVM_GET_TSC_KHZ); C(KVM_SET_TSC_KHZ);
-  C(KVM_GET_VCPU_EVENTS); C(KVM_SET_VCPU_EVENTS); C(KVM_GET_DEBUGREGS); C(KVM_SET_DEBUGREGS);
-  C(KVM_GET_CLOCK); C(KVM_SET_CLOCK); C(KVM_SET_TSS_ADDR); C(KVM_SET_IDENTITY_MAP_ADDR);
-  C(KVM_CAP_USER_MEMORY); C(KVM_CAP_SPLIT_IRQCHIP); C(KVM_CAP_IRQ_ROUTING); C(KVM_CAP_SIGNAL_MSI);
-  C(KVM_CAP_TSC_DEADLINE_TIMER); C(KVM_CAP_SET_GUEST_DEBUG); C(KVM_CAP_IMMEDIATE_EXIT);
-  C(KVM_CAP_GET_TSC_KHZ); C(KVM_CAP_MP_STATE); C(KVM_CAP_EXT_CPUID); C(KVM_CAP_MAX_VCPUS); C(KVM_CAP_NR_VCPUS);
-  C(KVM_CAP_KVMCLOCK_CTRL); C(KVM_CAP_ADJUST_CLOCK); C(KVM_CAP_X2APIC_API);
-  C(KVM_EXIT_IO); C(KVM_EXIT_MMIO); C(KVM_EXIT_HLT); C(KVM_EXIT_SHUTDOWN); C(KVM_EXIT_DEBUG);
-  C(KVM_EXIT_FAIL_ENTRY); C(KVM_EXIT_INTERNAL_ERROR); C(KVM_EXIT_SYSTEM_EVENT); C(KVM_EXIT_IOAPIC_EOI);
-  C(KVM_EXIT_INTR); C(KVM_EXIT_EXCEPTION); C(KVM_EXIT_UNKNOWN); C(KVM_EXIT_HYPERCALL);
-  C(KVM_MP_STATE_RUNNABLE); C(KVM_MP_STATE_UNINITIALIZED); C(KVM_MP_STATE_INIT_RECEIVED);
-  C(KVM_MP_STATE_HALTED); C(KVM_MP_STATE_SIPI_RECEIVED);
-  C(KVM_GUESTDBG_ENABLE); C(KVM_GUESTDBG_SINGLESTEP); C(KVM_GUESTDBG_USE_SW_BP); C(KVM_GUESTDBG_USE_HW_BP);
-  C(KVM_IRQ_ROUTING_MSI); C(KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
-  c.Set("sizeof_kvm_run", Napi::Number::New(env, sizeof(kvm_run)));
-  c.Set("sizeof_kvm_regs", Napi::Number::New(env, sizeof(kvm_regs)));
-  c.Set("sizeof_kvm_sregs", Napi::Number::New(env, sizeof(kvm_sregs)));
-  c.Set("sizeof_kvm_fpu", Napi::Number::New(env, sizeof(kvm_fpu)));
-  c.Set("sizeof_kvm_segment", Napi::Number::New(env, sizeof(kvm_segment)));
-  c.Set("sizeof_kvm_cpuid_entry2", Napi::Number::New(env, sizeof(kvm_cpuid_entry2)));
-  c.Set("sizeof_kvm_msr_entry", Napi::Number::New(env, sizeof(kvm_msr_entry)));
-  c.Set("sizeof_kvm_irq_routing_entry", Napi::Number::New(env, sizeof(kvm_irq_routing_entry)));
-  c.Set("sizeof_kvm_guest_debug", Napi::Number::New(env, sizeof(kvm_guest_debug)));
-  c.Set("sizeof_kvm_lapic_state", Napi::Number::New(env, sizeof(kvm_lapic_state)));
-  c.Set("sizeof_kvm_enable_cap", Napi::Number::New(env, sizeof(kvm_enable_cap)));
-  c.Set("sizeof_kvm_translation", Napi::Number::New(env, sizeof(kvm_translation)));
-  c.Set("offsetof_kvm_run_exit_reason", Napi::Number::New(env, offsetof(kvm_run, exit_reason)));
-  c.Set("offsetof_kvm_run_io", Napi::Number::New(env, offsetof(kvm_run, io)));
-  c.Set("offsetof_kvm_run_mmio", Napi::Number::New(env, offsetof(kvm_run, mmio)));
-  c.Set("offsetof_kvm_run_mmio_data", Napi::Number::New(env, offsetof(kvm_run, mmio.data)));
-  c.Set("offsetof_kvm_run_mmio_len", Napi::Number::New(env, offsetof(kvm_run, mmio.len)));
-  c.Set("offsetof_kvm_run_mmio_is_write", Napi::Number::New(env, offsetof(kvm_run, mmio.is_write)));
-  c.Set("offsetof_kvm_run_io_data_offset", Napi::Number::New(env, offsetof(kvm_run, io.data_offset)));
-  c.Set("offsetof_kvm_run_debug_dr6", Napi::Number::New(env, offsetof(kvm_run, debug.arch.dr6)));
-  c.Set("offsetof_kvm_run_internal_ndata", Napi::Number::New(env, offsetof(kvm_run, internal.ndata)));
-  c.Set("offsetof_kvm_run_system_event_ndata", Napi::Number::New(env, offsetof(kvm_run, system_event.ndata)));
-  c.Set("offsetof_kvm_run_eoi_vector", Napi::Number::New(env, offsetof(kvm_run, eoi.vector)));
-  c.Set("offsetof_kvm_sregs_cr0", Napi::Number::New(env, offsetof(kvm_sregs, cr0)));
-  c.Set("offsetof_kvm_sregs_interrupt_bitmap", Napi::Number::New(env, offsetof(kvm_sregs, interrupt_bitmap)));
-  c.Set("offsetof_kvm_fpu_mxcsr", Napi::Number::New(env, offsetof(kvm_fpu, mxcsr)));
+  size_t n = 0;
+  const kvm_abi_constant* list = kvm_abi_constants(&n);
+  for (size_t i = 0; i < n; i++) c.Set(list[i].name, Napi::Number::New(env, list[i].value));
   c.Set("kickSignal", Napi::Number::New(env, KickSignal()));
-#undef C
   return c;
 }
 

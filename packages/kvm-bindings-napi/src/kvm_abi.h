@@ -1,0 +1,13 @@
+#ifndef KVM_ABI_H
+#define KVM_ABI_H
+#include <stddef.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+struct kvm_abi_constant { const char *name; double value; };
+size_t kvm_abi_flex_size(unsigned long req, size_t *entry_size);
+const struct kvm_abi_constant *kvm_abi_constants(size_t *count);
+#ifdef __cplusplus
+}
+#endif
+#endif
