@@ -136,6 +136,14 @@ export class ManualTimeSource implements TimeSource {
     this.advanceTo(this.now + BigInt(ns));
   }
 
+  /**
+   * Move time forward without running any timer, as a blocked event loop
+   * would; the next `advance` fires what became overdue (late, at the new time).
+   */
+  stall(ns: bigint | number): void {
+    this.now += BigInt(ns);
+  }
+
   /** Move time to `target`, firing every timer due on the way at its own deadline. */
   advanceTo(target: bigint): void {
     // Bounded: a device that re-arms at or before `now` forever is a bug; stop it.
