@@ -1,0 +1,313 @@
+/**
+ * Linear -> physical translation, the software TLB fill, and the slow path of
+ * every guest memory access (TLB miss, MMIO, RAM outside the wasm window,
+ * cross-page accesses, pages holding translated code).
+ *
+ * Page walk: SDM Vol. 3 §4.5 (4-level), §4.4 (PAE), §4.3 (32-bit); error
+ * codes §4.7 (P, W/R, U/S, RSVD, I/D). Accessed/dirty bits are set as the
+ * walk proceeds (§4.8). The TLB holds a translation only when its page is RAM
+ * inside the wasm memory; the write tag is filled only when the leaf is dirty
+ * and writable and the page holds no translated code.
+ */
+import type { GuestMemory } from '../../memory/guest-memory.js';
+import {
+  CODE_MAP_BASE, CR0_PG, CR0_WP, CR4_PAE, CR4_PSE, CpuState, EFER_LMA, EFER_NXE, S, TLBE_ADDEND, TLBE_GPA,
+  TLBE_TAG_READ, TLBE_TAG_WRITE, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_OFFSET, TLB_SET_BYTES,
+} from '../state.js';
+
+export const Access = { READ: 0, WRITE: 1, FETCH: 2 } as const;
+export type Access = (typeof Access)[keyof typeof Access];
+
+/** #PF error code bits (SDM Vol. 3 §4.7). */
+export const PFEC_P = 1, PFEC_W = 2, PFEC_U = 4, PFEC_RSVD = 8, PFEC_I = 16;
+
+export const VEC_DE = 0, VEC_DB = 1, VEC_NMI = 2, VEC_BP = 3, VEC_OF = 4, VEC_BR = 5, VEC_UD = 6, VEC_NM = 7,
+  VEC_DF = 8, VEC_TS = 10, VEC_NP = 11, VEC_SS = 12, VEC_GP = 13, VEC_PF = 14, VEC_MF = 16, VEC_AC = 17, VEC_XM = 19;
+
+export interface PhysicalBus {
+  /** MMIO read/write of `size` bytes at a non-RAM physical address. */
+  mmioRead(gpa: number, size: number): number;
+  mmioWrite(gpa: number, size: number, value: number): void;
+}
+
+export interface WalkOk { gpa: number; writable: boolean; user: boolean; dirty: boolean; global: boolean; pageMask: number }
+
+const PTE_P = 1n, PTE_RW = 2n, PTE_US = 4n, PTE_A = 0x20n, PTE_D = 0x40n, PTE_PS = 0x80n, PTE_G = 0x100n, PTE_XD = 1n << 63n;
+const ADDR_MASK = 0x000f_ffff_ffff_f000n;
+
+export class Mmu {
+  readonly dv: DataView;
+  readonly u8: Uint8Array;
+  /** Statistics (bench/). */
+  tlbFills = 0;
+  slowAccesses = 0;
+  /** Set when a write hit a page holding translated code (the run loop invalidates). */
+  onCodeWrite: (gpa: number) => void = () => {};
+
+  constructor(readonly st: CpuState, readonly mem: GuestMemory, readonly bus: PhysicalBus) {
+    this.dv = new DataView(mem.wasmMemory.buffer as ArrayBuffer);
+    this.u8 = new Uint8Array(mem.wasmMemory.buffer as ArrayBuffer);
+  }
+
+  raise(vector: number, error: number): void {
+    this.st.setU32(S.EXC_VECTOR, vector);
+    this.st.setU32(S.EXC_ERROR, error);
+  }
+
+  private pte(gpa: bigint): bigint {
+    const a = Number(gpa);
+    return this.mem.isRam(a, 8) ? this.mem.readU64(a) : 0n;
+  }
+  private setPte(gpa: bigint, v: bigint): void {
+    const a = Number(gpa);
+    if (this.mem.isRam(a, 8)) this.mem.writeU64(a, v);
+  }
+
+  /**
+   * Walk the page tables. Returns the result or a #PF error code (number) after
+   * which the caller raises #PF with CR2 = lin.
+   */
+  walk(lin: bigint, acc: Access, cpl: number): WalkOk | number {
+    const st = this.st;
+    const cr0 = st.cr0;
+    if ((cr0 & CR0_PG) === 0n) {
+      return { gpa: Number(lin & 0xffff_ffffn), writable: true, user: true, dirty: true, global: false, pageMask: 0xfff };
+    }
+    const cr4 = st.cr4, efer = st.efer;
+    const user = cpl === 3;
+    const nxe = (efer & EFER_NXE) !== 0n;
+    const errBase = (acc === Access.WRITE ? PFEC_W : 0) | (user ? PFEC_U : 0) | (acc === Access.FETCH && nxe ? PFEC_I : 0);
+    let levels: number;
+    let table: bigint;
+    let entryBytes = 8n;
+    if ((efer & EFER_LMA) !== 0n) {
+      levels = 4;
+      table = st.cr3 & ADDR_MASK;
+    } else if ((cr4 & CR4_PAE) !== 0n) {
+      // PAE: CR3 points to 4 PDPTEs (SDM §4.4.1); treated as a level without permission bits.
+      const pdpte = this.pte((st.cr3 & 0xffff_ffe0n) + ((lin >> 30n) & 3n) * 8n);
+      if ((pdpte & PTE_P) === 0n) return errBase;
+      levels = 2;
+      table = pdpte & ADDR_MASK;
+    } else {
+      levels = 2;
+      entryBytes = 4n;
+      table = st.cr3 & 0xffff_f000n;
+    }
+    let rw = true, us = true, xd = false;
+    const touched: bigint[] = [];
+    for (let level = levels; level >= 1; level--) {
+      let shift: bigint, idxMask: bigint;
+      if (entryBytes === 4n) { shift = level === 2 ? 22n : 12n; idxMask = 0x3ffn; }
+      else { shift = BigInt(12 + 9 * (level - 1)); idxMask = 0x1ffn; }
+      const ea = table + ((lin >> shift) & idxMask) * entryBytes;
+      let e = this.pte(ea);
+      if (entryBytes === 4n) e &= 0xffff_ffffn;
+      if ((e & PTE_P) === 0n) return errBase;
+      if (entryBytes === 8n && !nxe && (e & PTE_XD) !== 0n) return errBase | PFEC_P | PFEC_RSVD;
+      if ((e & PTE_RW) === 0n) rw = false;
+      if ((e & PTE_US) === 0n) us = false;
+      if ((e & PTE_XD) !== 0n && entryBytes === 8n) xd = true;
+      touched.push(ea);
+      const large = level > 1 && (e & PTE_PS) !== 0n && (level <= 3) && (entryBytes === 8n || (cr4 & CR4_PSE) !== 0n);
+      if (level === 1 || large) {
+        // Permission checks (SDM §4.6)
+        let ok = true;
+        if (user && !us) ok = false;
+        if (acc === Access.WRITE && !rw && (user || (st.cr0 & CR0_WP) !== 0n)) ok = false;
+        if (acc === Access.FETCH && nxe && xd) ok = false;
+        if (!ok) return errBase | PFEC_P;
+        // A bits on every level, D on the leaf for writes
+        for (const t of touched) {
+          const v = this.pte(t);
+          if ((v & PTE_A) === 0n) this.setPte(t, entryBytes === 4n ? (v | PTE_A) & 0xffff_ffffn : v | PTE_A);
+        }
+        let dirty = (e & PTE_D) !== 0n;
+        if (acc === Access.WRITE && !dirty) { this.setPte(ea, (this.pte(ea) | PTE_D)); dirty = true; }
+        let pageBytes: bigint;
+        let frame: bigint;
+        if (large) {
+          if (entryBytes === 4n) {
+            pageBytes = 1n << 22n;
+            frame = (e & 0xffc0_0000n) | (((e >> 13n) & 0xffn) << 32n);
+          } else {
+            pageBytes = 1n << shift;
+            frame = e & ADDR_MASK & ~(pageBytes - 1n);
+          }
+        } else {
+          pageBytes = 4096n;
+          frame = entryBytes === 4n ? e & 0xffff_f000n : e & ADDR_MASK;
+        }
+        const gpa = frame + (lin & (pageBytes - 1n));
+        return { gpa: Number(gpa), writable: rw, user: us, dirty, global: (e & PTE_G) !== 0n, pageMask: Number(pageBytes - 1n) };
+      }
+      table = entryBytes === 4n ? e & 0xffff_f000n : e & ADDR_MASK;
+    }
+    return errBase;
+  }
+
+  /** Translate or raise #PF (sets CR2). Returns the gpa or -1. */
+  translate(lin: bigint, acc: Access, cpl: number): number {
+    const r = this.walk(lin, acc, cpl);
+    if (typeof r === 'number') {
+      this.st.cr2 = lin;
+      this.raise(VEC_PF, r);
+      return -1;
+    }
+    return r.gpa;
+  }
+
+  /** wasm address of a RAM gpa inside the wasm window, or -1. */
+  wasmAddr(gpa: number, len: number): number {
+    const r = this.mem.regionOf(gpa, len);
+    if (!r || r.buffer !== (this.mem.wasmMemory.buffer as unknown)) return -1;
+    return r.offset + (gpa - r.gpa);
+  }
+
+  tlbEntry(lin: bigint, cpl: number): number {
+    const lo = Number(lin & 0xffffffffn);
+    return this.st.base + TLB_OFFSET + (cpl === 3 ? TLB_SET_BYTES : 0) + ((lo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_BYTES;
+  }
+
+  private fill(lin: bigint, w: WalkOk, cpl: number, acc: Access): void {
+    const pageGpa = w.gpa - (w.gpa & 0xfff);
+    const wa = this.wasmAddr(pageGpa, 4096);
+    if (wa < 0) return;
+    const e = this.tlbEntry(lin, cpl);
+    const tag = BigInt.asIntN(64, lin & ~0xfffn);
+    const writeOk = w.writable && w.dirty && this.u8[CODE_MAP_BASE + (wa >>> 12)] === 0 &&
+      (cpl !== 3 || w.writable) && (cpl === 3 || w.writable || (this.st.cr0 & CR0_WP) === 0n);
+    this.dv.setBigInt64(e + TLBE_TAG_READ, tag, true);
+    this.dv.setBigInt64(e + TLBE_TAG_WRITE, writeOk ? tag : -1n, true);
+    this.dv.setUint32(e + TLBE_ADDEND, wa, true);
+    this.dv.setFloat64(e + TLBE_GPA, pageGpa, true);
+    this.tlbFills++;
+    void acc;
+  }
+
+  /** Drop every TLB entry of this vCPU (CR3 write, CR0/CR4 paging bits, mode changes). */
+  flushTlb(): void {
+    const start = this.st.base + TLB_OFFSET;
+    this.u8.fill(0xff, start, start + 2 * TLB_SET_BYTES);
+  }
+  /** INVLPG: drop entries for one page in both sets. */
+  flushPage(lin: bigint): void {
+    for (const cpl of [0, 3]) {
+      const e = this.tlbEntry(lin, cpl);
+      this.dv.setBigInt64(e + TLBE_TAG_READ, -1n, true);
+      this.dv.setBigInt64(e + TLBE_TAG_WRITE, -1n, true);
+    }
+  }
+  /** A page now holds code: revoke write tags that map it (writes must come to the slow path). */
+  revokeWrite(wasmPage: number): void {
+    const start = this.st.base + TLB_OFFSET;
+    for (let i = 0; i < 2 * TLB_ENTRIES; i++) {
+      const e = start + i * TLB_ENTRY_BYTES;
+      if (this.dv.getUint32(e + TLBE_ADDEND, true) === wasmPage * 4096) this.dv.setBigInt64(e + TLBE_TAG_WRITE, -1n, true);
+    }
+  }
+
+  // ---- physical access
+  readPhys(gpa: number, size: number): bigint {
+    if (this.mem.isRam(gpa, size)) {
+      switch (size) {
+        case 1: return BigInt(this.mem.readU8(gpa));
+        case 2: return BigInt(this.mem.readU16(gpa));
+        case 4: return BigInt(this.mem.readU32(gpa));
+        default: return this.mem.readU64(gpa);
+      }
+    }
+    if (size === 8) {
+      const lo = this.bus.mmioRead(gpa, 4) >>> 0, hi = this.bus.mmioRead(gpa + 4, 4) >>> 0;
+      return (BigInt(hi) << 32n) | BigInt(lo);
+    }
+    return BigInt(this.bus.mmioRead(gpa, size) >>> 0);
+  }
+  writePhys(gpa: number, size: number, v: bigint): void {
+    if (this.mem.isRam(gpa, size)) {
+      const wa = this.wasmAddr(gpa, size);
+      if (wa >= 0 && (this.u8[CODE_MAP_BASE + (wa >>> 12)] !== 0 || this.u8[CODE_MAP_BASE + ((wa + size - 1) >>> 12)] !== 0)) {
+        this.onCodeWrite(gpa);
+        if (((wa + size - 1) >>> 12) !== (wa >>> 12)) this.onCodeWrite(gpa + size - 1);
+      }
+      switch (size) {
+        case 1: this.mem.writeU8(gpa, Number(v & 0xffn)); return;
+        case 2: this.mem.writeU16(gpa, Number(v & 0xffffn)); return;
+        case 4: this.mem.writeU32(gpa, Number(v & 0xffffffffn)); return;
+        default: this.mem.writeU64(gpa, v); return;
+      }
+    }
+    if (size === 8) {
+      this.bus.mmioWrite(gpa, 4, Number(v & 0xffffffffn));
+      this.bus.mmioWrite(gpa + 4, 4, Number((v >> 32n) & 0xffffffffn));
+      return;
+    }
+    this.bus.mmioWrite(gpa, size, Number(v & ((1n << BigInt(size * 8)) - 1n)));
+  }
+
+  /** Read `size` (1,2,4,8) bytes at a linear address; undefined after raising #PF. */
+  read(lin: bigint, size: number, cpl: number, acc: Access = Access.READ): bigint | undefined {
+    this.slowAccesses++;
+    const off = Number(lin & 0xfffn);
+    if (off + size > 4096) {
+      // Cross-page: translate both pages first (faults before any side effect), then bytewise.
+      const g0 = this.translate(lin, acc, cpl); if (g0 < 0) return undefined;
+      const lin1 = (lin + BigInt(size - 1)) & ~0xfffn;
+      const g1 = this.translate(lin1, acc, cpl); if (g1 < 0) return undefined;
+      let v = 0n;
+      for (let i = 0; i < size; i++) {
+        const gpa = off + i < 4096 ? g0 + i : g1 + (off + i - 4096);
+        v |= this.readPhys(gpa, 1) << BigInt(8 * i);
+      }
+      return v;
+    }
+    const w = this.walk(lin, acc, cpl);
+    if (typeof w === 'number') { this.st.cr2 = lin; this.raise(VEC_PF, w); return undefined; }
+    if (acc !== Access.FETCH) this.fill(lin, w, cpl, acc);
+    return this.readPhys(w.gpa, size);
+  }
+
+  write(lin: bigint, size: number, v: bigint, cpl: number): boolean {
+    this.slowAccesses++;
+    const off = Number(lin & 0xfffn);
+    if (off + size > 4096) {
+      const g0 = this.translate(lin, Access.WRITE, cpl); if (g0 < 0) return false;
+      const lin1 = (lin + BigInt(size - 1)) & ~0xfffn;
+      const g1 = this.translate(lin1, Access.WRITE, cpl); if (g1 < 0) return false;
+      for (let i = 0; i < size; i++) {
+        const gpa = off + i < 4096 ? g0 + i : g1 + (off + i - 4096);
+        this.writePhys(gpa, 1, (v >> BigInt(8 * i)) & 0xffn);
+      }
+      return true;
+    }
+    const w = this.walk(lin, Access.WRITE, cpl);
+    if (typeof w === 'number') { this.st.cr2 = lin; this.raise(VEC_PF, w); return false; }
+    this.fill(lin, w, cpl, Access.WRITE);
+    this.writePhys(w.gpa, size, v);
+    return true;
+  }
+
+  /** Linear-address bytes for instruction fetch (up to `len`, stops at a fault after the first byte). */
+  fetch(lin: bigint, len: number, cpl: number): { bytes: Uint8Array; gpas: number[] } | undefined {
+    const out = new Uint8Array(len);
+    const gpas: number[] = [];
+    let done = 0;
+    while (done < len) {
+      const a = lin + BigInt(done);
+      const g = this.walk(a, Access.FETCH, cpl);
+      if (typeof g === 'number') {
+        if (done === 0) { this.st.cr2 = a; this.raise(VEC_PF, g); return undefined; }
+        break;
+      }
+      const n = Math.min(len - done, 4096 - Number(a & 0xfffn));
+      if (!this.mem.isRam(g.gpa, n)) {
+        if (done === 0) return { bytes: new Uint8Array(0), gpas: [] };
+        break;
+      }
+      out.set(this.mem.view(g.gpa, n), done);
+      gpas.push(g.gpa - (g.gpa & 0xfff));
+      done += n;
+    }
+    return { bytes: out.subarray(0, done), gpas };
+  }
+}
