@@ -1,0 +1,276 @@
+/**
+ * KvmAccelerator on the real /dev/kvm with tiny hand-assembled 32-bit guests
+ * (the bytes are written into GuestMemory by the test). Guests are short:
+ * on PVM (this workplace's KVM) every CPL-0 instruction is emulated.
+ *
+ * Skipped, with the reason printed, only when KVM is not usable here.
+ */
+import { afterEach, describe, expect, test } from 'vitest';
+import type { AcceleratorHost, SegmentState, StopReason, VcpuState } from '../../src/accel/types.js';
+import type { InterruptMessage } from '../../src/devices/irq.js';
+import { Bus, type AccessSize, type BusDevice } from '../../src/memory/bus.js';
+import { GuestMemory } from '../../src/memory/guest-memory.js';
+import { KvmAccelerator, kvmAvailability } from '../../src/kvm/accelerator.js';
+import { KVM_MP_STATE } from '../../src/kvm/abi.js';
+
+const avail = kvmAvailability();
+if (!avail.ok) console.warn(`[kvm-accelerator] skipped: ${avail.reason}`);
+
+const MiB = 1 << 20;
+const GDT = 0x1000;
+const IDT = 0x2000;
+const CODE = 0x100000;
+const STACK_TOP = 0x8000;
+
+/** A device that records accesses and answers reads from a table. */
+class Recorder implements BusDevice {
+  readonly log: Array<{ op: 'r' | 'w'; offset: number; size: AccessSize; value: number }> = [];
+  constructor(private readonly answers: Record<number, number> = {}, private readonly onWrite?: (offset: number, value: number) => void) {}
+  read(offset: number, size: AccessSize): number {
+    const value = this.answers[offset] ?? 0;
+    this.log.push({ op: 'r', offset, size, value });
+    return value;
+  }
+  write(offset: number, size: AccessSize, value: number): void {
+    this.log.push({ op: 'w', offset, size, value });
+    this.onWrite?.(offset, value);
+  }
+}
+
+interface TestHost extends AcceleratorHost {
+  stops: StopReason[];
+  eois: number[];
+  nextStop(ms?: number): Promise<StopReason>;
+}
+
+function makeHost(memory: GuestMemory, cpuCount = 1): TestHost {
+  const stops: StopReason[] = [];
+  const eois: number[] = [];
+  let waiter: ((s: StopReason) => void) | undefined;
+  return {
+    memory, pio: new Bus('pio'), mmio: new Bus('mmio'), cpuCount,
+    cpuid: { lookup: () => ({ eax: 0, ebx: 0, ecx: 0, edx: 0 }), tscKhz: 1_000_000 },
+    stops, eois,
+    onStop(r) { stops.push(r); const w = waiter; waiter = undefined; w?.(r); },
+    onEoi(v) { eois.push(v); },
+    nowNs: () => process.hrtime.bigint(),
+    nextStop(ms = 60_000) {
+      return new Promise<StopReason>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no stop within ${ms} ms (stops so far: ${JSON.stringify(stops)})`)), ms);
+        waiter = (s) => { clearTimeout(t); resolve(s); };
+      });
+    },
+  };
+}
+
+function seg(selector: number, type: number, extra: Partial<SegmentState> = {}): SegmentState {
+  return {
+    selector, base: 0n, limit: 0xffffffff, type, present: true, dpl: 0, db: true, s: true, l: false, g: true,
+    avl: false, unusable: false, ...extra,
+  };
+}
+
+/** 32-bit flat protected mode, paging off, as the PVH entry (MICROVM-CONTRACT.md "Boot: PVH"). */
+function flat32(rip: number, idtLimit: number): VcpuState {
+  const gpr = new Array<bigint>(16).fill(0n);
+  gpr[4] = BigInt(STACK_TOP);
+  const data = (): SegmentState => seg(0x18, 3);
+  return {
+    regs: { gpr, rip: BigInt(rip), rflags: 2n },
+    sregs: {
+      cs: seg(0x10, 0xb), ds: data(), es: data(), fs: data(), gs: data(), ss: data(),
+      tr: seg(0x20, 0xb, { limit: 0x67, db: false, s: false, g: false }),
+      ldt: seg(0, 2, { limit: 0, present: false, db: false, s: false, g: false, unusable: true }),
+      gdt: { base: BigInt(GDT), limit: 0x27 }, idt: { base: BigInt(IDT), limit: idtLimit },
+      cr0: 0x11n, cr2: 0n, cr3: 0n, cr4: 0n, cr8: 0n, efer: 0n, apicBase: 0n,
+    },
+  };
+}
+
+function writeGdt(mem: GuestMemory): void {
+  mem.writeU64(GDT + 0x10, 0x00cf9a000000ffffn); // flat 32-bit code
+  mem.writeU64(GDT + 0x18, 0x00cf92000000ffffn); // flat data
+  mem.writeU64(GDT + 0x20, 0x00008b0000000067n); // 32-bit TSS (busy)
+}
+
+const u32le = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+
+let accel: KvmAccelerator | undefined;
+afterEach(async () => {
+  await accel?.destroy();
+  accel = undefined;
+});
+
+describe.skipIf(!avail.ok)('KvmAccelerator on /dev/kvm', () => {
+  test('port and MMIO exits reach the buses; string I/O; a triple fault is reported', async () => {
+    const mem = new GuestMemory(16 * MiB);
+    writeGdt(mem);
+    const msgAddr = CODE + 0x80;
+    mem.writeBytes(msgAddr, new TextEncoder().encode('abc'));
+    const code = [
+      0x66, 0xba, 0xf8, 0x03, //       mov dx, 0x3f8
+      0xb0, 0x48, 0xee, //             mov al, 'H'; out dx, al
+      0xb0, 0x69, 0xee, //             mov al, 'i'; out dx, al
+      0xb8, ...u32le(0x12345678), //   mov eax, 0x12345678
+      0xe7, 0xf4, //                   out 0xf4, eax
+      0xe4, 0x71, //                   in al, 0x71
+      0xe6, 0xf5, //                   out 0xf5, al
+      0xc7, 0x05, ...u32le(0xfec00000), ...u32le(0xabcd), // mov dword [0xfec00000], 0xabcd
+      0xa1, ...u32le(0xfec00010), //   mov eax, [0xfec00010]
+      0xe7, 0xf6, //                   out 0xf6, eax
+      0xbe, ...u32le(msgAddr), //      mov esi, msg
+      0xb9, ...u32le(3), //            mov ecx, 3
+      0xf3, 0x6e, //                   rep outsb
+      0x0f, 0x0b, //                   ud2 -> #UD with an empty IDT -> triple fault
+    ];
+    mem.writeBytes(CODE, new Uint8Array(code));
+
+    const host = makeHost(mem);
+    const uart = new Recorder();
+    const rtc = new Recorder({ 1: 0x5a });
+    const ports = new Recorder();
+    const ioapic = new Recorder({ 0x10: 0xcafef00d });
+    host.pio.register(0x3f8, 8, uart, 'uart');
+    host.pio.register(0x70, 2, rtc, 'rtc');
+    host.pio.register(0xf4, 3, ports, 'test-ports');
+    host.mmio.register(0xfec00000, 0x1000, ioapic, 'ioapic');
+
+    accel = new KvmAccelerator();
+    await accel.init(host);
+    accel.setState(0, flat32(CODE, 0));
+    const stopped = host.nextStop();
+    accel.resume();
+    const stop = await stopped;
+
+    expect(stop).toEqual({ kind: 'triple-fault', cpu: 0 });
+    expect(uart.log.map((e) => String.fromCharCode(e.value)).join('')).toBe('Hiabc');
+    expect(uart.log.every((e) => e.op === 'w' && e.offset === 0 && e.size === 1)).toBe(true);
+    expect(rtc.log).toEqual([{ op: 'r', offset: 1, size: 1, value: 0x5a }]);
+    expect(ports.log).toEqual([
+      { op: 'w', offset: 0, size: 4, value: 0x12345678 },
+      { op: 'w', offset: 1, size: 1, value: 0x5a },
+      { op: 'w', offset: 2, size: 4, value: 0xcafef00d },
+    ]);
+    expect(ioapic.log).toEqual([
+      { op: 'w', offset: 0, size: 4, value: 0xabcd },
+      { op: 'r', offset: 0x10, size: 4, value: 0xcafef00d },
+    ]);
+    expect(accel.vcpuStates()).toEqual(['held']);
+  });
+
+  test('pause() stops a halted vCPU; state reads back; setState and resume continue elsewhere', async () => {
+    const mem = new GuestMemory(16 * MiB);
+    writeGdt(mem);
+    // First program: out 0xf4, al; hlt (IF=0: sleeps until kicked).
+    mem.writeBytes(CODE, new Uint8Array([0xb0, 0x07, 0xe6, 0xf4, 0xf4]));
+    // Second program: mov al, 9; out 0xf5, al; ud2.
+    mem.writeBytes(CODE + 0x40, new Uint8Array([0xb0, 0x09, 0xe6, 0xf5, 0x0f, 0x0b]));
+    const host = makeHost(mem);
+    let sawFirst: () => void = () => {};
+    const first = new Promise<void>((r) => { sawFirst = r; });
+    const ports = new Recorder({}, (off) => { if (off === 0) sawFirst(); });
+    host.pio.register(0xf4, 2, ports, 'test-ports');
+
+    accel = new KvmAccelerator();
+    await accel.init(host);
+    const boot = flat32(CODE, 0);
+    boot.regs.gpr[3] = 0x1234_5678_9abcn; // rbx: checked in the read-back
+    accel.setState(0, boot);
+    accel.resume();
+    await first;
+    // Let it reach the HLT: pausing during the port exit would stop it before.
+    await new Promise((r) => setTimeout(r, 200));
+    await accel.pause();
+    expect(accel.vcpuStates()).toEqual(['parked']);
+
+    const s = accel.getState(0);
+    expect(s.regs.rip).toBe(BigInt(CODE + 5)); // after the hlt
+    expect(s.regs.gpr[0]! & 0xffn).toBe(7n);
+    expect(s.regs.gpr[3]).toBe(0x1234_5678_9abcn);
+    expect(s.sregs.cs.selector).toBe(0x10);
+    expect(s.sregs.cs.db).toBe(true);
+    expect(s.sregs.cr0 & 1n).toBe(1n);
+    expect(s.sregs.gdt).toEqual({ base: BigInt(GDT), limit: 0x27 });
+    expect(s.sregs.apicBase & 0xfffff000n).toBe(0xfee00000n);
+    expect(accel.mpState(0)).toBe(KVM_MP_STATE.HALTED);
+
+    s.regs.rip = BigInt(CODE + 0x40);
+    accel.setState(0, s);
+    const stopped = host.nextStop();
+    accel.resume();
+    expect(await stopped).toEqual({ kind: 'triple-fault', cpu: 0 });
+    expect(ports.log.map((e) => [e.offset, e.value])).toEqual([[0, 7], [1, 9]]);
+  });
+
+  test('a level-triggered interrupt is delivered through the in-kernel LAPIC and its EOI reaches onEoi', async () => {
+    const mem = new GuestMemory(16 * MiB);
+    writeGdt(mem);
+    const handler = CODE + 0x40;
+    const vector = 0x40;
+    // 32-bit interrupt gate (SDM Vol. 3A 6.11): offset, selector 0x10, type 0x8e.
+    mem.writeU32(IDT + vector * 8, ((0x10 << 16) | (handler & 0xffff)) >>> 0);
+    mem.writeU32(IDT + vector * 8 + 4, ((handler & 0xffff0000) | 0x8e00) >>> 0);
+    mem.writeBytes(CODE, new Uint8Array([
+      0xc7, 0x05, ...u32le(0xfee000f0), ...u32le(0x1ff), // SVR: APIC software enable, spurious vector 0xff
+      0xe6, 0xf4, //                 out 0xf4, al: the host raises the interrupt
+      0xfb, 0xf4, //                 sti; hlt
+      0x0f, 0x0b, //                 ud2 (not reached)
+    ]));
+    // The handler does not IRET: KVM's instruction emulator, which runs CPL-0
+    // code on PVM, implements IRET only in real mode (an "emulation failure").
+    mem.writeBytes(handler, new Uint8Array([
+      0xb0, 0x01, 0xe6, 0xf5, //     mov al, 1; out 0xf5, al
+      0xc7, 0x05, ...u32le(0xfee000b0), ...u32le(0), // EOI
+      0xb0, 0x02, 0xe6, 0xf6, //     mov al, 2; out 0xf6, al
+      0x0f, 0x0b, //                 ud2 -> triple fault (vector 6 gate not present)
+    ]));
+    const host = makeHost(mem);
+    const msg: InterruptMessage = { vector, deliveryMode: 0, destination: 0, logicalDestination: false, level: true, triggerLevel: true };
+    const order: string[] = [];
+    const ports = new Recorder({}, (off) => {
+      order.push(`port${off}`);
+      if (off === 0) accel?.deliverInterrupt(msg);
+    });
+    host.pio.register(0xf4, 3, ports, 'test-ports');
+    const onEoi = host.onEoi;
+    host.onEoi = (v) => { order.push(`eoi${v}`); onEoi(v); };
+
+    accel = new KvmAccelerator();
+    await accel.init(host);
+    accel.setState(0, flat32(CODE, vector * 8 + 7));
+    const stopped = host.nextStop();
+    accel.resume();
+    expect(await stopped).toEqual({ kind: 'triple-fault', cpu: 0 });
+    expect(order).toEqual(['port0', 'port1', `eoi${vector}`, 'port2']);
+    expect(host.eois).toEqual([vector]);
+  });
+
+  test('SMP: every vCPU gets its APIC ID and topology in CPUID; APs wait for INIT/SIPI', async () => {
+    const mem = new GuestMemory(16 * MiB);
+    const host = makeHost(mem, 2);
+    accel = new KvmAccelerator({ invtsc: true });
+    await accel.init(host);
+    for (const cpu of [0, 1]) {
+      const l1 = accel.cpuidOf(cpu).find((e) => e.function === 1)!;
+      expect(l1.ebx >>> 24).toBe(cpu);
+      expect((l1.ebx >>> 16) & 0xff).toBe(2);
+      expect(l1.ecx >>> 31).toBe(1); // hypervisor
+      const timing = accel.cpuidOf(cpu).find((e) => e.function === 0x40000010)!;
+      expect(timing.eax).toBe(accel.tscKhz);
+    }
+    expect(accel.tscKhz).toBeGreaterThan(0);
+    expect(accel.mpState(0)).toBe(KVM_MP_STATE.RUNNABLE);
+    expect(accel.mpState(1)).toBe(KVM_MP_STATE.UNINITIALIZED);
+    // An AP blocked in KVM_RUN waiting for SIPI must still pause.
+    accel.setState(0, flat32(CODE, 0));
+    mem.writeBytes(CODE, new Uint8Array([0xf4])); // hlt with IF=0
+    accel.resume();
+    await new Promise((r) => setTimeout(r, 50));
+    await accel.pause();
+    expect(accel.vcpuStates()).toEqual(['parked', 'parked']);
+    accel.reset();
+    expect(accel.mpState(1)).toBe(KVM_MP_STATE.UNINITIALIZED);
+    expect(accel.getState(0).regs.rip).toBe(0xfff0n);
+    expect(accel.getState(0).sregs.cs.base).toBe(0xffff0000n);
+  });
+});
