@@ -22,5 +22,6 @@ export {
   buildAcpiTables, planAcpiTables, microvmAcpiOptions, acpiChecksum,
   type AcpiOptions, type AcpiTablesResult, type AcpiTable, type MicrovmAcpiConfig,
 } from './acpi/tables.js';
+export { microvmKernelCmdline, microvmVirtioGsi, type VirtioTransportIrq } from './cmdline.js';
 export { setupBoot, type BootOptions, type BootSetup } from './boot.js';
 export * as bootLayout from './boot-layout.js';

@@ -32,9 +32,7 @@ export interface MultibootHeader {
 /** The first valid multiboot header, or undefined. Candidates with a bad checksum are skipped, as QEMU does. */
 export function findMultibootHeader(image: Uint8Array): MultibootHeader | undefined {
   const dv = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  const limit = Math.min(MULTIBOOT_SEARCH - 48, image.length - 12);
-  for (let i = 0; i <= limit; i += 4) {
-    if (i >= MULTIBOOT_SEARCH - 48) break;
+  for (let i = 0; i < MULTIBOOT_SEARCH - 48 && i + 12 <= image.length; i += 4) {
     if (dv.getUint32(i, true) !== MULTIBOOT_HEADER_MAGIC) continue;
     const flags = dv.getUint32(i + 4, true);
     const checksum = dv.getUint32(i + 8, true);

@@ -19,6 +19,7 @@ import { StructWriter, alignUp } from '../bytes.js';
 import { BootPlan } from '../plan.js';
 import { ACPI_AREA_GPA, ACPI_AREA_SIZE, ACPI_RSDP_GPA } from '../boot-layout.js';
 import * as aml from './aml.js';
+import { microvmVirtioGsi } from '../cmdline.js';
 
 export const ACPI_OEM_ID = 'BOCHS ';
 export const ACPI_OEM_TABLE_ID = 'BXPC    ';
@@ -279,16 +280,19 @@ export interface MicrovmAcpiConfig {
  * The ACPI description of QEMU's microvm (hw/i386/microvm.c): IOAPIC 0 at
  * 0xfec00000 (GSI 0-23), IOAPIC 1 at 0xfec10000 (GSI 24-47) with ioapic2; the
  * virtio-mmio transports use GSI 24+n with ioapic2, else GSI 16+n.
+ * Deviation: QEMU always sets MADT PCAT_COMPAT; we set it only with pic=on,
+ * since with pic=off there are no 8259s for a guest to mask.
  */
 export function microvmAcpiOptions(c: MicrovmAcpiConfig): AcpiOptions {
-  const virtioGsiBase = c.ioapic2 ? 24 : 16;
   return {
     cpus: c.cpus,
     ioapics: [
       { id: 0, gpa: IOAPIC0_BASE, gsiBase: 0 },
       ...(c.ioapic2 ? [{ id: 1, gpa: IOAPIC1_BASE, gsiBase: 24 }] : []),
     ],
-    virtioDevices: c.virtioTransports.map((n) => ({ index: n, gpa: VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_STRIDE, gsi: virtioGsiBase + n })),
+    // QEMU lists the transports newest-first (qdev's bus_add_child inserts at the head): VR23 first.
+    virtioDevices: [...c.virtioTransports].sort((a, b) => b - a)
+      .map((n) => ({ index: n, gpa: VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_STRIDE, gsi: microvmVirtioGsi(n, true, c.ioapic2) })),
     ...(c.isaSerial ? { serial: { port: COM1_PORT, irq: COM1_IRQ } } : {}),
     ...(c.rtc ? { rtc: { port: RTC_PORT, irq: RTC_IRQ } } : {}),
     pcatCompat: c.pic,

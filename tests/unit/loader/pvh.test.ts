@@ -163,3 +163,15 @@ describe('setupBoot (PVH)', () => {
     expect(mem.readBytes(0x200000, 0x100).every((b) => b === 0)).toBe(true);
   });
 });
+
+describe('microvm kernel command line (hw/i386/microvm.c microvm_fix_kernel_cmdline)', () => {
+  test('acpi=off appends virtio_mmio.device=512@base:gsi, highest transport first', async () => {
+    const { microvmKernelCmdline, microvmVirtioGsi } = await import('../../../src/loader/index.js');
+    const t = [0, 7].map((index) => ({ index, gsi: microvmVirtioGsi(index, false, false) }));
+    expect(microvmKernelCmdline('console=ttyS0', false, t))
+      .toBe('console=ttyS0 virtio_mmio.device=512@0xfeb00e00:12 virtio_mmio.device=512@0xfeb00000:5');
+    expect(microvmKernelCmdline('console=ttyS0', true, t)).toBe('console=ttyS0');
+    expect(microvmVirtioGsi(23, true, true)).toBe(47);
+    expect(microvmVirtioGsi(3, true, false)).toBe(19);
+  });
+});
