@@ -141,6 +141,15 @@ describe('multiboot a.out kludge (flag 16)', () => {
     });
   }
 
+  test('header search covers file offsets below 8192 - 48, as QEMU does', () => {
+    const at = (off: number): Uint8Array => {
+      const img = aoutImage(0x3000, off, { header_addr: 0x100000 + off, load_end_addr: 0x103000, bss_end_addr: 0, entry_addr: 0x100000 });
+      return img;
+    };
+    expect(loadKernel(at(8140), new GuestMemory(16 * MiB)).protocol).toBe('multiboot');
+    expect(code(() => loadKernel(at(8144), new GuestMemory(16 * MiB)))).toBe('ELF_BAD_MAGIC');
+  });
+
   test('a kernel over QEMU\'s multiboot info area (0x9000) -> BOOT_DATA_OVERLAP', () => {
     const img = aoutImage(0x200, 0x40, { load_addr: 0x8000, header_addr: 0x8040, load_end_addr: 0x8200, bss_end_addr: 0xa000, entry_addr: 0x8000 });
     expect(code(() => setupBoot(img, new GuestMemory(16 * MiB), {}))).toBe('BOOT_DATA_OVERLAP');
