@@ -132,17 +132,6 @@ export function buildKvmCpuid(supported: readonly CpuidEntry2[], o: KvmCpuidOpti
       const sharing = level >= 3 ? (1 << coreBits) - 1 : 0;
       e.eax = ((e.eax & 0x3fff) | (sharing << 14) | (((1 << coreBits) - 1) << 26)) >>> 0;
     }
-    if (maxBasic >= 0xb) {
-      // Leaf 0xB (SDM "Extended Topology Enumeration"): level 0 SMT (1 thread
-      // per core, shift 0), level 1 Core (n logical processors, shift
-      // coreBits), then an invalid level. EDX = x2APIC ID at every level.
-      const f = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
-      entries.push(
-        { function: 0xb, index: 0, flags: f, eax: 0, ebx: 1, ecx: (1 << 8) | 0, edx: apicId },
-        { function: 0xb, index: 1, flags: f, eax: coreBits, ebx: n, ecx: (2 << 8) | 1, edx: apicId },
-        { function: 0xb, index: 2, flags: f, eax: 0, ebx: 0, ecx: 2, edx: apicId },
-      );
-    }
     // Leaves 0x15/0x16: crystal = TSC (ratio 1/1) and base frequency in MHz,
     // a fallback source for guests that do not read 0x40000010.
     const l15 = find(0x15);
@@ -154,6 +143,17 @@ export function buildKvmCpuid(supported: readonly CpuidEntry2[], o: KvmCpuidOpti
       const mhz = Math.floor(o.tscKhz / 1000) & 0xffff;
       l16.eax = mhz; l16.ebx = mhz; l16.ecx = 100; l16.edx = 0;
     }
+  }
+  if (maxBasic >= 0xb && (vendor !== 'amd' || supported.some((x) => x.function === 0xb))) {
+    // Leaf 0xB (SDM "Extended Topology Enumeration"): level 0 SMT (1 thread
+    // per core, shift 0), level 1 Core (n logical processors, shift
+    // coreBits), then an invalid level. EDX = x2APIC ID at every level.
+    const f = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+    entries.push(
+      { function: 0xb, index: 0, flags: f, eax: 0, ebx: 1, ecx: (1 << 8) | 0, edx: apicId },
+      { function: 0xb, index: 1, flags: f, eax: coreBits, ebx: n, ecx: (2 << 8) | 1, edx: apicId },
+      { function: 0xb, index: 2, flags: f, eax: 0, ebx: 0, ecx: 2, edx: apicId },
+    );
   }
   if (vendor === 'amd') {
     const e81 = find(0x80000001);
