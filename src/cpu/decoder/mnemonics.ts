@@ -1025,6 +1025,8 @@ export const Mn = {
   VFMSUBADD213PD: 1018,
   VFMSUBADD231PS: 1019,
   VFMSUBADD231PD: 1020,
+  SALC: 1021,
+  PREFETCH: 1022,
 } as const;
 export type Mn = (typeof Mn)[keyof typeof Mn];
 
@@ -1158,6 +1160,7 @@ export const MN_NAMES: readonly string[] = [
   'vfnmsub132sd', 'vfnmsub213ps', 'vfnmsub213pd', 'vfnmsub213ss', 'vfnmsub213sd', 'vfnmsub231ps', 'vfnmsub231pd', 'vfnmsub231ss',
   'vfnmsub231sd', 'vfmaddsub132ps', 'vfmaddsub132pd', 'vfmaddsub213ps', 'vfmaddsub213pd', 'vfmaddsub231ps', 'vfmaddsub231pd', 'vfmsubadd132ps',
   'vfmsubadd132pd', 'vfmsubadd213ps', 'vfmsubadd213pd', 'vfmsubadd231ps', 'vfmsubadd231pd',
+  'salc', 'prefetch',
 ];
 
-export const MN_COUNT = 1021;
+export const MN_COUNT = 1023;
