@@ -123,6 +123,8 @@ export interface Uart16550State {
   timeoutIpending: boolean;
   /** Receiver FIFO (or the single RBR when FIFOs are off), oldest first. */
   rx: number[];
+  /** The last character read from RBR: with FIFOs off, reading an empty RBR returns it again. */
+  rbr: number;
 }
 
 export function uart16550Reset(): Uart16550State {
@@ -140,6 +142,7 @@ export function uart16550Reset(): Uart16550State {
     thrIpending: false,
     timeoutIpending: false,
     rx: [],
+    rbr: 0,
   };
 }
 
@@ -187,6 +190,7 @@ export function parseUart16550State(raw: unknown): Uart16550State {
     thrIpending: bool('thrIpending'),
     timeoutIpending: bool('timeoutIpending'),
     rx: [...rx],
+    rbr: o.rbr === undefined ? 0 : byte('rbr'),
   };
   if (!(s.fcr & FCR_FIFO_ENABLE) && s.rx.length > 1) throw new Uart16550StateError('rx holds more than one byte with FIFOs off');
   return s;
@@ -412,7 +416,11 @@ export class Uart16550 implements BusDevice {
 
   private readRbr(): number {
     const s = this.s;
-    const v = s.rx.shift() ?? 0;
+    // 16450 mode: RBR is a register that keeps its character; FIFO mode: an
+    // empty FIFO reads 0 (QEMU serial_ioport_read).
+    const next = s.rx.shift();
+    const v = next ?? (s.fcr & FCR_FIFO_ENABLE ? 0 : s.rbr);
+    s.rbr = v;
     if (s.rx.length === 0) {
       s.lsr &= ~LSR_BI;
       this.timeoutTimer?.del();

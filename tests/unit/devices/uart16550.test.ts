@@ -168,6 +168,14 @@ describe('receiver without FIFOs (16450 mode)', () => {
     const { rd } = make();
     expect(rd(UART_RBR)).toBe(0);
   });
+  test('RBR keeps its character in 16450 mode; an empty FIFO reads 0', () => {
+    const { uart, rd, wr } = make();
+    uart.receive(bytes(0x41));
+    expect([rd(UART_RBR), rd(UART_RBR)]).toEqual([0x41, 0x41]);
+    wr(UART_FCR, 0x01);
+    uart.receive(bytes(0x42));
+    expect([rd(UART_RBR), rd(UART_RBR)]).toEqual([0x42, 0x00]);
+  });
 });
 
 describe('FIFOs', () => {
