@@ -63,7 +63,9 @@ static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3,
 static inline uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
 
 /* MSRs (Intel SDM vol. 4; KVM: Documentation/virt/kvm/x86/msr.rst) */
-#define MSR_EFER                0xc0000080u
+#ifndef MSR_EFER
+#define MSR_EFER                0xc0000080
+#endif
 #define MSR_TSC_DEADLINE        0x000006e0u
 #define MSR_KVM_WALL_CLOCK      0x00000011u
 #define MSR_KVM_SYSTEM_TIME     0x00000012u
