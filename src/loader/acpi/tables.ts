@@ -31,9 +31,6 @@ export const FADT_REV5_SIZE = 268;
 /** FADT Flags (Table 5.10). */
 export const FADT_F_RESET_REG_SUP = 1 << 10;
 export const FADT_F_HW_REDUCED_ACPI = 1 << 20;
-/** FADT IA-PC Boot Architecture Flags (Table 5.11). */
-export const IAPC_BOOT_ARCH_VGA_NOT_PRESENT = 1 << 2;
-export const IAPC_BOOT_ARCH_CMOS_RTC_NOT_PRESENT = 1 << 5;
 /** MADT structure types (Table 5.21). */
 export const MADT_LOCAL_APIC = 0;
 export const MADT_IO_APIC = 1;
@@ -111,7 +108,8 @@ function table(signature: string, revision: number, body: Uint8Array): Uint8Arra
   return w.bytes;
 }
 
-export function buildDsdt(o: AcpiOptions): Uint8Array {
+/** The devices under \_SB, each an encoded DefDevice (exported for tests that compare with QEMU's AML). */
+export function dsdtDevices(o: AcpiOptions): number[][] {
   const sb: number[][] = [];
   if (o.serial) {
     // hw/char/serial-isa.c serial_isa_build_aml
@@ -137,16 +135,26 @@ export function buildDsdt(o: AcpiOptions): Uint8Array {
         aml.memory32Fixed(v.gpa, v.size ?? VIRTIO_MMIO_STRIDE, true),
         aml.extendedInterrupt({ consumer: true, edge: false, activeLow: false, shared: false }, [v.gsi])))));
   }
+  return sb;
+}
+
+/** \_S5 (soft off) with SLP_TYP 5, as QEMU's microvm DSDT has it (ACPI_GED_SLP_TYP_S5). */
+export function dsdtSleepStates(): number[] {
+  return aml.scope('\\', aml.name('_S5', aml.pkg([aml.integer(5), aml.integer(0), aml.integer(0), aml.integer(0)])));
+}
+
+export function buildDsdt(o: AcpiOptions): Uint8Array {
   const body = [
-    ...aml.scope('\\_SB', ...sb),
-    // ACPI 6.5 §7.4.2 \_S5 (soft off): SLP_TYP 5 as QEMU's GED uses (ACPI_GED_SLP_TYP_S5).
-    ...aml.scope('\\', aml.name('_S5', aml.pkg([aml.integer(5), aml.integer(0), aml.integer(0), aml.integer(0)]))),
+    // QEMU writes Scope (_SB) without the root prefix (aml_scope("_SB")); same bytes here.
+    ...aml.scope('_SB', ...dsdtDevices(o)),
+    ...dsdtSleepStates(),
   ];
   return table('DSDT', 2, Uint8Array.from(body));
 }
 
+/** Generic Address Structure (§5.2.3.2); access size 0 (legacy), as QEMU writes it. */
 function gas(w: StructWriter, off: number, bitWidth: number, address: number): void {
-  w.u8(off, GAS_SYSTEM_MEMORY).u8(off + 1, bitWidth).u8(off + 2, 0).u8(off + 3, 1 /* byte access */).u64(off + 4, address);
+  w.u8(off, GAS_SYSTEM_MEMORY).u8(off + 1, bitWidth).u8(off + 2, 0).u8(off + 3, 0).u64(off + 4, address);
 }
 
 /** FADT revision 5, hardware-reduced (ACPI 6.5 §5.2.9, §4.1). */
@@ -157,10 +165,8 @@ export function buildFadt(o: AcpiOptions, dsdtGpa: number): Uint8Array {
   w.u32(at(40), dsdtGpa);       // DSDT
   w.u8(at(45), 0);              // Preferred_PM_Profile: unspecified
   w.u16(at(46), 0);             // SCI_INT: none
-  w.u8(at(108), o.rtc ? 0x32 : 0); // CENTURY: CMOS index of the century byte
-  let bootArch = IAPC_BOOT_ARCH_VGA_NOT_PRESENT; // no 8042 (bit 1 clear), no VGA
-  if (!o.rtc) bootArch |= IAPC_BOOT_ARCH_CMOS_RTC_NOT_PRESENT;
-  w.u16(at(109), bootArch);
+  // CENTURY (108) and IAPC_BOOT_ARCH (109) stay 0 as in QEMU's microvm FADT: no
+  // century index advertised, and no 8042 (bit 1 clear), so Linux skips i8042.
   let flags = FADT_F_HW_REDUCED_ACPI;
   if (o.ged) {
     flags |= FADT_F_RESET_REG_SUP;
@@ -271,6 +277,7 @@ export interface MicrovmAcpiConfig {
   readonly ioapic2: boolean;
   readonly rtc: boolean;
   readonly isaSerial: boolean;
+  /** Accepted for completeness; QEMU's MADT ignores it (PCAT_COMPAT always set). */
   readonly pic: boolean;
   /** Indices of the virtio-mmio transports that have a device. */
   readonly virtioTransports: readonly number[];
@@ -280,8 +287,7 @@ export interface MicrovmAcpiConfig {
  * The ACPI description of QEMU's microvm (hw/i386/microvm.c): IOAPIC 0 at
  * 0xfec00000 (GSI 0-23), IOAPIC 1 at 0xfec10000 (GSI 24-47) with ioapic2; the
  * virtio-mmio transports use GSI 24+n with ioapic2, else GSI 16+n.
- * Deviation: QEMU always sets MADT PCAT_COMPAT; we set it only with pic=on,
- * since with pic=off there are no 8259s for a guest to mask.
+ * Like QEMU, MADT PCAT_COMPAT is set whatever pic= says.
  */
 export function microvmAcpiOptions(c: MicrovmAcpiConfig): AcpiOptions {
   return {
@@ -295,6 +301,6 @@ export function microvmAcpiOptions(c: MicrovmAcpiConfig): AcpiOptions {
       .map((n) => ({ index: n, gpa: VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_STRIDE, gsi: microvmVirtioGsi(n, true, c.ioapic2) })),
     ...(c.isaSerial ? { serial: { port: COM1_PORT, irq: COM1_IRQ } } : {}),
     ...(c.rtc ? { rtc: { port: RTC_PORT, irq: RTC_IRQ } } : {}),
-    pcatCompat: c.pic,
+    pcatCompat: true,
   };
 }
