@@ -24,6 +24,19 @@ export interface SerialFrontend {
 
 const OUTPUT_BATCH_LIMIT = 4096;
 
+/** Ports with possibly unflushed output; one process 'exit' hook serves them all. */
+const openPorts = new Set<SerialPort>();
+let exitHookInstalled = false;
+
+function trackPort(port: SerialPort): void {
+  openPorts.add(port);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const p of openPorts) p.flush();
+  });
+}
+
 export class SerialPort {
   private uart: SerialFrontend | undefined;
   private readonly pending: Uint8Array[] = [];
@@ -33,7 +46,6 @@ export class SerialPort {
   private outLen = 0;
   private flushScheduled = false;
   private closed = false;
-  private readonly exitHook = () => this.flush();
 
   /** Pass this as the UART's `tx` callback. */
   readonly tx = (byte: number): void => {
@@ -58,7 +70,7 @@ export class SerialPort {
   constructor(readonly backend: CharBackend) {
     backend.onInput((bytes) => this.onHostInput(bytes));
     backend.onBreak(() => this.uart?.receiveBreak());
-    process.on('exit', this.exitHook);
+    trackPort(this);
   }
 
   /** Connect the UART; input that arrived before is delivered now. */
@@ -90,7 +102,7 @@ export class SerialPort {
     this.closed = true;
     this.uart?.setRxSpaceListener(undefined);
     this.uart = undefined;
-    process.off('exit', this.exitHook);
+    openPorts.delete(this);
     await this.backend.close();
   }
 

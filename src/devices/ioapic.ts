@@ -188,6 +188,9 @@ export class Ioapic implements BusDevice {
 
   read(offset: number, size: AccessSize): number {
     // QEMU decodes the low 8 bits of the offset; IOREGSEL reads at any width.
+    // An 8-byte access is split by QEMU's memory core into two 4-byte ones, and
+    // the upper half (offset + 4) never hits a register: treat it as 4 bytes.
+    if (size === 8) size = 4;
     switch (offset & 0xff) {
       case IOAPIC_IOREGSEL:
         return this.s.ioregsel;
@@ -203,6 +206,7 @@ export class Ioapic implements BusDevice {
   }
 
   write(offset: number, size: AccessSize, value: number): void {
+    if (size === 8) size = 4; // see read()
     switch (offset & 0xff) {
       case IOAPIC_IOREGSEL:
         this.s.ioregsel = value & 0xff;

@@ -78,6 +78,12 @@ describe('redirection table', () => {
     writeReg(0x11, 0xff000000);
     expect(readReg(0x11)).toBe(0xff000000);
   });
+  test('an 8-byte access acts as its low 4 bytes (QEMU splits it)', () => {
+    const { io } = make();
+    io.write(IOAPIC_IOREGSEL, 8, 0x01);
+    expect(io.read(IOAPIC_IOWIN, 8)).toBe(0x00170020);
+    expect(io.counters.badSizeAccesses).toBe(0);
+  });
   test('non-32-bit IOWIN accesses are counted and ignored', () => {
     const { io, readReg } = make();
     io.write(IOAPIC_IOREGSEL, 4, 0x01);
