@@ -52,7 +52,12 @@ export function openKvm(b: KvmBindings, path: string): number {
 
 /** Check API version and required capabilities on an open /dev/kvm fd. */
 export function checkKvm(b: KvmBindings, fd: number, path: string): void {
-  const version = b.ioctl(fd, KVM.GET_API_VERSION);
+  let version: number;
+  try {
+    version = b.ioctl(fd, KVM.GET_API_VERSION);
+  } catch (e) {
+    throw new AccelError('KVM_UNAVAILABLE', `${path} is not a KVM device (KVM_GET_API_VERSION: ${(e as Error).message})`);
+  }
   if (version !== KVM_API_VERSION) {
     throw new AccelError('KVM_UNAVAILABLE', `${path} reports KVM API version ${version}, expected ${KVM_API_VERSION}`);
   }
