@@ -4,8 +4,8 @@
  * When stdin is a TTY it is put in raw mode (every key goes to the guest, no
  * echo or line editing, as QEMU's stdio chardev does) and restored on close,
  * on process exit (including a crash: Node emits `exit` after an uncaught
- * exception) and on SIGTERM/SIGHUP/SIGINT/SIGQUIT, after which the signal's
- * default action is taken again.
+ * exception) and on SIGTERM/SIGHUP/SIGINT/SIGQUIT; if no other listener
+ * handles that signal, its default action is then taken again.
  *
  * QEMU's console escapes work (escape.ts): C-a x quits, C-a h prints help,
  * C-a b sends a break, C-a C-a sends C-a, C-a t toggles timestamps; C-a c
@@ -81,8 +81,9 @@ export class StdioBackend extends BackendBase implements CharBackend {
         const hook = () => {
           this.restoreTerminal();
           this.removeProcessHooks();
-          // Take the default action now that the terminal is sane again.
-          process.kill(process.pid, sig);
+          // If nobody else handles the signal (the machine's run loop usually
+          // does), take its default action now that the terminal is sane.
+          if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
         };
         this.signalHooks.set(sig, hook);
         process.once(sig, hook);
