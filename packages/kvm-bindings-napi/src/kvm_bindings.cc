@@ -273,9 +273,13 @@ class VcpuThread : public Napi::ObjectWrap<VcpuThread> {
     tsfn_.Unref(env);
     InstallKickHandler();
     thread_ = std::thread([this] { Loop(); });
+    // Registered after the TSFN's own cleanup hook, so it runs before it
+    // (hooks run in reverse order): threads are joined while the TSFN lives.
+    env_ = env;
+    if (napi_add_env_cleanup_hook(env, CleanupHook, this) == napi_ok) hook_ = true;
   }
 
-  ~VcpuThread() override { Shutdown(); }
+  ~VcpuThread() override { Close(); }
 
  private:
   enum class State { Parked, Running, ExitPending, Quit };
@@ -362,6 +366,21 @@ class VcpuThread : public Napi::ObjectWrap<VcpuThread> {
     return Napi::Boolean::New(info.Env(), true);
   }
 
+  static void CleanupHook(void* arg) {
+    auto* self = static_cast<VcpuThread*>(arg);
+    self->hook_ = false;
+    self->Shutdown();
+  }
+
+  // Stop the thread and release the TSFN; safe to call more than once.
+  void Close() {
+    if (hook_) {
+      napi_remove_env_cleanup_hook(env_, CleanupHook, this);
+      hook_ = false;
+    }
+    Shutdown();
+  }
+
   void Shutdown() {
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -384,21 +403,24 @@ class VcpuThread : public Napi::ObjectWrap<VcpuThread> {
       pthread_kill(tid_, KickSignal());
     }
     thread_.join();
-    tsfn_.Abort();
+    if (!tsfnDone_) {
+      tsfnDone_ = true;
+      tsfn_.Abort();
+    }
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
-    Shutdown();
+    Close();
     return info.Env().Undefined();
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    tsfn_.Ref(info.Env());
+    if (!tsfnDone_) tsfn_.Ref(info.Env());
     return info.Env().Undefined();
   }
 
   Napi::Value Unref(const Napi::CallbackInfo& info) {
-    tsfn_.Unref(info.Env());
+    if (!tsfnDone_) tsfn_.Unref(info.Env());
     return info.Env().Undefined();
   }
 
@@ -416,6 +438,9 @@ class VcpuThread : public Napi::ObjectWrap<VcpuThread> {
     return Napi::String::New(info.Env(), s);
   }
 
+  napi_env env_ = nullptr;
+  bool hook_ = false;
+  bool tsfnDone_ = false;
   int fd_ = -1;
   kvm_run* run_ = nullptr;
   int mapSize_ = 0;
