@@ -273,4 +273,95 @@ describe.skipIf(!avail.ok)('KvmAccelerator on /dev/kvm', () => {
     expect(accel.getState(0).regs.rip).toBe(0xfff0n);
     expect(accel.getState(0).sregs.cs.base).toBe(0xffff0000n);
   });
+  test('SMP: the BSP starts the AP with INIT/SIPI through the in-kernel LAPIC; the AP runs real-mode code', async () => {
+    const mem = new GuestMemory(16 * MiB);
+    writeGdt(mem);
+    mem.writeBytes(CODE, new Uint8Array([
+      0xc7, 0x05, ...u32le(0xfee000f0), ...u32le(0x1ff), //      SVR: APIC on
+      0xc7, 0x05, ...u32le(0xfee00310), ...u32le(0x01000000), // ICR high: destination APIC 1
+      0xc7, 0x05, ...u32le(0xfee00300), ...u32le(0x00004500), // ICR low: INIT, assert
+      0xc7, 0x05, ...u32le(0xfee00300), ...u32le(0x00004608), // ICR low: SIPI, vector 8 (0x8000)
+      0xb0, 0x01, 0xe6, 0xf4, //   mov al, 1; out 0xf4, al
+      0xf4, //                     hlt
+    ]));
+    // The AP's trampoline: real mode at 0800:0000.
+    mem.writeBytes(0x8000, new Uint8Array([0xb0, 0x42, 0xe6, 0xf5, 0xfa, 0xf4])); // mov al,0x42; out 0xf5,al; cli; hlt
+    const host = makeHost(mem, 2);
+    let done: () => void = () => {};
+    const both = new Promise<void>((r) => { done = r; });
+    const ports = new Recorder({}, () => { if (ports.log.length === 2) done(); });
+    host.pio.register(0xf4, 2, ports, 'test-ports');
+
+    accel = new KvmAccelerator();
+    await accel.init(host);
+    accel.setState(0, flat32(CODE, 0));
+    accel.resume();
+    await both;
+    await accel.pause();
+    expect(ports.log.map((e) => [e.offset, e.value]).sort()).toEqual([[0, 1], [1, 0x42]]);
+    expect(accel.mpState(1)).not.toBe(KVM_MP_STATE.UNINITIALIZED);
+    const ap = accel.getState(1);
+    expect(ap.sregs.cs.base).toBe(0x8000n);
+    expect(ap.sregs.cr0 & 1n).toBe(0n); // still real mode
+    expect(host.stops).toEqual([]);
+  });
+
+  test('guest debug: single-step and a hardware breakpoint stop the vCPU with a debug reason', async () => {
+    const mem = new GuestMemory(16 * MiB);
+    writeGdt(mem);
+    mem.writeBytes(CODE, new Uint8Array([
+      0xb0, 0x01, //   mov al, 1
+      0xe6, 0xf4, //   out 0xf4, al
+      0xb0, 0x02, //   mov al, 2        <- hardware breakpoint
+      0xe6, 0xf4, //   out 0xf4, al
+      0x0f, 0x0b, //   ud2
+    ]));
+    const host = makeHost(mem);
+    const ports = new Recorder();
+    host.pio.register(0xf4, 1, ports, 'test-ports');
+    accel = new KvmAccelerator();
+    await accel.init(host);
+    accel.setState(0, flat32(CODE, 0));
+    accel.debug.setSingleStep(0, true);
+    let stopped = host.nextStop();
+    accel.resume();
+    expect(await stopped).toEqual({ kind: 'debug', cpu: 0, reason: 'single-step', address: BigInt(CODE + 2) });
+    expect(accel.getState(0).regs.rip).toBe(BigInt(CODE + 2));
+    expect(ports.log).toEqual([]);
+
+    accel.debug.setSingleStep(0, false);
+    expect(accel.debug.addBreakpoint('hw', BigInt(CODE + 4))).toBe(true);
+    stopped = host.nextStop();
+    accel.resume();
+    expect(await stopped).toEqual({ kind: 'debug', cpu: 0, reason: 'breakpoint', address: BigInt(CODE + 4) });
+    expect(ports.log.map((e) => e.value)).toEqual([1]);
+    expect(accel.debug.translate(0, BigInt(CODE + 4))).toBe(BigInt(CODE + 4)); // paging off: identity
+
+    expect(accel.debug.removeBreakpoint('hw', BigInt(CODE + 4))).toBe(true);
+    stopped = host.nextStop();
+    accel.resume();
+    expect(await stopped).toEqual({ kind: 'triple-fault', cpu: 0 });
+    expect(ports.log.map((e) => e.value)).toEqual([1, 2]);
+  });
+
+  test('guest debug: a software breakpoint (INT3) stops with reason breakpoint', async (ctx) => {
+    const mem = new GuestMemory(16 * MiB);
+    writeGdt(mem);
+    mem.writeBytes(CODE, new Uint8Array([0x90, 0xcc, 0x0f, 0x0b])); // nop; int3; ud2
+    const host = makeHost(mem);
+    accel = new KvmAccelerator();
+    await accel.init(host);
+    accel.setState(0, flat32(CODE, 0));
+    expect(accel.debug.addBreakpoint('sw', BigInt(CODE + 1))).toBe(true);
+    const stopped = host.nextStop();
+    accel.resume();
+    const stop = await stopped;
+    if (stop.kind === 'internal-error' && stop.message.includes('emulation failure')) {
+      // PVM runs CPL-0 code in KVM's instruction emulator, which implements
+      // INT n / INT3 only in real mode (MICROVM-CONTRACT.md "Where KVM here differs").
+      console.warn('[kvm-accelerator] software breakpoint test skipped: this KVM cannot emulate INT3 in protected mode (PVM)');
+      ctx.skip();
+    }
+    expect(stop).toEqual({ kind: 'debug', cpu: 0, reason: 'breakpoint', address: BigInt(CODE + 1) });
+  });
 });
