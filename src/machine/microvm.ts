@@ -11,14 +11,14 @@ import type { MachineConfig } from './config.js';
 import { GuestMemory } from '../memory/guest-memory.js';
 import { Bus } from '../memory/bus.js';
 import {
-  COM1_IRQ, COM1_PORT, IOAPIC0_BASE, IOAPIC1_BASE, IOAPIC_SIZE, RTC_IRQ, RTC_PORT,
+  COM1_IRQ, COM1_PORT, IOAPIC0_BASE, IOAPIC1_BASE, IOAPIC_SIZE, LOW_RAM_LIMIT, RTC_IRQ, RTC_PORT,
 } from '../memory/layout.js';
 import type { InterruptMessage, InterruptSink } from '../devices/irq.js';
 import { GsiRouter, Ioapic } from '../devices/ioapic.js';
 import { Uart16550 } from '../devices/uart16550.js';
 import { DebugExit, debugExitStatus } from '../devices/debug-exit.js';
 import { HostTimeSource, type TimeSource } from '../devices/clock.js';
-import { Mc146818Rtc } from '../devices/rtc-mc146818.js';
+import { Mc146818Rtc, setMicrovmCmosMemory } from '../devices/rtc-mc146818.js';
 import { createCpuidPolicy } from '../cpu/cpuid.js';
 import type { CpuidPolicy } from '../cpu/cpuid.js';
 import { setupBoot, microvmAcpiOptions } from '../loader/index.js';
@@ -103,13 +103,16 @@ export class Microvm extends EventEmitter {
     }
     this.gsi = new GsiRouter(this.ioapics);
 
-    if (config.machine.isaSerial) {
+    // QEMU creates no UART for `-serial none`: port 0x3f8 then reads all ones.
+    if (config.machine.isaSerial && config.serial.kind !== 'none') {
       this.uart = new Uart16550(this.gsi.line(COM1_IRQ), (b) => this.serialSink(b), { time: this.time });
       this.pio.register(COM1_PORT, 8, this.uart, 'serial0');
     }
     if (config.machine.rtc) {
       this.rtc = new Mc146818Rtc(this.gsi.line(RTC_IRQ), this.time);
       this.pio.register(RTC_PORT, 2, this.rtc, 'rtc');
+      const low = Math.min(config.memory, LOW_RAM_LIMIT);
+      setMicrovmCmosMemory(this.rtc, low, config.memory - low);
     }
     for (const dev of config.devices) {
       if (dev.driver === 'isa-debug-exit') {
@@ -161,7 +164,7 @@ export class Microvm extends EventEmitter {
     this.uart?.reset();
     this.rtc?.reset();
     for (const io of this.ioapics) io.reset();
-    this.memory.fill(0, Math.min(this.memory.ramSize, 3 * 2 ** 30), 0);
+    // As QEMU: RAM keeps its contents over a reset; the kernel image is reloaded.
     this.accel.reset();
     this.accel.setState(0, this.boot());
     this.emit('reset');

@@ -45,8 +45,8 @@ export async function runFromCli(config: MachineConfig, opts: RunOptions = {}): 
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
     process.off('SIGINT', onSignal);
-    port?.flush();
-    await backend?.close();
+    if (port) await port.close();
+    else await backend?.close();
   }
   if (reason.kind === 'error') log(`guest stopped: ${reason.error.message}`);
   return reason.status;

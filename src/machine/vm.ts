@@ -125,8 +125,7 @@ export class Vm {
   /** Stop the guest and release everything; resolves with the exit reason. */
   async stop(): Promise<ExitReason> {
     const r = await this.machine.stop();
-    this.port.flush();
-    await this.backend.close();
+    await this.port.close();
     return r;
   }
 
