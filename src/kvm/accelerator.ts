@@ -27,6 +27,7 @@ import {
 import { checkKvm, DEFAULT_KVM_PATH, openKvm } from './availability.js';
 import { loadKvmBindings, type KvmBindings, type VcpuThread } from './bindings.js';
 import { buildKvmCpuid } from './cpuid.js';
+import { encodeDebugRegs, MAX_HW_SLOTS, validHwSlot, type HwSlot } from './debugregs.js';
 import { composeMsi, MSI_DATA_LEVEL_ASSERT } from './msi.js';
 import {
   powerOnState, regsFromKvm, regsToKvm, resetLapicRegs, RESET_MSRS, SAVED_MSRS, sregsFromKvm, sregsToKvm,
@@ -99,7 +100,7 @@ export class KvmAccelerator implements Accelerator {
   private routes: Array<{ key: string; gsi: number } & MsiAddressData> = [];
   private nextRouteGsi = 0;
   private hasGuestDebug = false;
-  private debugState = { singleStep: new Set<number>(), swBreakpoints: new Set<bigint>(), hwBreakpoints: [] as bigint[], dirty: false };
+  private debugState = { singleStep: new Set<number>(), swBreakpoints: new Set<bigint>(), hw: [] as HwSlot[], dirty: false };
   /** Counters for the curious (and tests). */
   readonly stats = { exits: 0, ioExits: 0, mmioExits: 0, eoiExits: 0, msis: 0, msiErrors: 0 };
 
@@ -430,27 +431,23 @@ export class KvmAccelerator implements Accelerator {
       },
       addBreakpoint: (kind, gva) => {
         if (!this.hasGuestDebug) return false;
-        if (kind === 'sw') {
-          // KVM_GUESTDBG_USE_SW_BP makes #BP exit to us; the stub writes the int3 byte.
-          this.debugState.swBreakpoints.add(gva);
-        } else {
-          if (this.debugState.hwBreakpoints.length >= 4 || this.debugState.hwBreakpoints.includes(gva)) return false;
-          this.debugState.hwBreakpoints.push(gva);
-        }
+        if (kind === 'hw') return this.addHwSlot({ kind: 'exec', gva, len: 1 });
+        // KVM_GUESTDBG_USE_SW_BP makes #BP exit to us; the stub writes the int3 byte.
+        this.debugState.swBreakpoints.add(gva);
         this.markDebugDirty();
         return true;
       },
       removeBreakpoint: (kind, gva) => {
-        let had: boolean;
-        if (kind === 'sw') had = this.debugState.swBreakpoints.delete(gva);
-        else {
-          const i = this.debugState.hwBreakpoints.indexOf(gva);
-          had = i >= 0;
-          if (had) this.debugState.hwBreakpoints.splice(i, 1);
-        }
+        if (kind === 'hw') return this.removeHwSlot({ kind: 'exec', gva, len: 1 });
+        const had = this.debugState.swBreakpoints.delete(gva);
         if (had) this.markDebugDirty();
         return had;
       },
+      // x86 has no read-only watchpoint: 'read' watches reads and writes.
+      addWatchpoint: (kind, gva, len) =>
+        this.hasGuestDebug && this.addHwSlot({ kind: kind === 'write' ? 'write' : 'access', gva, len: len as HwSlot['len'] }),
+      removeWatchpoint: (kind, gva, len) =>
+        this.removeHwSlot({ kind: kind === 'write' ? 'write' : 'access', gva, len: len as HwSlot['len'] }),
       translate: (cpu, gva) => {
         const v = this.stoppedVcpu(cpu, 'translate');
         const buf = encodeTranslation(gva);
@@ -459,6 +456,24 @@ export class KvmAccelerator implements Accelerator {
         return t.valid ? t.gpa : undefined;
       },
     };
+  }
+
+  private addHwSlot(slot: HwSlot): boolean {
+    const hw = this.debugState.hw;
+    if (!validHwSlot(slot) || hw.length >= MAX_HW_SLOTS) return false;
+    if (hw.some((h) => h.kind === slot.kind && h.gva === slot.gva && h.len === slot.len)) return false;
+    hw.push(slot);
+    this.markDebugDirty();
+    return true;
+  }
+
+  private removeHwSlot(slot: HwSlot): boolean {
+    const hw = this.debugState.hw;
+    const i = hw.findIndex((h) => h.kind === slot.kind && h.gva === slot.gva && h.len === slot.len);
+    if (i < 0) return false;
+    hw.splice(i, 1);
+    this.markDebugDirty();
+    return true;
   }
 
   private markDebugDirty(): void {
@@ -471,16 +486,12 @@ export class KvmAccelerator implements Accelerator {
     const d = this.debugState;
     d.dirty = false;
     if (!this.hasGuestDebug) return;
-    // DR7: L0..L3 enable, R/W = 00 (execution), LEN = 00 (SDM Vol. 3B 19.2.4).
-    const dr: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
-    let dr7 = 0n;
-    d.hwBreakpoints.forEach((a, i) => { dr[i] = a; dr7 |= 1n << BigInt(i * 2); });
-    dr[7] = dr7;
+    const dr = encodeDebugRegs(d.hw);
     for (const v of this.vcpus) {
       let control = 0;
       if (d.singleStep.has(v.index)) control |= KVM_GUESTDBG.SINGLESTEP;
       if (d.swBreakpoints.size > 0) control |= KVM_GUESTDBG.USE_SW_BP;
-      if (d.hwBreakpoints.length > 0) control |= KVM_GUESTDBG.USE_HW_BP;
+      if (d.hw.length > 0) control |= KVM_GUESTDBG.USE_HW_BP;
       if (control !== 0) control |= KVM_GUESTDBG.ENABLE;
       this.call('KVM_SET_GUEST_DEBUG', () => this.b.ioctlBuffer(v.fd, KVM.SET_GUEST_DEBUG, encodeGuestDebug(control, dr)));
     }
