@@ -391,4 +391,41 @@ describe.skipIf(!avail.ok)('KvmAccelerator on /dev/kvm', () => {
     expect(stop).toEqual({ kind: 'debug', cpu: 0, reason: 'watchpoint', address: BigInt(CODE + 10) });
     expect(mem.readU32(data)).toBe(0x11223344);
   });
+  test('64-bit long mode with 2 MiB pages set directly through setState', async () => {
+    const mem = new GuestMemory(16 * MiB);
+    // Identity map of the first 1 GiB with 2 MiB pages: PML4 0x9000 -> PDPT 0xa000 -> PD 0xb000.
+    mem.writeU64(0x9000, 0xa000n | 3n);
+    mem.writeU64(0xa000, 0xb000n | 3n);
+    for (let i = 0; i < 512; i++) mem.writeU64(0xb000 + 8 * i, (BigInt(i) << 21n) | 0x83n); // P|RW|PS
+    mem.writeU64(GDT + 0x08, 0x00af9a000000ffffn); // 64-bit code
+    mem.writeU64(GDT + 0x10, 0x00cf92000000ffffn); // data
+    mem.writeBytes(CODE, new Uint8Array([
+      0x48, 0xb8, ...u32le(0x55667788), ...u32le(0x11223344), // mov rax, 0x1122334455667788
+      0xe7, 0xf4, //               out 0xf4, eax
+      0x48, 0xc1, 0xe8, 0x20, //   shr rax, 32
+      0xe7, 0xf4, //               out 0xf4, eax
+      0x0f, 0x0b, //               ud2
+    ]));
+    const host = makeHost(mem);
+    const ports = new Recorder();
+    host.pio.register(0xf4, 4, ports, 'test-ports');
+    accel = new KvmAccelerator();
+    await accel.init(host);
+    const st = flat32(CODE, 0);
+    st.sregs.cs = seg(0x08, 0xb, { l: true, db: false });
+    for (const r of ['ds', 'es', 'fs', 'gs', 'ss'] as const) st.sregs[r] = seg(0x10, 3);
+    st.sregs.cr0 = 0x80000011n; // PG | ET | PE
+    st.sregs.cr3 = 0x9000n;
+    st.sregs.cr4 = 0x20n; // PAE
+    st.sregs.efer = 0x500n; // LME | LMA
+    accel.setState(0, st);
+    const stopped = host.nextStop();
+    accel.resume();
+    expect(await stopped).toEqual({ kind: 'triple-fault', cpu: 0 });
+    expect(ports.log.map((e) => e.value)).toEqual([0x55667788, 0x11223344]);
+    const back = accel.getState(0);
+    expect(back.sregs.cs.l).toBe(true);
+    expect(back.sregs.efer & 0x500n).toBe(0x500n);
+    expect(back.regs.gpr[0]).toBe(0x11223344n);
+  });
 });
