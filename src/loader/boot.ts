@@ -13,6 +13,7 @@ import { planPvh, type PvhConfigResult } from './pvh.js';
 import { planMultibootInfo, type MultibootConfigResult, type MultibootModule } from './multiboot.js';
 import { planAcpiTables, type AcpiOptions, type AcpiTablesResult } from './acpi/tables.js';
 import { pvhEntryState, multibootEntryState } from './entry-state.js';
+import { planMpTable, type MpTableOptions, type MpTableResult } from './mptable.js';
 
 export interface BootOptions {
   /** -append */
@@ -27,6 +28,8 @@ export interface BootOptions {
   readonly multibootModules?: readonly MultibootModule[];
   /** ACPI tables to build (acpi=on); omit for acpi=off. */
   readonly acpi?: AcpiOptions;
+  /** The MP table QEMU's microvm firmware always writes at 0x9fc00 (acpi on or off). */
+  readonly mptable?: MpTableOptions;
 }
 
 export interface BootSetup {
@@ -36,12 +39,15 @@ export interface BootSetup {
   readonly pvh?: PvhConfigResult;
   readonly multiboot?: MultibootConfigResult;
   readonly acpi?: AcpiTablesResult;
+  readonly mptable?: MpTableResult;
 }
 
 export function setupBoot(image: Uint8Array, mem: GuestMemory, opts: BootOptions = {}): BootSetup {
   const plan = new BootPlan(mem);
   const kernel = planKernel(plan, image);
   const acpi = opts.acpi ? planAcpiTables(plan, opts.acpi) : undefined;
+  const mptable = opts.mptable ? planMpTable(plan, opts.mptable) : undefined;
+  const extra = { ...(acpi ? { acpi } : {}), ...(mptable ? { mptable } : {}) };
   let result: BootSetup;
   if (kernel.protocol === 'pvh') {
     const pvh = planPvh(plan, {
@@ -49,7 +55,7 @@ export function setupBoot(image: Uint8Array, mem: GuestMemory, opts: BootOptions
       ...(opts.initrd ? { initrd: opts.initrd } : {}),
       ...(acpi ? { rsdpGpa: acpi.rsdpGpa } : {}),
     });
-    result = { kernel, state: pvhEntryState(pvh.startInfoGpa, kernel.entry), pvh, ...(acpi ? { acpi } : {}) };
+    result = { kernel, state: pvhEntryState(pvh.startInfoGpa, kernel.entry), pvh, ...extra };
   } else {
     const modules = opts.multibootModules ??
       (opts.initrd ? [{ data: opts.initrd, cmdline: opts.initrdName ?? 'initrd' }] : []);
@@ -58,7 +64,7 @@ export function setupBoot(image: Uint8Array, mem: GuestMemory, opts: BootOptions
       ...(opts.cmdline !== undefined ? { cmdline: opts.cmdline } : {}),
       ...(opts.kernelName !== undefined ? { kernelName: opts.kernelName } : {}),
     });
-    result = { kernel, state: multibootEntryState(mb.mbiGpa, kernel.entry), multiboot: mb, ...(acpi ? { acpi } : {}) };
+    result = { kernel, state: multibootEntryState(mb.mbiGpa, kernel.entry), multiboot: mb, ...extra };
   }
   plan.commit();
   return result;

@@ -22,6 +22,9 @@ export {
   buildAcpiTables, planAcpiTables, microvmAcpiOptions, acpiChecksum,
   type AcpiOptions, type AcpiTablesResult, type AcpiTable, type MicrovmAcpiConfig,
 } from './acpi/tables.js';
+export {
+  planMpTable, buildMpConfigTable, buildMpFloatingPointer, MPTABLE_GPA, type MpTableOptions, type MpTableResult,
+} from './mptable.js';
 export { microvmKernelCmdline, microvmVirtioGsi, type VirtioTransportIrq } from './cmdline.js';
 export { setupBoot, type BootOptions, type BootSetup } from './boot.js';
 export * as bootLayout from './boot-layout.js';

@@ -4,7 +4,8 @@
  * it, once under QEMU and once as our setupBoot wrote it, and the two must
  * agree: hvm_start_info fields, the memory map, the command line, the initrd
  * module, and the ACPI tables (FADT and MADT byte for byte, the DSDT device
- * AML byte for byte inside QEMU's DSDT). Addresses of the structures
+ * AML byte for byte inside QEMU's DSDT), and the MP table in the EBDA.
+ * Addresses of the structures
  * themselves may differ (QEMU's firmware keeps them elsewhere).
  * Skips with a reason when QEMU or binutils is missing (.ci/run installs both).
  */
@@ -64,6 +65,7 @@ function dumpOurs(mem: GuestMemory, startInfo: number): Dump {
     }
     if (dsdt) single.set('DSDT', mem.readBytes(dsdt, u32(dsdt + 4)));
   }
+  single.set('EBDA', mem.readBytes(0x9fc00, 0x400));
   return { single, tables };
 }
 
@@ -114,7 +116,10 @@ describe.skipIf(!haveQemu)('PVH boot data vs QEMU microvm (skipped without qemu-
         // QEMU's microvm has a GED at 0xfea00000 whose registers the FADT names.
         ged: { sleepCtlGpa: 0xfea00200, sleepStsGpa: 0xfea00201, resetGpa: 0xfea00202, resetValue: 0x42 },
       };
-      const boot = setupBoot(image, mem, { cmdline, initrd, acpi });
+      // The MP table's processor entries carry CPUID.1 EAX/EDX of QEMU's CPU model: take them from its table.
+      const qebda = theirs.single.get('EBDA')!;
+      const mptable = { cpus: 2, cpuSignature: le32(qebda, 16 + 44 + 4), cpuFeatures: le32(qebda, 16 + 44 + 8) };
+      const boot = setupBoot(image, mem, { cmdline, initrd, acpi, mptable });
       const ours = dumpOurs(mem, Number(boot.state.regs.gpr[3]));
 
       const t = (d: Dump, k: string): Uint8Array => {
@@ -146,6 +151,15 @@ describe.skipIf(!haveQemu)('PVH boot data vs QEMU microvm (skipped without qemu-
       for (const dev of dsdtDevices(acpi)) expect(contains(qdsdt, dev)).toBe(true);
       expect(contains(qdsdt, dsdtSleepStates())).toBe(true);
       expect(dsdtDevices(acpi).length).toBe(3); // COM1, RTC, VR23
+
+      // MP table: floating pointer identical; configuration table identical except its
+      // entry count (34..35: qboot leaves 0) and therefore its checksum (7).
+      const oe = t(ours, 'EBDA');
+      expect(oe.subarray(0, 16)).toEqual(qebda.subarray(0, 16));
+      const len = oe[16 + 4]! | (oe[16 + 5]! << 8);
+      const mask = (b: Uint8Array): number[] => [...b.subarray(16, 16 + len)].filter((_, i) => i !== 7 && i !== 34 && i !== 35);
+      expect(mask(oe)).toEqual(mask(qebda));
+      expect(acpiChecksum(oe.subarray(16, 16 + len))).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
