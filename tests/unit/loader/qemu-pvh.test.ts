@@ -16,7 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GuestMemory } from '../../../src/memory/guest-memory.js';
-import { setupBoot, microvmAcpiOptions, acpiChecksum, type AcpiOptions } from '../../../src/loader/index.js';
+import {
+  setupBoot, microvmAcpiOptions, acpiChecksum, microvmKernelCmdline, microvmVirtioGsi, type AcpiOptions,
+} from '../../../src/loader/index.js';
 import { dsdtDevices, dsdtSleepStates } from '../../../src/loader/acpi/tables.js';
 import { pattern } from './elf-builder.js';
 
@@ -160,6 +162,36 @@ describe.skipIf(!haveQemu)('PVH boot data vs QEMU microvm (skipped without qemu-
       const mask = (b: Uint8Array): number[] => [...b.subarray(16, 16 + len)].filter((_, i) => i !== 7 && i !== 34 && i !== 35);
       expect(mask(oe)).toEqual(mask(qebda));
       expect(acpiChecksum(oe.subarray(16, 16 + len))).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('acpi=off: no RSDP, virtio_mmio.device= appended to the command line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qemu-pvh-'));
+    try {
+      const sh = (cmd: string, args: string[]): void => {
+        const p = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8' });
+        if (p.status !== 0) throw new Error(`${cmd} failed: ${p.stderr}`);
+      };
+      sh('as', ['--32', '-o', 'g.o', join(fixtures, 'pvh-dump.S')]);
+      sh('ld', ['-m', 'elf_i386', '-T', join(fixtures, 'pvh-dump.lds'), '-o', 'guest', 'g.o']);
+      const q = spawnSync('qemu-system-x86_64', [
+        '-M', 'microvm,acpi=off', '-m', '256M', '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio',
+        '-kernel', 'guest', '-append', 'console=ttyS0',
+        '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-device', 'virtio-rng-device',
+      ], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      expect(q.status, `qemu: ${q.stderr}`).toBe(1);
+      const theirs = parseDump(q.stdout);
+      // Without ACPI, microvm has 8 transports on GSI 5..12 and the first device takes the last one.
+      const cmdline = microvmKernelCmdline('console=ttyS0', false, [{ index: 7, gsi: microvmVirtioGsi(7, false, false) }]);
+      const mem = new GuestMemory(256 * 1024 * 1024);
+      const boot = setupBoot(new Uint8Array(readFileSync(join(dir, 'guest'))), mem, { cmdline, mptable: { cpus: 1 } });
+      const ours = dumpOurs(mem, Number(boot.state.regs.gpr[3]));
+      expect(new TextDecoder().decode(ours.single.get('CMDLINE'))).toBe(new TextDecoder().decode(theirs.single.get('CMDLINE')));
+      expect(le64(theirs.single.get('START_INFO')!, 32)).toBe(0n);
+      expect(le64(ours.single.get('START_INFO')!, 32)).toBe(0n);
+      expect(memmapEntries(ours.single.get('MEMMAP')!)).toEqual(memmapEntries(theirs.single.get('MEMMAP')!));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
