@@ -1,0 +1,195 @@
+/**
+ * JitAccelerator: the WebAssembly JIT behind the Accelerator interface.
+ *
+ * Threading: every vCPU runs on the main thread, round-robin, in slices of
+ * about SLICE_MS of guest work; between slices `setImmediate` yields to the
+ * Node event loop so devices, sockets and timers stay responsive. This keeps
+ * runs deterministic for a given interleaving of host events; SMP over worker
+ * threads can come later (the state already lives in shared memory).
+ * When every vCPU is halted the loop sleeps on a timer until the earliest
+ * LAPIC deadline or an interrupt delivery (no busy spin).
+ */
+import { AccelError, type Accelerator, type AcceleratorHost, type VcpuState } from '../accel/types.js';
+import type { InterruptMessage } from '../devices/irq.js';
+import { deliverInterruptMessage, deliverIpi, type Lapic } from '../devices/lapic.js';
+import { Engine } from './runtime/engine.js';
+import { Vcpu } from './runtime/vcpu.js';
+import { CODE_MAP_BASE, JIT_RESERVED_BYTES, MAX_VCPUS, S, VCPU_AREA_BASE, VCPU_STRIDE, readVcpuState, writeVcpuState } from './state.js';
+import { Exit } from './translate/core.js';
+
+const SLICE_MS = 4;
+const INSNS_PER_CHECK = 200_000;
+
+export { JIT_RESERVED_BYTES };
+
+export interface JitStats {
+  instructions: bigint; blocks: number; translatedInsns: number; inlinedInsns: number; translateMs: number;
+  tlbFills: number; slowAccesses: number; invalidations: number;
+}
+
+export class JitAccelerator implements Accelerator {
+  readonly name = 'jit' as const;
+  private host!: AcceleratorHost;
+  engine!: Engine;
+  vcpus: Vcpu[] = [];
+  private running = false;
+  private scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private pauseWaiters: Array<() => void> = [];
+  private stopped = false;
+  /** Disable inline translation (every instruction through the executor): differential tests. */
+  noInline = false;
+
+  async init(host: AcceleratorHost): Promise<void> {
+    this.host = host;
+    if (host.memory.reservedBytes < JIT_RESERVED_BYTES) {
+      throw new AccelError('JIT_UNSUPPORTED', `GuestMemory must reserve ${JIT_RESERVED_BYTES} bytes for the JIT (got ${host.memory.reservedBytes})`);
+    }
+    if (host.cpuCount < 1 || host.cpuCount > MAX_VCPUS) throw new AccelError('JIT_UNSUPPORTED', `the JIT supports 1..${MAX_VCPUS} vCPUs`);
+    const engine = new Engine(host.memory);
+    engine.noInline = this.noInline;
+    this.engine = engine;
+    const u8 = new Uint8Array(host.memory.wasmMemory.buffer as ArrayBuffer);
+    u8.fill(0, CODE_MAP_BASE, VCPU_AREA_BASE);
+    const epoch = host.nowNs();
+    const lapics: Lapic[] = [];
+    const ipiBus = { send: (from: number, msg: Parameters<typeof deliverIpi>[2]) => { deliverIpi(lapics, from, msg); this.wake(); } };
+    for (let i = 0; i < host.cpuCount; i++) {
+      const v = new Vcpu(i, engine, host, ipiBus, epoch);
+      this.vcpus.push(v);
+      lapics.push(v.lapic);
+    }
+    const cpuOf = (base: number): Vcpu => this.vcpus[(base - VCPU_AREA_BASE) / VCPU_STRIDE]!;
+    const guard = (base: number, f: () => number): number => {
+      try { return f(); } catch (e) {
+        const v = cpuOf(base);
+        v.lastError = (e as Error).stack ?? String(e);
+        return v.raise(6);
+      }
+    };
+    engine.jsImports = {
+      rd: (base: number, a: bigint, size: number) => guard(base, () => cpuOf(base).slowRead(a, size)),
+      wr: (base: number, a: bigint, size: number, v: bigint) => guard(base, () => cpuOf(base).slowWrite(a, size, v)),
+      interp: (base: number, id: number) => guard(base, () => cpuOf(base).runHelper(id)),
+    };
+    engine.onFlushJumpCaches = () => { for (const v of this.vcpus) Engine.flushJumpCache(u8, v.base); };
+    engine.onCodePage = (p) => { for (const v of this.vcpus) v.mmu.revokeWrite(p); };
+  }
+
+  setState(cpu: number, state: VcpuState): void {
+    const v = this.vcpu(cpu);
+    writeVcpuState(v.st, state, (_st, fl) => v.setRflags(fl));
+    v.msr.efer = state.sregs.efer;
+    if (state.sregs.apicBase) v.lapic.writeMsr(0x1b, state.sregs.apicBase);
+    if (state.msrs) for (const [k, val] of state.msrs) v.msr.write(k, val);
+    v.flushTranslations();
+    v.runState = 'running';
+  }
+
+  getState(cpu: number): VcpuState {
+    const v = this.vcpu(cpu);
+    return readVcpuState(v.st, v.rflags(), v.lapic.apicBase);
+  }
+
+  private vcpu(cpu: number): Vcpu {
+    const v = this.vcpus[cpu];
+    if (!v) throw new RangeError(`no vCPU ${cpu}`);
+    return v;
+  }
+
+  resume(): void {
+    if (this.stopped) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  async pause(): Promise<void> {
+    this.running = false;
+    if (this.scheduled) { clearTimeout(this.scheduled as NodeJS.Timeout); clearImmediate(this.scheduled as NodeJS.Immediate); this.scheduled = undefined; }
+    for (const w of this.pauseWaiters.splice(0)) w();
+  }
+
+  deliverInterrupt(msg: InterruptMessage): void {
+    deliverInterruptMessage(this.vcpus.map((v) => v.lapic), msg);
+    this.wake();
+  }
+
+  reset(): void {
+    for (const v of this.vcpus) { v.resetArch(); v.runState = v.index === 0 ? 'running' : 'wait-sipi'; }
+    this.engine.flushAll();
+  }
+
+  async destroy(): Promise<void> {
+    this.stopped = true;
+    await this.pause();
+  }
+
+  /** Statistics for bench/ and diagnostics. */
+  stats(): JitStats {
+    const s = this.engine.stats;
+    return {
+      instructions: this.vcpus.reduce((a, v) => a + v.instructions, 0n), blocks: s.blocks, translatedInsns: s.insns,
+      inlinedInsns: s.inlined, translateMs: Number(s.translateNs) / 1e6,
+      tlbFills: this.vcpus.reduce((a, v) => a + v.mmu.tlbFills, 0), slowAccesses: this.vcpus.reduce((a, v) => a + v.mmu.slowAccesses, 0),
+      invalidations: s.invalidations,
+    };
+  }
+
+  private wake(): void {
+    if (!this.running) return;
+    if (this.scheduled) { clearTimeout(this.scheduled as NodeJS.Timeout); clearImmediate(this.scheduled as NodeJS.Immediate); }
+    this.schedule(0);
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    const f = (): void => { this.scheduled = undefined; this.slice(); };
+    this.scheduled = delayMs <= 0 ? setImmediate(f) : setTimeout(f, delayMs);
+  }
+
+  /** Run one slice of every vCPU; the core of the scheduler. Also usable synchronously by tests. */
+  slice(): void {
+    if (!this.running) return;
+    const t0 = performance.now();
+    let allIdle = true;
+    for (;;) {
+      allIdle = true;
+      for (const v of this.vcpus) {
+        if (v.runState === 'stopped') continue;
+        const r = v.run(INSNS_PER_CHECK);
+        switch (r) {
+          case 'triple':
+            v.runState = 'stopped';
+            this.running = false;
+            this.host.onStop({ kind: 'triple-fault', cpu: v.index });
+            return;
+          case 'error':
+            v.runState = 'stopped';
+            this.running = false;
+            this.host.onStop({ kind: 'internal-error', cpu: v.index, message: v.lastError ?? 'unknown' });
+            return;
+          case 'budget': allIdle = false; break;
+          default: break;
+        }
+        if (!this.running) return;
+      }
+      if (allIdle || performance.now() - t0 >= SLICE_MS) break;
+    }
+    if (!this.running) return;
+    if (allIdle) {
+      // Sleep until the earliest LAPIC deadline (or a wake from deliverInterrupt / an IPI).
+      const now = this.host.nowNs();
+      let next: bigint | undefined;
+      for (const v of this.vcpus) {
+        const d = v.lapic.nextDeadlineNs();
+        if (d !== undefined && (next === undefined || d < next)) next = d;
+        if (v.runState === 'halted' && v.lapic.hasWakeEvent()) next = now;
+      }
+      if (next === undefined) { this.scheduled = undefined; return; } // wait for deliverInterrupt
+      this.schedule(Math.max(0, Number((next - now) / 1_000_000n)));
+      return;
+    }
+    this.schedule(0);
+  }
+}
+
+void S; void Exit;

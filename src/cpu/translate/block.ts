@@ -1,0 +1,611 @@
+/**
+ * Block translation: a decoded basic block -> one wasm function
+ * `(base i32) -> exit code`, in its own module that imports the shared memory,
+ * the core flag functions and the slow-path helpers.
+ *
+ * Inside a block the guest GPRs live in wasm locals (loaded in the prologue,
+ * the written ones stored back in the single epilogue every exit goes
+ * through), flags are a lazy record in locals, memory accesses test the
+ * software TLB inline and call `rd`/`wr` on a miss. Instructions not inlined
+ * call `interp` (the TypeScript executor) with registers flushed first and
+ * reloaded after. Precise exceptions: a faulting access sets the exit code
+ * and the RIP of the faulting instruction and leaves through the epilogue.
+ */
+import { BASE_RIP, Flow, Mn, NO_REG, OpKind, RegClass, type Instruction, type Operand } from '../decoder/types.js';
+import { relTarget } from '../decoder/decoder.js';
+import { FunctionBuilder, ModuleBuilder, type I32, type I64, type Label } from '../wasm/builder.js';
+import { S, SEG_BYTES, SEGF_BASE, TLBE_ADDEND, TLBE_TAG_READ, TLBE_TAG_WRITE, TLB_OFFSET, TLB_SET_BYTES } from '../state.js';
+import { Exit } from './core.js';
+import { FlKind, flOp, genCondFromBits } from './flags.js';
+
+/** Exit code of `wr` when the store hit a page holding translated code (the block must end after this instruction). */
+export const WR_SMC = 5;
+
+export interface BlockInsn { insn: Instruction; rip: bigint; /** interp helper id, or -1 when inlined */ helper: number }
+
+export interface BlockOptions {
+  mode: 16 | 32 | 64;
+  cpl: number;
+  memPages: number;
+  /** Disable inline code (every instruction through interp): for differential testing of both paths. */
+  noInline?: boolean;
+}
+
+/** Does the translator inline this instruction (64-bit mode only)? */
+export function canInline(insn: Instruction, mode: number): boolean {
+  if (mode !== 64) return false;
+  const o0 = insn.ops[0]!, o1 = insn.ops[1]!;
+  const gprOrMem = (o: Operand): boolean => (o.kind === OpKind.REG && o.regClass === RegClass.GPR) || o.kind === OpKind.MEM;
+  const memOk = (o: Operand): boolean => o.kind !== OpKind.MEM || o.seg < 4 || o.seg === 4 || o.seg === 5;
+  switch (insn.mn) {
+    case Mn.NOP: case Mn.PAUSE: case Mn.ENDBR64: return true;
+    case Mn.MOV:
+      return insn.opCount === 2 && gprOrMem(o0) && (gprOrMem(o1) || o1.kind === OpKind.IMM) && memOk(o0) && memOk(o1);
+    case Mn.MOVZX: case Mn.MOVSX: case Mn.MOVSXD:
+      return gprOrMem(o1) && memOk(o1);
+    case Mn.LEA: return o1.kind === OpKind.MEM;
+    case Mn.ADD: case Mn.SUB: case Mn.AND: case Mn.OR: case Mn.XOR: case Mn.CMP: case Mn.TEST: case Mn.ADC: case Mn.SBB:
+      return insn.opCount === 2 && gprOrMem(o0) && (gprOrMem(o1) || o1.kind === OpKind.IMM) && memOk(o0) && memOk(o1);
+    case Mn.INC: case Mn.DEC: case Mn.NEG: case Mn.NOT: return gprOrMem(o0) && memOk(o0);
+    case Mn.PUSH: return insn.opSize === 64 && (o0.kind === OpKind.IMM || (o0.kind === OpKind.REG && o0.regClass === RegClass.GPR));
+    case Mn.POP: return insn.opSize === 64 && o0.kind === OpKind.REG && o0.regClass === RegClass.GPR;
+    case Mn.CALL: return insn.flow === Flow.CALL && insn.opSize === 64;
+    case Mn.RET: return insn.flow === Flow.RET && insn.opSize === 64 && insn.opCount === 0;
+    case Mn.JMP: return insn.flow === Flow.JMP || (insn.flow === Flow.JMP_IND && insn.opSize === 64 && gprOrMem(o0) && memOk(o0));
+    case Mn.IMUL: return insn.opCount >= 2 && (o0.size === 4 || o0.size === 8) && gprOrMem(o1) && memOk(o1);
+    case Mn.SHL: case Mn.SHR: case Mn.SAR: return false;
+    default:
+      if (insn.flow === Flow.JCC && insn.cond >= 0 && insn.mn >= Mn.JO && insn.mn <= Mn.JG) return true;
+      if (insn.cond >= 0 && insn.mn >= Mn.CMOVO && insn.mn <= Mn.CMOVG) return gprOrMem(o1) && memOk(o1);
+      if (insn.cond >= 0 && insn.mn >= Mn.SETO && insn.mn <= Mn.SETG) return gprOrMem(o0) && memOk(o0);
+      return false;
+  }
+}
+
+interface FlagsDesc { kind: number; size: number }
+
+class Tx {
+  readonly mb = new ModuleBuilder();
+  readonly fb: FunctionBuilder;
+  readonly base: I32;
+  readonly regs: I64[] = [];
+  readonly used = new Set<number>();
+  readonly written = new Set<number>();
+  readonly st: I32; readonly rip: I64; readonly smc: I32;
+  readonly flOpL: I32; readonly flA: I64; readonly flB: I64; readonly flRes: I64; readonly flAux: I32;
+  flagsTouched = false;
+  flagsWritten = false;
+  known: FlagsDesc | undefined;
+  exit!: Label;
+  readonly fnFlags: number; readonly fnCond: number; readonly fnRd: number; readonly fnWr: number; readonly fnInterp: number;
+  readonly tlb: number;
+
+  constructor(readonly opts: BlockOptions) {
+    const mb = this.mb;
+    this.fnFlags = mb.importFunc('core', 'flags', { params: ['i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] });
+    this.fnCond = mb.importFunc('core', 'cond', { params: ['i32', 'i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] });
+    this.fnRd = mb.importFunc('js', 'rd', { params: ['i32', 'i64', 'i32'], results: ['i32'] });
+    this.fnWr = mb.importFunc('js', 'wr', { params: ['i32', 'i64', 'i32', 'i64'], results: ['i32'] });
+    this.fnInterp = mb.importFunc('js', 'interp', { params: ['i32', 'i32'], results: ['i32'] });
+    mb.importMemory('env', 'mem', opts.memPages, opts.memPages, true);
+    const { fb } = mb.func({ params: ['i32'], results: ['i32'] }, 'b');
+    this.fb = fb;
+    this.base = fb.param(0, 'i32');
+    for (let i = 0; i < 16; i++) this.regs.push(fb.local('i64'));
+    this.st = fb.local('i32'); this.rip = fb.local('i64'); this.smc = fb.local('i32');
+    this.flOpL = fb.local('i32'); this.flA = fb.local('i64'); this.flB = fb.local('i64'); this.flRes = fb.local('i64'); this.flAux = fb.local('i32');
+    this.tlb = TLB_OFFSET + (opts.cpl === 3 ? TLB_SET_BYTES : 0);
+  }
+
+  reg(r: number): I64 { this.used.add(r); return this.regs[r]!; }
+
+  /** Push a GPR operand value, zero-extended. */
+  getGpr(op: Operand): void {
+    const fb = this.fb;
+    fb.get(this.reg(op.reg));
+    switch (op.size) {
+      case 1: if (op.highByte) fb.i64Const(8).i64ShrU(); fb.i64Const(0xff).i64And(); break;
+      case 2: fb.i64Const(0xffff).i64And(); break;
+      case 4: fb.i64Const(0xffffffff).i64And(); break;
+      default: break;
+    }
+  }
+  /** Write value in local v to a GPR with x86 partial-register rules (32-bit writes zero-extend). */
+  setGpr(r: number, size: number, highByte: boolean, v: I64): void {
+    const fb = this.fb, R = this.reg(r);
+    this.written.add(r);
+    switch (size) {
+      case 1:
+        if (highByte) fb.get(R).i64Const(~0xff00).i64And().get(v).i64Const(0xff).i64And().i64Const(8).i64Shl().i64Or().set(R);
+        else fb.get(R).i64Const(~0xff).i64And().get(v).i64Const(0xff).i64And().i64Or().set(R);
+        break;
+      case 2: fb.get(R).i64Const(~0xffff).i64And().get(v).i64Const(0xffff).i64And().i64Or().set(R); break;
+      case 4: fb.get(v).i64Const(0xffffffff).i64And().set(R); break;
+      default: fb.get(v).set(R); break;
+    }
+  }
+
+  /** Push the linear address of a memory operand (64-bit mode). */
+  genAddr(op: Operand, next: bigint): void {
+    const fb = this.fb;
+    const disp = (BigInt(op.dispHi) << 32n) | BigInt(op.disp >>> 0);
+    if (op.base === BASE_RIP) fb.i64Const(BigInt.asIntN(64, next + disp));
+    else {
+      if (op.base !== NO_REG) fb.get(this.reg(op.base)); else fb.i64Const(0);
+      if (op.index !== NO_REG) {
+        fb.get(this.reg(op.index));
+        if (op.scale > 1) fb.i64Const(Math.log2(op.scale)).i64Shl();
+        fb.i64Add();
+      }
+      if (disp !== 0n) fb.i64Const(BigInt.asIntN(64, disp)).i64Add();
+    }
+    if (op.addrSize === 32) fb.i64Const(0xffffffff).i64And();
+    else if (op.addrSize === 16) fb.i64Const(0xffff).i64And();
+    if (op.seg === 4 || op.seg === 5) fb.get(this.base).i64Load(S.SEG + op.seg * SEG_BYTES + SEGF_BASE).i64Add();
+  }
+
+  private exitFault(faultRip: bigint): void {
+    this.fb.i64Const(BigInt.asIntN(64, faultRip)).set(this.rip).br(this.exit);
+  }
+
+  private hostLoad(size: number): void {
+    const fb = this.fb;
+    switch (size) { case 1: fb.i64Load8U(); break; case 2: fb.i64Load16U(); break; case 4: fb.i64Load32U(); break; default: fb.i64Load(); }
+  }
+  private hostStore(size: number): void {
+    const fb = this.fb;
+    switch (size) { case 1: fb.i64Store8(); break; case 2: fb.i64Store16(); break; case 4: fb.i64Store32(); break; default: fb.i64Store(); }
+  }
+
+  /** Push the value (i64, zero-extended) of `size` bytes at the address in `a`. */
+  genLoad(a: I64, size: number, faultRip: bigint): void {
+    const fb = this.fb;
+    const e = fb.local('i32');
+    const done = fb.block('i64');
+    const slow = fb.block();
+    fb.get(a).i32WrapI64().i32Const(12).i32ShrU().i32Const(4095).i32And().i32Const(5).i32Shl().get(this.base).i32Add().tee(e);
+    fb.i64Load(this.tlb + TLBE_TAG_READ).get(a).i64Const(~0xfff).i64And().i64Ne().brIf(slow);
+    if (size > 1) fb.get(a).i32WrapI64().i32Const(0xfff).i32And().i32Const(4096 - size).i32GtU().brIf(slow);
+    fb.get(e).i32Load(this.tlb + TLBE_ADDEND).get(a).i32WrapI64().i32Const(0xfff).i32And().i32Add();
+    this.hostLoad(size);
+    fb.br(done);
+    fb.end();
+    fb.get(this.base).get(a).i32Const(size).call(this.fnRd).tee(this.st);
+    fb.if_(); this.exitFault(faultRip); fb.end();
+    fb.get(this.base).i32Const(S.TMP).i32Add();
+    this.hostLoad(size);
+    fb.end();
+    fb.release(e);
+  }
+
+  /** Store the low `size` bytes of local v at the address in `a`. */
+  genStore(a: I64, size: number, v: I64, faultRip: bigint): void {
+    const fb = this.fb;
+    const e = fb.local('i32');
+    const done = fb.block();
+    const slow = fb.block();
+    fb.get(a).i32WrapI64().i32Const(12).i32ShrU().i32Const(4095).i32And().i32Const(5).i32Shl().get(this.base).i32Add().tee(e);
+    fb.i64Load(this.tlb + TLBE_TAG_WRITE).get(a).i64Const(~0xfff).i64And().i64Ne().brIf(slow);
+    if (size > 1) fb.get(a).i32WrapI64().i32Const(0xfff).i32And().i32Const(4096 - size).i32GtU().brIf(slow);
+    fb.get(e).i32Load(this.tlb + TLBE_ADDEND).get(a).i32WrapI64().i32Const(0xfff).i32And().i32Add();
+    fb.get(v);
+    this.hostStore(size);
+    fb.br(done);
+    fb.end();
+    fb.get(this.base).get(a).i32Const(size).get(v).call(this.fnWr).tee(this.st);
+    fb.if_();
+    fb.get(this.st).i32Const(WR_SMC).i32Eq();
+    fb.if_(); fb.i32Const(1).set(this.smc).i32Const(0).set(this.st);
+    fb.else_(); this.exitFault(faultRip);
+    fb.end();
+    fb.end();
+    fb.end();
+    fb.release(e);
+  }
+
+  /** Operand read into a fresh local (zero-extended). `addr` caches a memory operand's address. */
+  readOp(op: Operand, next: bigint, rip: bigint, addr: I64 | undefined): I64 {
+    const fb = this.fb;
+    const v = fb.local('i64');
+    switch (op.kind) {
+      case OpKind.REG: this.getGpr(op); break;
+      case OpKind.IMM: {
+        const imm = (BigInt(op.immHi) << 32n) | BigInt(op.imm >>> 0);
+        fb.i64Const(BigInt.asIntN(64, BigInt.asUintN(op.size * 8, imm)));
+        break;
+      }
+      case OpKind.MEM: this.genLoad(addr!, op.size, rip); break;
+      default: fb.i64Const(0); break;
+    }
+    fb.set(v);
+    void next;
+    return v;
+  }
+  writeOp(op: Operand, v: I64, rip: bigint, addr: I64 | undefined): void {
+    if (op.kind === OpKind.REG) this.setGpr(op.reg, op.size, op.highByte, v);
+    else this.genStore(addr!, op.size, v, rip);
+  }
+  addrOf(op: Operand, next: bigint): I64 | undefined {
+    if (op.kind !== OpKind.MEM) return undefined;
+    const a = this.fb.local('i64');
+    this.genAddr(op, next);
+    this.fb.set(a);
+    return a;
+  }
+
+  setFlags(kind: number, size: number, a: I64 | undefined, b: I64 | bigint | undefined, res: I64, aux?: I32 | number): void {
+    const fb = this.fb;
+    this.flagsWritten = true;
+    fb.i32Const(flOp(kind as FlKind, size)).set(this.flOpL);
+    if (a) fb.get(a).set(this.flA);
+    if (typeof b === 'bigint') fb.i64Const(b).set(this.flB); else if (b) fb.get(b).set(this.flB);
+    fb.get(res).set(this.flRes);
+    if (typeof aux === 'number') fb.i32Const(aux).set(this.flAux); else if (aux) fb.get(aux).set(this.flAux);
+    this.known = { kind, size };
+  }
+
+  /** Push CF (i32 0/1) of the current flags. */
+  genCF(): void { this.genCond(2); }
+
+  /** Push condition cc (0/1). Fast paths for SUB and LOGIC records of known size. */
+  genCond(cc: number): void {
+    const fb = this.fb;
+    const k = this.known;
+    if (k && (k.kind === FlKind.SUB || k.kind === FlKind.LOGIC) && k.size === 8) {
+      const base = cc >> 1;
+      if (k.kind === FlKind.SUB) {
+        const cmp = (signedOp: () => void): void => { fb.get(this.flA).get(this.flB); signedOp(); };
+        let handled = true;
+        switch (base) {
+          case 1: cmp(() => fb.i64LtU()); break;
+          case 2: cmp(() => fb.i64Eq()); break;
+          case 3: cmp(() => fb.i64LeU()); break;
+          case 4: fb.get(this.flRes).i64Const(0).i64LtS(); break;
+          case 6: cmp(() => fb.i64LtS()); break;
+          case 7: cmp(() => fb.i64LeS()); break;
+          default: handled = false;
+        }
+        if (handled) { if (cc & 1) fb.i32Eqz(); return; }
+      } else {
+        let handled = true;
+        switch (base) {
+          case 0: case 1: fb.i32Const(0); break;
+          case 2: case 3: fb.get(this.flRes).i64Eqz(); break;
+          case 4: case 6: fb.get(this.flRes).i64Const(0).i64LtS(); break;
+          case 7: fb.get(this.flRes).i64Const(0).i64LeS(); break;
+          default: handled = false;
+        }
+        if (handled) { if (cc & 1) fb.i32Eqz(); return; }
+      }
+    }
+    if (k && (k.kind === FlKind.SUB || k.kind === FlKind.LOGIC) && k.size === 4 && (cc >> 1) !== 5 && (cc >> 1) !== 0) {
+      const A = (): void => { fb.get(this.flA).i32WrapI64(); };
+      const B = (): void => { fb.get(this.flB).i32WrapI64(); };
+      const R = (): void => { fb.get(this.flRes).i32WrapI64(); };
+      const base = cc >> 1;
+      let handled = true;
+      if (k.kind === FlKind.SUB) {
+        switch (base) {
+          case 1: A(); B(); fb.i32LtU(); break;
+          case 2: A(); B(); fb.i32Eq(); break;
+          case 3: A(); B(); fb.i32LeU(); break;
+          case 4: R(); fb.i32Const(0).i32LtS(); break;
+          case 6: A(); B(); fb.i32LtS(); break;
+          case 7: A(); B(); fb.i32LeS(); break;
+          default: handled = false;
+        }
+      } else {
+        switch (base) {
+          case 1: fb.i32Const(0); break;
+          case 2: case 3: R(); fb.i32Eqz(); break;
+          case 4: case 6: R(); fb.i32Const(0).i32LtS(); break;
+          case 7: R(); fb.i32Const(0).i32LeS(); break;
+          default: handled = false;
+        }
+      }
+      if (handled) { if (cc & 1) fb.i32Eqz(); return; }
+    }
+    this.flagsTouched = true;
+    fb.i32Const(cc).get(this.flOpL).get(this.flA).get(this.flB).get(this.flRes).get(this.flAux).call(this.fnCond);
+  }
+
+  flushForHelper(ripOfInsn: bigint): void {
+    const fb = this.fb;
+    for (const r of this.written) fb.get(this.base).get(this.regs[r]!).i64Store(S.GPR + r * 8);
+    this.storeFlags();
+    fb.get(this.base).i64Const(BigInt.asIntN(64, ripOfInsn)).i64Store(S.RIP);
+  }
+  storeFlags(): void {
+    if (!this.flagsWritten) return;
+    const fb = this.fb, b = this.base;
+    fb.get(b).get(this.flOpL).i32Store(S.FL_OP);
+    fb.get(b).get(this.flAux).i32Store(S.FL_AUX);
+    fb.get(b).get(this.flA).i64Store(S.FL_A);
+    fb.get(b).get(this.flB).i64Store(S.FL_B);
+    fb.get(b).get(this.flRes).i64Store(S.FL_RES);
+  }
+  loadFlags(): void {
+    const fb = this.fb, b = this.base;
+    fb.get(b).i32Load(S.FL_OP).set(this.flOpL);
+    fb.get(b).i32Load(S.FL_AUX).set(this.flAux);
+    fb.get(b).i64Load(S.FL_A).set(this.flA);
+    fb.get(b).i64Load(S.FL_B).set(this.flB);
+    fb.get(b).i64Load(S.FL_RES).set(this.flRes);
+  }
+  reloadAll(): void {
+    const fb = this.fb;
+    for (let r = 0; r < 16; r++) { this.used.add(r); fb.get(this.base).i64Load(S.GPR + r * 8).set(this.regs[r]!); }
+    this.loadFlags();
+    this.flagsTouched = true;
+    this.known = undefined;
+  }
+}
+
+/** Emit a whole block; returns the module bytes (export "b"). */
+export function genBlock(insns: readonly BlockInsn[], opts: BlockOptions): Uint8Array {
+  const tx = new Tx(opts);
+  const fb = tx.fb;
+  tx.exit = fb.block();
+  let endRip = 0n;
+  let ended = false;
+  for (const bi of insns) {
+    const { insn, rip } = bi;
+    const next = BigInt.asUintN(64, rip + BigInt(insn.length));
+    endRip = next;
+    if (bi.helper >= 0) {
+      tx.flushForHelper(rip);
+      fb.get(tx.base).i32Const(bi.helper).call(tx.fnInterp).set(tx.st);
+      tx.reloadAll();
+      fb.get(tx.base).i64Load(S.RIP).set(tx.rip);
+      fb.get(tx.st).br_if_exit(tx);
+      // A helper that did not fall through (branch, REP not finished, mode change) ends the block here.
+      fb.get(tx.rip).i64Const(BigInt.asIntN(64, next)).i64Ne().brIf(tx.exit);
+      if (insn.flow !== Flow.NONE) { ended = true; break; }
+      continue;
+    }
+    const done = genInline(tx, insn, rip, next);
+    // Self-modifying store: finish this instruction, then leave.
+    fb.get(tx.smc).if_(); fb.i64Const(BigInt.asIntN(64, next)).set(tx.rip).br(tx.exit); fb.end();
+    if (done) { ended = true; break; }
+  }
+  if (!ended) fb.i64Const(BigInt.asIntN(64, endRip)).set(tx.rip);
+  fb.end(); // exit
+  // epilogue
+  for (const r of tx.written) fb.get(tx.base).get(tx.regs[r]!).i64Store(S.GPR + r * 8);
+  tx.storeFlags();
+  fb.get(tx.base).get(tx.rip).i64Store(S.RIP);
+  fb.get(tx.st);
+  // prologue (spliced in front): charge the budget, load the registers and flags the block uses
+  const body = fb.code.splice(0, fb.code.length);
+  fb.get(tx.base).get(tx.base).i32Load(S.BUDGET).i32Const(insns.length).i32Sub().i32Store(S.BUDGET);
+  for (const r of tx.used) fb.get(tx.base).i64Load(S.GPR + r * 8).set(tx.regs[r]!);
+  if (tx.flagsTouched || tx.flagsWritten) tx.loadFlags();
+  for (const b of body) fb.code.push(b);
+  return tx.mb.bytes();
+}
+
+declare module '../wasm/builder.js' {
+  interface FunctionBuilder { br_if_exit(tx: { exit: Label }): FunctionBuilder }
+}
+FunctionBuilder.prototype.br_if_exit = function (this: FunctionBuilder, tx: { exit: Label }): FunctionBuilder { return this.brIf(tx.exit); };
+
+const ALU_KIND: Partial<Record<number, number>> = {
+  [Mn.ADD]: FlKind.ADD, [Mn.SUB]: FlKind.SUB, [Mn.CMP]: FlKind.SUB, [Mn.AND]: FlKind.LOGIC, [Mn.TEST]: FlKind.LOGIC,
+  [Mn.OR]: FlKind.LOGIC, [Mn.XOR]: FlKind.LOGIC, [Mn.ADC]: FlKind.ADC, [Mn.SBB]: FlKind.SBB,
+};
+
+/** Inline one instruction; returns true when it ends the block (it set tx.rip). */
+function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolean {
+  const fb = tx.fb;
+  const o0 = insn.ops[0]!, o1 = insn.ops[1]!, o2 = insn.ops[2]!;
+  const size = o0.size;
+  const mask = (v: I64, sz: number): void => {
+    if (sz < 8) fb.get(v).i64Const(BigInt.asIntN(64, (1n << BigInt(sz * 8)) - 1n)).i64And().set(v);
+  };
+  const release = (...ls: Array<I64 | I32 | undefined>): void => { for (const l of ls) if (l) fb.release(l); };
+  switch (insn.mn) {
+    case Mn.NOP: case Mn.PAUSE: case Mn.ENDBR64: return false;
+    case Mn.MOV: {
+      const a0 = tx.addrOf(o0, next), a1 = tx.addrOf(o1, next);
+      const v = tx.readOp(o1, next, rip, a1);
+      tx.writeOp(o0, v, rip, a0);
+      release(a0, a1, v);
+      return false;
+    }
+    case Mn.MOVZX: case Mn.MOVSX: case Mn.MOVSXD: {
+      const a1 = tx.addrOf(o1, next);
+      const v = tx.readOp(o1, next, rip, a1);
+      if (insn.mn !== Mn.MOVZX) {
+        fb.get(v);
+        if (o1.size === 1) fb.i64Extend8S(); else if (o1.size === 2) fb.i64Extend16S(); else if (o1.size === 4) fb.i64Extend32S();
+        fb.set(v);
+      }
+      tx.setGpr(o0.reg, size, false, v);
+      release(a1, v);
+      return false;
+    }
+    case Mn.LEA: {
+      const v = fb.local('i64');
+      const disp = (BigInt(o1.dispHi) << 32n) | BigInt(o1.disp >>> 0);
+      if (o1.base === BASE_RIP) fb.i64Const(BigInt.asIntN(64, next + disp));
+      else {
+        if (o1.base !== NO_REG) fb.get(tx.reg(o1.base)); else fb.i64Const(0);
+        if (o1.index !== NO_REG) { fb.get(tx.reg(o1.index)); if (o1.scale > 1) fb.i64Const(Math.log2(o1.scale)).i64Shl(); fb.i64Add(); }
+        if (disp !== 0n) fb.i64Const(BigInt.asIntN(64, disp)).i64Add();
+      }
+      if (o1.addrSize === 32) fb.i64Const(0xffffffff).i64And();
+      fb.set(v);
+      tx.setGpr(o0.reg, size, false, v);
+      release(v);
+      return false;
+    }
+    case Mn.ADD: case Mn.SUB: case Mn.CMP: case Mn.AND: case Mn.TEST: case Mn.OR: case Mn.XOR: case Mn.ADC: case Mn.SBB: {
+      const kind = ALU_KIND[insn.mn]!;
+      const a0 = tx.addrOf(o0, next), a1 = tx.addrOf(o1, next);
+      // xor r, r / sub r, r: the result does not depend on the old value
+      const a = tx.readOp(o0, next, rip, a0);
+      const b = tx.readOp(o1, next, rip, a1);
+      const r = fb.local('i64');
+      let cin: I32 | undefined;
+      if (kind === FlKind.ADC || kind === FlKind.SBB) { cin = fb.local('i32'); tx.genCF(); fb.set(cin); }
+      fb.get(a).get(b);
+      switch (insn.mn) {
+        case Mn.ADD: fb.i64Add(); break;
+        case Mn.ADC: fb.i64Add().get(cin!).i64ExtendI32U().i64Add(); break;
+        case Mn.SUB: case Mn.CMP: fb.i64Sub(); break;
+        case Mn.SBB: fb.i64Sub().get(cin!).i64ExtendI32U().i64Sub(); break;
+        case Mn.AND: case Mn.TEST: fb.i64And(); break;
+        case Mn.OR: fb.i64Or(); break;
+        default: fb.i64Xor(); break;
+      }
+      fb.set(r);
+      mask(r, size);
+      if (insn.mn !== Mn.CMP && insn.mn !== Mn.TEST) tx.writeOp(o0, r, rip, a0);
+      tx.setFlags(kind, size, a, b, r, cin ?? 0);
+      release(a0, a1, a, b, r, cin);
+      return false;
+    }
+    case Mn.INC: case Mn.DEC: {
+      const a0 = tx.addrOf(o0, next);
+      const a = tx.readOp(o0, next, rip, a0);
+      const r = fb.local('i64');
+      fb.get(a).i64Const(1);
+      if (insn.mn === Mn.INC) fb.i64Add(); else fb.i64Sub();
+      fb.set(r);
+      mask(r, size);
+      const cin = fb.local('i32');
+      tx.genCF(); fb.set(cin);
+      tx.writeOp(o0, r, rip, a0);
+      tx.setFlags(insn.mn === Mn.INC ? FlKind.INC : FlKind.DEC, size, a, 1n, r, cin);
+      release(a0, a, r, cin);
+      return false;
+    }
+    case Mn.NEG: case Mn.NOT: {
+      const a0 = tx.addrOf(o0, next);
+      const a = tx.readOp(o0, next, rip, a0);
+      const r = fb.local('i64');
+      if (insn.mn === Mn.NEG) fb.i64Const(0).get(a).i64Sub(); else fb.get(a).i64Const(-1).i64Xor();
+      fb.set(r);
+      mask(r, size);
+      tx.writeOp(o0, r, rip, a0);
+      if (insn.mn === Mn.NEG) {
+        const z = fb.local('i64'); fb.i64Const(0).set(z);
+        tx.setFlags(FlKind.SUB, size, z, a, r, 0);
+        release(z);
+      }
+      release(a0, a, r);
+      return false;
+    }
+    case Mn.IMUL: {
+      // 2/3-operand IMUL r, r/m(, imm): CF = OF = the signed product does not fit.
+      const src1 = insn.opCount === 3 ? o1 : o0, src2 = insn.opCount === 3 ? o2 : o1;
+      const a1 = tx.addrOf(o1, next);
+      const x = tx.readOp(src1, next, rip, src1 === o1 ? a1 : undefined);
+      const y = tx.readOp(src2, next, rip, src2 === o1 ? a1 : undefined);
+      const r = fb.local('i64'), ovf = fb.local('i32');
+      if (size === 4) {
+        fb.get(x).i64Extend32S().get(y).i64Extend32S().i64Mul().tee(r);
+        fb.get(r).i64Extend32S().i64Ne().set(ovf);
+      } else {
+        // overflow iff the high half differs from the sign of the low half: use a 128-bit check via splits
+        fb.get(x).get(y).i64Mul().set(r);
+        genMulOverflow64(tx, x, y, r, ovf);
+      }
+      mask(r, size);
+      tx.setGpr(o0.reg, size, false, r);
+      tx.setFlags(FlKind.MUL, size, undefined, undefined, r, ovf);
+      release(a1, x, y, r, ovf);
+      return false;
+    }
+    case Mn.PUSH: {
+      const v = o0.kind === OpKind.IMM ? tx.readOp({ ...o0, size: 8 } as Operand, next, rip, undefined) : tx.readOp(o0, next, rip, undefined);
+      const a = fb.local('i64');
+      fb.get(tx.reg(4)).i64Const(8).i64Sub().set(a);
+      tx.genStore(a, 8, v, rip);
+      fb.get(a).set(tx.reg(4)); tx.written.add(4);
+      release(v, a);
+      return false;
+    }
+    case Mn.POP: {
+      const a = fb.local('i64');
+      fb.get(tx.reg(4)).set(a);
+      tx.genLoad(a, 8, rip);
+      const v = fb.local('i64'); fb.set(v);
+      fb.get(a).i64Const(8).i64Add().set(tx.reg(4)); tx.written.add(4);
+      tx.setGpr(o0.reg, 8, false, v);
+      release(a, v);
+      return false;
+    }
+    case Mn.CALL: {
+      const ret = fb.local('i64'); fb.i64Const(BigInt.asIntN(64, next)).set(ret);
+      const a = fb.local('i64');
+      fb.get(tx.reg(4)).i64Const(8).i64Sub().set(a);
+      tx.genStore(a, 8, ret, rip);
+      fb.get(a).set(tx.reg(4)); tx.written.add(4);
+      fb.i64Const(BigInt.asIntN(64, relTarget(insn, rip))).set(tx.rip);
+      return true;
+    }
+    case Mn.RET: {
+      const a = fb.local('i64');
+      fb.get(tx.reg(4)).set(a);
+      tx.genLoad(a, 8, rip);
+      fb.set(tx.rip);
+      fb.get(a).i64Const(8).i64Add().set(tx.reg(4)); tx.written.add(4);
+      return true;
+    }
+    case Mn.JMP: {
+      if (insn.flow === Flow.JMP) { fb.i64Const(BigInt.asIntN(64, relTarget(insn, rip))).set(tx.rip); return true; }
+      const a0 = tx.addrOf(o0, next);
+      const v = tx.readOp(o0, next, rip, a0);
+      fb.get(v).set(tx.rip);
+      return true;
+    }
+    default: break;
+  }
+  if (insn.flow === Flow.JCC) {
+    fb.i64Const(BigInt.asIntN(64, relTarget(insn, rip))).i64Const(BigInt.asIntN(64, next));
+    tx.genCond(insn.cond);
+    fb.select().set(tx.rip);
+    return true;
+  }
+  if (insn.mn >= Mn.CMOVO && insn.mn <= Mn.CMOVG) {
+    const a1 = tx.addrOf(o1, next);
+    const v = tx.readOp(o1, next, rip, a1);
+    const cur = fb.local('i64');
+    tx.getGpr(o0); fb.set(cur);
+    fb.get(v).get(cur);
+    tx.genCond(insn.cond);
+    fb.select().set(v);
+    tx.setGpr(o0.reg, size, false, v);
+    release(a1, v, cur);
+    return false;
+  }
+  if (insn.mn >= Mn.SETO && insn.mn <= Mn.SETG) {
+    const a0 = tx.addrOf(o0, next);
+    const v = fb.local('i64');
+    tx.genCond(insn.cond);
+    fb.i64ExtendI32U().set(v);
+    tx.writeOp(o0, v, rip, a0);
+    release(a0, v);
+    return false;
+  }
+  throw new Error(`genInline: unhandled ${insn.mn}`);
+}
+
+/** ovf = signed 64x64 product of x, y does not fit in 64 bits (r = low product). */
+function genMulOverflow64(tx: Tx, x: I64, y: I64, r: I64, ovf: I32): void {
+  const fb = tx.fb;
+  // If y != 0, overflow iff r / y != x (signed), or the INT64_MIN * -1 case.
+  fb.get(y).i64Eqz();
+  fb.if_('i32');
+  fb.i32Const(0);
+  fb.else_();
+  fb.get(y).i64Const(-1).i64Eq();
+  fb.if_('i32');
+  fb.get(x).i64Const(-(1n << 63n)).i64Eq();
+  fb.else_();
+  fb.get(r).get(y).i64DivS().get(x).i64Ne();
+  fb.end();
+  fb.end();
+  fb.set(ovf);
+}
