@@ -4,13 +4,13 @@ import { loadKernel, LoaderError, type LoaderErrorCode, setupBoot } from '../../
 import { buildElf, pattern, pvhNote, u32le, u64le, type ElfSpec } from './elf-builder.js';
 
 const MiB = 1024 * 1024;
-const RAM = 64 * MiB;
+const RAM = 16 * MiB;
 
 function freshMemory(): GuestMemory {
   const mem = new GuestMemory(RAM);
   // A sentinel everywhere we might load, to see that failed loads write nothing
   // and that bss is really zeroed.
-  mem.fill(0, 4 * MiB, 0xaa);
+  mem.fill(0, 2 * MiB, 0xaa);
   return mem;
 }
 
@@ -27,7 +27,7 @@ function expectCode(fn: () => unknown, code: LoaderErrorCode): LoaderError {
 }
 
 function untouched(mem: GuestMemory): boolean {
-  return mem.readBytes(0, 4 * MiB).every((b) => b === 0xaa);
+  return mem.readBytes(0, 2 * MiB).every((b) => b === 0xaa);
 }
 
 const text = pattern(0x300, 3);
