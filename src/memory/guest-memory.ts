@@ -72,8 +72,16 @@ export class GuestMemory {
         gpa += inWasm;
         left -= inWasm;
       }
-      if (left > 0) {
-        regions.push({ gpa, size: left, buffer: new SharedArrayBuffer(left), offset: 0 });
+      // RAM beyond the main memory lives in further shared wasm memories (at
+      // most 4 GiB each) rather than plain SharedArrayBuffers: their pages are
+      // page aligned and lazily committed, so KVM can map them as memory slots
+      // (a SharedArrayBuffer's data comes from malloc, 16 bytes into a page).
+      while (left > 0) {
+        const n = Math.min(left, WASM_MAX_PAGES * WASM_PAGE);
+        const extra = new WebAssembly.Memory({ initial: Math.ceil(n / WASM_PAGE), maximum: Math.ceil(n / WASM_PAGE), shared: true });
+        regions.push({ gpa, size: n, buffer: extra.buffer as unknown as SharedArrayBuffer, offset: 0 });
+        gpa += n;
+        left -= n;
       }
     }
     this.regions = regions;

@@ -428,4 +428,45 @@ describe.skipIf(!avail.ok)('KvmAccelerator on /dev/kvm', () => {
     expect(back.sregs.efer & 0x500n).toBe(0x500n);
     expect(back.regs.gpr[0]).toBe(0x11223344n);
   });
+  test('RAM above 4 GiB, in a second shared memory, is mapped into the guest', async () => {
+    // 4 GiB + 64 MiB of RAM with 64 MiB reserved for the JIT: low RAM 3 GiB and
+    // 960 MiB at 4 GiB share the main wasm memory, the top 128 MiB get their own.
+    const mem = new GuestMemory(4 * 1024 * MiB + 64 * MiB, { reservedBytes: 64 * MiB });
+    expect(mem.regions.length).toBe(3);
+    const top = 0x144000000 - 8; // last quadword of RAM, in the third region
+    expect(mem.regionOf(top, 8)).toBe(mem.regions[2]);
+    mem.writeU64(top, 0x0123456789abcdefn);
+    // Identity map with 2 MiB pages: 0..2 MiB (code, tables) and 5 GiB + 62 MiB.
+    mem.writeU64(0x9000, 0xa000n | 3n); //             PML4[0]
+    mem.writeU64(0xa000, 0xb000n | 3n); //             PDPT[0] -> PD 0..1 GiB
+    mem.writeU64(0xa000 + 8 * 5, 0xc000n | 3n); //     PDPT[5] -> PD 5..6 GiB
+    mem.writeU64(0xb000, 0x83n); //                    PD[0]: 0..2 MiB, P|RW|PS
+    mem.writeU64(0xc000 + 8 * 31, 0x143e00000n | 0x83n); // PD[31]
+    mem.writeU64(GDT + 0x08, 0x00af9a000000ffffn);
+    mem.writeU64(GDT + 0x10, 0x00cf92000000ffffn);
+    mem.writeBytes(CODE, new Uint8Array([
+      0x48, 0xa1, ...u32le(top >>> 0), ...u32le(Math.floor(top / 2 ** 32)), // mov rax, [top] (moffs64)
+      0xe7, 0xf4, //               out 0xf4, eax
+      0x48, 0xc1, 0xe8, 0x20, //   shr rax, 32
+      0xe7, 0xf4, //               out 0xf4, eax
+      0x0f, 0x0b, //               ud2
+    ]));
+    const host = makeHost(mem);
+    const ports = new Recorder();
+    host.pio.register(0xf4, 4, ports, 'test-ports');
+    accel = new KvmAccelerator();
+    await accel.init(host);
+    const st = flat32(CODE, 0);
+    st.sregs.cs = seg(0x08, 0xb, { l: true, db: false });
+    for (const r of ['ds', 'es', 'fs', 'gs', 'ss'] as const) st.sregs[r] = seg(0x10, 3);
+    st.sregs.cr0 = 0x80000011n;
+    st.sregs.cr3 = 0x9000n;
+    st.sregs.cr4 = 0x20n;
+    st.sregs.efer = 0x500n;
+    accel.setState(0, st);
+    const stopped = host.nextStop();
+    accel.resume();
+    expect(await stopped).toEqual({ kind: 'triple-fault', cpu: 0 });
+    expect(ports.log.map((e) => e.value)).toEqual([0x89abcdef, 0x01234567]);
+  });
 });
