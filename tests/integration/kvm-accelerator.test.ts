@@ -469,4 +469,44 @@ describe.skipIf(!avail.ok)('KvmAccelerator on /dev/kvm', () => {
     expect(await stopped).toEqual({ kind: 'triple-fault', cpu: 0 });
     expect(ports.log.map((e) => e.value)).toEqual([0x89abcdef, 0x01234567]);
   });
+  test('the guest sees our CPUID (KVM leaves, invariant TSC, APIC ID) and kvmclock works in the kernel', async () => {
+    const mem = new GuestMemory(16 * MiB);
+    writeGdt(mem);
+    const cpuidOut = (leaf: number): number[] => [0xb8, ...u32le(leaf), 0x0f, 0xa2]; // mov eax, leaf; cpuid
+    mem.writeBytes(CODE, new Uint8Array([
+      ...cpuidOut(0x40000000), 0xe7, 0xf4, //              max KVM leaf
+      ...cpuidOut(0x40000010), 0xe7, 0xf4, //              TSC kHz
+      ...cpuidOut(0x40000001), 0xe7, 0xf4, //              KVM features
+      ...cpuidOut(0x80000007), 0x89, 0xd0, 0xe7, 0xf4, //  mov eax, edx (invariant TSC)
+      ...cpuidOut(1), 0x89, 0xc8, 0xe7, 0xf4, //           mov eax, ecx (hypervisor, TSC-deadline)
+      0xb9, ...u32le(0x4b564d01), //                       mov ecx, MSR_KVM_SYSTEM_TIME_NEW
+      0xb8, ...u32le(0x5001), //                           mov eax, 0x5000 | enable
+      0x31, 0xd2, //                                       xor edx, edx
+      0x0f, 0x30, //                                       wrmsr
+      0xb0, 0x00, 0xe6, 0xf5, //                           mov al, 0; out 0xf5, al
+      0x0f, 0x0b, //                                       ud2
+    ]));
+    const host = makeHost(mem);
+    const ports = new Recorder();
+    host.pio.register(0xf4, 2, ports, 'test-ports');
+    accel = new KvmAccelerator({ invtsc: true, kvmclock: true });
+    await accel.init(host);
+    accel.setState(0, flat32(CODE, 0));
+    const stopped = host.nextStop();
+    accel.resume();
+    expect(await stopped).toEqual({ kind: 'triple-fault', cpu: 0 });
+    const out = ports.log.filter((e) => e.offset === 0).map((e) => e.value);
+    expect(out[0]).toBe(0x40000010);
+    expect(out[1]).toBe(accel.tscKhz);
+    expect(out[2]! & 0x9).toBe(0x9); // CLOCKSOURCE | CLOCKSOURCE2
+    const invtscSupported = accel.supportedCpuid.some((e) => e.function === 0x80000007 && (e.edx & 0x100) !== 0);
+    expect((out[3]! >>> 8) & 1).toBe(invtscSupported ? 1 : 0);
+    expect(out[4]! >>> 31).toBe(1);
+    // pvclock_vcpu_time_info at 0x5000 (Documentation/virt/kvm/x86/msr.rst): an even,
+    // non-zero version and a non-zero multiplier once KVM has filled it.
+    const version = mem.readU32(0x5000);
+    expect(version % 2).toBe(0);
+    expect(version).toBeGreaterThan(0);
+    expect(mem.readU32(0x5000 + 24)).not.toBe(0);
+  });
 });
