@@ -509,4 +509,34 @@ describe.skipIf(!avail.ok)('KvmAccelerator on /dev/kvm', () => {
     expect(version).toBeGreaterThan(0);
     expect(mem.readU32(0x5000 + 24)).not.toBe(0);
   });
+  test('the in-kernel LAPIC timer fires in TSC-deadline mode', async () => {
+    const mem = new GuestMemory(16 * MiB);
+    writeGdt(mem);
+    const vector = 0x41;
+    const handler = CODE + 0x60;
+    mem.writeU32(IDT + vector * 8, ((0x10 << 16) | (handler & 0xffff)) >>> 0);
+    mem.writeU32(IDT + vector * 8 + 4, ((handler & 0xffff0000) | 0x8e00) >>> 0);
+    mem.writeBytes(CODE, new Uint8Array([
+      0xc7, 0x05, ...u32le(0xfee000f0), ...u32le(0x1ff), //            SVR: APIC on
+      0xc7, 0x05, ...u32le(0xfee00320), ...u32le(0x40000 | vector), // LVT timer: TSC-deadline mode
+      0x0f, 0x31, //                  rdtsc
+      0x05, ...u32le(1_000_000), //   add eax, 1000000
+      0x83, 0xd2, 0x00, //            adc edx, 0
+      0xb9, ...u32le(0x6e0), //       mov ecx, IA32_TSC_DEADLINE
+      0x0f, 0x30, //                  wrmsr
+      0xfb, 0xf4, //                  sti; hlt
+      0x0f, 0x0b, //                  ud2 (not reached)
+    ]));
+    mem.writeBytes(handler, new Uint8Array([0xb0, 0x01, 0xe6, 0xf4, 0x0f, 0x0b])); // mov al,1; out 0xf4,al; ud2
+    const host = makeHost(mem);
+    const ports = new Recorder();
+    host.pio.register(0xf4, 1, ports, 'test-ports');
+    accel = new KvmAccelerator();
+    await accel.init(host);
+    accel.setState(0, flat32(CODE, vector * 8 + 7));
+    const stopped = host.nextStop();
+    accel.resume();
+    expect(await stopped).toEqual({ kind: 'triple-fault', cpu: 0 });
+    expect(ports.log.map((e) => e.value)).toEqual([1]);
+  });
 });
