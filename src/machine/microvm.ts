@@ -21,7 +21,7 @@ import { HostTimeSource, type TimeSource } from '../devices/clock.js';
 import { Mc146818Rtc, setMicrovmCmosMemory } from '../devices/rtc-mc146818.js';
 import { createCpuidPolicy } from '../cpu/cpuid.js';
 import type { CpuidPolicy } from '../cpu/cpuid.js';
-import { setupBoot, microvmAcpiOptions } from '../loader/index.js';
+import { setupBoot, microvmAcpiOptions, microvmKernelCmdline, microvmVirtioGsi } from '../loader/index.js';
 import { createAccelerator } from './accel-select.js';
 import { JIT_RESERVED_BYTES as JIT_RESERVED } from '../cpu/state.js';
 
@@ -185,17 +185,23 @@ export class Microvm extends EventEmitter {
   private boot(): VcpuState {
     try {
       const m = this.config.machine;
-      return setupBoot(this.kernelImage, this.memory, {
-        cmdline: this.config.append ?? '',
+      const cpus = this.config.cpus;
+      const transports = this.virtioTransports.map((index) => ({ index, gsi: microvmVirtioGsi(index, m.acpi, m.ioapic2) }));
+      const leaf1 = this.cpuid.lookup(0, 1, 0);
+      const setup = setupBoot(this.kernelImage, this.memory, {
+        // With acpi=off, Linux finds the virtio-mmio transports on its command line (as QEMU does).
+        cmdline: microvmKernelCmdline(this.config.append ?? '', m.acpi, transports),
         ...(this.initrdImage ? { initrd: this.initrdImage } : {}),
         ...(typeof this.config.kernel === 'string' ? { kernelName: this.config.kernel } : {}),
+        ...(typeof this.config.initrd === 'string' ? { initrdName: this.config.initrd } : {}),
         ...(m.acpi ? {
-          acpi: microvmAcpiOptions({
-            cpus: this.config.cpus, ioapic2: m.ioapic2, rtc: m.rtc, isaSerial: m.isaSerial, pic: m.pic,
-            virtioTransports: this.virtioTransports,
-          }),
+          acpi: microvmAcpiOptions({ cpus, ioapic2: m.ioapic2, rtc: m.rtc, isaSerial: m.isaSerial, pic: m.pic, virtioTransports: this.virtioTransports }),
         } : {}),
-      }).state;
+        // QEMU's firmware (qboot) always writes an MP table; it cannot describe more than 254 CPUs.
+        ...(cpus <= 254 ? { mptable: { cpus, cpuSignature: leaf1.eax, cpuFeatures: leaf1.edx } } : {}),
+      });
+      for (const w of setup.kernel.warnings) this.emit('warning', w);
+      return setup.state;
     } catch (e) {
       throw new MachineError('BOOT_FAILED', (e as Error).message, { cause: e });
     }
