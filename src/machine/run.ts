@@ -37,6 +37,7 @@ export async function runFromCli(config: MachineConfig, opts: RunOptions = {}): 
   let reason: ExitReason;
   try {
     machine = new Microvm(config, port ? { onSerialOutput: port.tx } : {});
+    machine.on('warning', (w: string) => log(`warning: ${w}`));
     if (port && machine.uart) port.attach(machine.uart);
     if (backend) await backend.ready;
     await machine.start();
