@@ -470,3 +470,61 @@ export function parseCpuOption(text: string): { model: string; features: Record<
   }
   return { model, features, props };
 }
+
+/** `-cpu` properties accepted and ignored (they change nothing a guest of ours can observe here). */
+const IGNORED_CPU_PROPS = new Set(['check', 'migratable', 'host-phys-bits', 'pmu', 'l3-cache', 'host-cache-info', 'kvm', 'x-force-features']);
+
+/**
+ * A whole QEMU `-cpu` string -> createCpuidPolicy options (model, features,
+ * and the properties we model: `tsc-frequency` in Hz, `vendor`, `phys-bits`,
+ * `enforce`). Unknown properties are an error naming them.
+ */
+export function cpuPolicyOptionsFromString(text: string): { options: CpuidPolicyOptions; enforce: boolean; ignored: string[] } {
+  const parsed = parseCpuOption(text);
+  const options: CpuidPolicyOptions = { model: parsed.model, features: parsed.features };
+  let enforce = false;
+  const ignored: string[] = [];
+  for (const [k, v] of Object.entries(parsed.props)) {
+    const key = k.replace(/_/g, '-');
+    switch (key) {
+      case 'tsc-frequency': {
+        const hz = Number(v);
+        if (!Number.isInteger(hz) || hz < 1_000_000 || hz % 1000 !== 0) throw new CpuidError('BAD_OPTION', `tsc-frequency must be an integer number of Hz (multiple of 1000), got '${v}'`);
+        options.tscKhz = hz / 1000;
+        break;
+      }
+      case 'vendor':
+        if (v !== 'AuthenticAMD' && v !== 'GenuineIntel') throw new CpuidError('BAD_OPTION', `vendor must be AuthenticAMD or GenuineIntel, got '${v}'`);
+        options.vendor = v;
+        break;
+      case 'phys-bits':
+        options.physAddrBits = Number(v);
+        break;
+      case 'enforce':
+        enforce = v === 'on' || v === 'true' || v === 'yes';
+        break;
+      default:
+        if (IGNORED_CPU_PROPS.has(key) || key.startsWith('hv-')) { ignored.push(key); break; }
+        throw new CpuidError('BAD_OPTION', `unknown -cpu property '${k}'`);
+    }
+  }
+  return { options, enforce, ignored };
+}
+
+/** Text for `-cpu help` and `--help`: models, the default, and what the JIT reports. */
+export function cpuHelpText(): string {
+  const lines = [
+    'Available CPU models (-cpu NAME[,+feat|-feat|feat=on|off|tsc-frequency=HZ|vendor=...]):',
+    `  microvm-default  used when no -cpu is given: AuthenticAMD, every feature the JIT implements,`,
+    `                   incl. invtsc, kvmclock, tsc-deadline, rdrand, pdpe1gb, x2apic, hypervisor`,
+    `                   (QEMU's default qemu64 lacks these; TamaGo needs them to boot)`,
+    '  max              every feature the accelerator implements',
+    '  host             under KVM: the host CPU as KVM exposes it; under the JIT: same as max',
+    "  qemu64           QEMU's qemu64 (AuthenticAMD), filtered to what the accelerator implements",
+    "  kvm64            QEMU's kvm64 (GenuineIntel), filtered likewise",
+    '',
+    `Features the JIT implements (reported by microvm-default/max/host): ${JIT_IMPLEMENTED_FEATURES.join(' ')}`,
+    `Default TSC frequency: ${DEFAULT_TSC_KHZ / 1000} MHz (CPUID 0x40000010, 0x15, 0x16); APIC bus ${APIC_BUS_KHZ / 1000} MHz.`,
+  ];
+  return lines.join('\n');
+}

@@ -219,3 +219,16 @@ describe('parseCpuOption', () => {
   });
   test('bad boolean', () => expect(() => parseCpuOption('max,avx=maybe')).toThrow(CpuidError));
 });
+
+describe('cpuPolicyOptionsFromString and help', () => {
+  test('tsc-frequency (Hz) becomes tscKhz; vendor; enforce; hv-* ignored', async () => {
+    const { cpuPolicyOptionsFromString, cpuHelpText } = await import('../../../src/cpu/cpuid.js');
+    const r = cpuPolicyOptionsFromString('host,invtsc=on,tsc-frequency=2500000000,vendor=GenuineIntel,enforce=on,hv-relaxed=on');
+    expect(r.options).toEqual({ model: 'host', features: { invtsc: true }, tscKhz: 2_500_000, vendor: 'GenuineIntel' });
+    expect(r.enforce).toBe(true);
+    expect(r.ignored).toEqual(['hv-relaxed']);
+    expect(() => cpuPolicyOptionsFromString('max,bogus=1')).toThrow(/bogus/);
+    expect(() => cpuPolicyOptionsFromString('max,tsc-frequency=12')).toThrow(CpuidError);
+    expect(cpuHelpText()).toMatch(/microvm-default/);
+  });
+});
