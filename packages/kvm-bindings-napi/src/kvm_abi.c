@@ -11,24 +11,41 @@
 
 #include "kvm_abi.h"
 
-/* Header size and entry size of the variable-length structures an ioctl
- * takes; 0 if the ioctl's structure has a fixed size. */
-size_t kvm_abi_flex_size(unsigned long req, size_t *entry_size) {
+/* Buffer ioctls the addon lets JavaScript issue: those whose structures
+ * hold no host pointers (a pointer in a buffer would let a caller make the
+ * kernel read or write anywhere in this process; memory slots go through
+ * setUserMemoryRegion instead). Returns 0 if `req` is not allowed; else 1
+ * with, for variable-length structures, the header and entry sizes. */
+int kvm_abi_buffer_ioctl(unsigned long req, size_t *header, size_t *entry_size) {
+  *header = 0;
+  *entry_size = 0;
   switch (req) {
     case KVM_GET_SUPPORTED_CPUID: case KVM_SET_CPUID2: case KVM_GET_CPUID2:
       *entry_size = sizeof(struct kvm_cpuid_entry2);
-      return offsetof(struct kvm_cpuid2, entries);
+      *header = offsetof(struct kvm_cpuid2, entries);
+      return 1;
     case KVM_GET_MSRS: case KVM_SET_MSRS:
       *entry_size = sizeof(struct kvm_msr_entry);
-      return offsetof(struct kvm_msrs, entries);
+      *header = offsetof(struct kvm_msrs, entries);
+      return 1;
     case KVM_GET_MSR_INDEX_LIST: case KVM_GET_MSR_FEATURE_INDEX_LIST:
       *entry_size = sizeof(__u32);
-      return offsetof(struct kvm_msr_list, indices);
+      *header = offsetof(struct kvm_msr_list, indices);
+      return 1;
     case KVM_SET_GSI_ROUTING:
       *entry_size = sizeof(struct kvm_irq_routing_entry);
-      return offsetof(struct kvm_irq_routing, entries);
+      *header = offsetof(struct kvm_irq_routing, entries);
+      return 1;
+    case KVM_ENABLE_CAP: case KVM_SIGNAL_MSI: case KVM_IRQ_LINE:
+    case KVM_GET_REGS: case KVM_SET_REGS: case KVM_GET_SREGS: case KVM_SET_SREGS:
+    case KVM_TRANSLATE: case KVM_GET_FPU: case KVM_SET_FPU:
+    case KVM_GET_MP_STATE: case KVM_SET_MP_STATE: case KVM_SET_GUEST_DEBUG:
+    case KVM_GET_LAPIC: case KVM_SET_LAPIC: case KVM_GET_VCPU_EVENTS: case KVM_SET_VCPU_EVENTS:
+    case KVM_GET_DEBUGREGS: case KVM_SET_DEBUGREGS: case KVM_GET_CLOCK: case KVM_SET_CLOCK:
+    case KVM_SET_IDENTITY_MAP_ADDR: case KVM_GET_XSAVE: case KVM_SET_XSAVE:
+    case KVM_GET_XCRS: case KVM_SET_XCRS:
+      return 1;
     default:
-      *entry_size = 0;
       return 0;
   }
 }

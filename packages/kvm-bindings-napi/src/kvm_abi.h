@@ -5,7 +5,7 @@
 extern "C" {
 #endif
 struct kvm_abi_constant { const char *name; double value; };
-size_t kvm_abi_flex_size(unsigned long req, size_t *entry_size);
+int kvm_abi_buffer_ioctl(unsigned long req, size_t *header, size_t *entry_size);
 const struct kvm_abi_constant *kvm_abi_constants(size_t *count);
 #ifdef __cplusplus
 }

@@ -151,10 +151,11 @@ Napi::Value IoctlInt(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), r);
 }
 
-// ioctl(fd, request, buffer) -> non-negative result. The buffer must hold at
-// least the size encoded in the request; variable-length structures (kvm_cpuid2,
-// kvm_msrs, kvm_irq_routing) are sized by the caller from their count fields,
-// which is checked for the ones we know.
+// ioctl(fd, request, buffer) -> non-negative result. Only ioctls whose
+// structures carry no host pointers are accepted (kvm_abi.c). The buffer must
+// hold at least the size encoded in the request, and variable-length
+// structures (kvm_cpuid2, kvm_msrs, kvm_irq_routing) as many entries as their
+// count field says.
 Napi::Value IoctlBuffer(const Napi::CallbackInfo& info) {
   int fd = ArgInt(info, 0, "fd");
   uint32_t req = ArgU32(info, 1, "request");
@@ -162,9 +163,12 @@ Napi::Value IoctlBuffer(const Napi::CallbackInfo& info) {
   if (_IOC_TYPE(req) != KVMIO) throw Napi::RangeError::New(info.Env(), "not a KVM ioctl");
   if (_IOC_DIR(req) == _IOC_NONE) throw Napi::RangeError::New(info.Env(), "ioctl takes an integer");
   if (len < _IOC_SIZE(req)) throw Napi::RangeError::New(info.Env(), "buffer smaller than the ioctl's structure");
-  // Variable-length arrays: the kernel reads/writes count * entry bytes.
+  size_t header = 0;
   size_t entry = 0;
-  size_t header = kvm_abi_flex_size(req, &entry);
+  if (!kvm_abi_buffer_ioctl(req, &header, &entry)) {
+    throw Napi::RangeError::New(info.Env(), "ioctl not allowed through ioctlBuffer");
+  }
+  // Variable-length arrays: the kernel reads/writes count * entry bytes.
   size_t need = 0;
   if (entry != 0) {
     uint32_t count = 0;
