@@ -539,4 +539,29 @@ describe.skipIf(!avail.ok)('KvmAccelerator on /dev/kvm', () => {
     expect(await stopped).toEqual({ kind: 'triple-fault', cpu: 0 });
     expect(ports.log.map((e) => e.value)).toEqual([1]);
   });
+  test('after a triple fault: pause, reset and a new boot state run the guest again (the machine reset path)', async () => {
+    const mem = new GuestMemory(16 * MiB);
+    writeGdt(mem);
+    mem.writeBytes(CODE, new Uint8Array([0xe6, 0xf4, 0x0f, 0x0b])); // out 0xf4, al; ud2
+    const host = makeHost(mem, 2);
+    const ports = new Recorder();
+    host.pio.register(0xf4, 1, ports, 'test-ports');
+    accel = new KvmAccelerator();
+    await accel.init(host);
+    for (let round = 1; round <= 2; round++) {
+      const st = flat32(CODE, 0);
+      st.regs.gpr[0] = BigInt(round);
+      accel.setState(0, st);
+      const stopped = host.nextStop();
+      accel.resume();
+      expect(await stopped).toEqual({ kind: 'triple-fault', cpu: 0 });
+      await accel.pause();
+      expect(accel.vcpuStates()).toEqual(['held', 'parked']);
+      accel.reset();
+      expect(accel.vcpuStates()).toEqual(['parked', 'parked']);
+      expect(accel.mpState(0)).toBe(KVM_MP_STATE.RUNNABLE);
+      expect(accel.mpState(1)).toBe(KVM_MP_STATE.UNINITIALIZED);
+    }
+    expect(ports.log.map((e) => e.value)).toEqual([1, 2]);
+  });
 });
