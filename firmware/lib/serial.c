@@ -32,7 +32,8 @@ void serial_init(void)
 	outb(COM1_BASE + UART_DLL, 1);                 /* 115200 baud from 1.8432 MHz / 16 */
 	outb(COM1_BASE + UART_DLM, 0);
 	outb(COM1_BASE + UART_LCR, LCR_WLS_8);
-	outb(COM1_BASE + UART_FCR, FCR_ENABLE | FCR_CLEAR_RX | FCR_CLEAR_TX);
+	/* keep received bytes: a host may type before the guest is ready */
+	outb(COM1_BASE + UART_FCR, FCR_ENABLE | FCR_CLEAR_TX);
 	outb(COM1_BASE + UART_MCR, MCR_DTR | MCR_RTS | MCR_OUT2);
 }
 

@@ -45,7 +45,8 @@ function oracleHash(n: number): string {
     let c = ~crc >>> 0;
     for (let i = 0; i < len; i++) c = (table[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8)) >>> 0;
     crc = ~c >>> 0;
-    buf[(round * 977) % len] ^= Number(h & 0xffn);
+    const at = (round * 977) % len;
+    buf[at] = buf[at]! ^ Number(h & 0xffn);
   }
   return hex16(h ^ (BigInt(crc) << 32n) ^ BigInt(crc));
 }

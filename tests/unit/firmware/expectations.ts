@@ -15,9 +15,9 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const FIRMWARE_OUT = join(REPO_ROOT, 'firmware', 'out');
 
-export type GuestName = 'hello' | 'exit-code' | 'demo' | 'tamago-seq' | 'tamago-seq-1g' | 'bench-cpu';
+export type GuestName = 'hello' | 'exit-code' | 'demo' | 'console' | 'tamago-seq' | 'tamago-seq-1g' | 'bench-cpu';
 
-export const GUESTS: readonly GuestName[] = ['hello', 'exit-code', 'demo', 'tamago-seq', 'tamago-seq-1g', 'bench-cpu'];
+export const GUESTS: readonly GuestName[] = ['hello', 'exit-code', 'demo', 'console', 'tamago-seq', 'tamago-seq-1g', 'bench-cpu'];
 
 export function guestPath(name: GuestName): string {
   return join(FIRMWARE_OUT, `${name}.elf`);
@@ -46,6 +46,7 @@ export const LOAD_ADDRESS: Record<GuestName, number> = {
   hello: 0x100000,
   'exit-code': 0x100000,
   demo: 0x100000,
+  console: 0x100000,
   'tamago-seq': 0x10010000, // TamaGo's text address: needs -m >= 512M (QEMU default 128M is too small)
   'tamago-seq-1g': 0x10010000,
   'bench-cpu': 0x100000,
@@ -56,6 +57,7 @@ export const ENTRY_SYMBOL: Record<GuestName, string> = {
   hello: 'pvh_start32',
   'exit-code': 'pvh_start32',
   demo: 'pvh_start32',
+  console: 'pvh_start32',
   'tamago-seq': 'cpuinit',
   'tamago-seq-1g': 'cpuinit',
   'bench-cpu': 'pvh_start32',
@@ -136,3 +138,13 @@ export function benchChecksums(out: string): Map<string, string> {
   }
   return m;
 }
+
+export const CONSOLE = {
+  /** Printed once input works; type only after it (enabling the FIFOs drops earlier bytes, per the 16550 datasheet). */
+  ready: (rx: 'irq' | 'poll'): string => `console ready (rx=${rx})`,
+  prompt: '> ',
+  /** `echo <text>` prints <text>; `exit <n>` ends with status (n << 1) | 1. */
+  byeLine: (n: number): string => `bye (isa-debug-exit value ${n})`,
+  unknown: (word: string): string => `unknown command: ${word}`,
+  stats: /^rx_irqs=(\d+) overruns=(\d+)$/m,
+} as const;

@@ -23,6 +23,7 @@ const ALLOWED: Record<GuestName, readonly string[]> = {
   hello: BASELINE,
   'exit-code': BASELINE,
   demo: BASELINE,
+  console: BASELINE,
   'tamago-seq': BASELINE,
   'tamago-seq-1g': BASELINE,
   'bench-cpu': [...BASELINE, 'SSE', 'SSE2'],

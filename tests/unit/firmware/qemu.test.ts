@@ -6,11 +6,11 @@
  * QEMU is installed by .ci/run (apt-get install qemu-system-x86); without
  * it these tests are skipped and say so.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
-  BENCH_CPU, BENCH_NATIVE_PATH, DEMO, EXIT_CODE, GUEST_EXIT, HELLO, TAMAGO_SEQ, benchChecksums, buildFirmware,
+  BENCH_CPU, BENCH_NATIVE_PATH, CONSOLE, DEMO, EXIT_CODE, GUEST_EXIT, HELLO, TAMAGO_SEQ, benchChecksums, buildFirmware,
   debugExitStatus, guestPath, serialLines, type GuestName,
 } from './expectations.js';
 
@@ -49,6 +49,41 @@ function boot(guest: GuestName, opts: { append?: string; smp?: number; debugExit
   if (opts.append !== undefined) args.push('-append', opts.append);
   const r = spawnSync(QEMU, args, { encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** Boots the console guest and types each line after the next prompt. */
+function converse(lines: readonly string[], opts: { append?: string; kvm?: boolean } = {}): Promise<Run> {
+  const args = [
+    '-machine', 'microvm,pit=off,pic=off,rtc=on', '-m', '128M', '-display', 'none', '-monitor', 'none',
+    '-serial', 'stdio', '-no-reboot', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
+    ...(opts.kvm ? ['-enable-kvm', '-cpu', 'host'] : ['-cpu', 'max']),
+    '-kernel', guestPath('console'),
+    ...(opts.append !== undefined ? ['-append', opts.append] : []),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(QEMU, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let sent = 0;
+    let prompts = 0;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      const seen = out.split(CONSOLE.prompt).length - 1;
+      while (prompts < seen) {
+        prompts++;
+        if (sent < lines.length) child.stdin.write(`${lines[sent++]}\r`);
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => { err += d; });
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, out, err });
+    });
+  });
 }
 
 beforeAll(() => buildFirmware());
@@ -101,6 +136,21 @@ describe.skipIf(!haveQemu)('guests under QEMU microvm (TCG)', () => {
     expect(boot('demo', { debugExit: false }).status).toBe(DEMO.statusWithoutDebugExit);
   });
 
+  test.each(['irq', 'poll'] as const)('console (rx=%s) answers commands typed on COM1', async (rx) => {
+    const r = await converse(['echo hello there', 'frobnicate now', 'stats', 'exit 9'], { append: `rx=${rx}` });
+    const lines = serialLines(r.out);
+    expect(lines[0]).toBe(CONSOLE.ready(rx));
+    expect(lines).toContain('> echo hello there'); // echoed input
+    expect(lines).toContain('hello there');
+    expect(lines).toContain(CONSOLE.unknown('frobnicate'));
+    const stats = CONSOLE.stats.exec(r.out);
+    expect(stats).not.toBeNull();
+    if (rx === 'irq') expect(Number(stats![1])).toBeGreaterThan(0);
+    else expect(Number(stats![1])).toBe(0);
+    expect(lines).toContain(CONSOLE.byeLine(9));
+    expect(r.status).toBe(debugExitStatus(9));
+  });
+
   test.each(['tamago-seq', 'tamago-seq-1g'] as const)(
     '%s with -smp 3 starts the APs and reports exactly TCG\'s missing timer features',
     (g) => {
@@ -147,6 +197,12 @@ describe.skipIf(!haveKvm)('guests under QEMU microvm with -enable-kvm', () => {
   test('hello', () => {
     const r = boot('hello', { kvm: true, append: 'x=1' });
     expect(serialLines(r.out)).toContain(HELLO.cmdlineLine('x=1'));
+    expect(r.status).toBe(1);
+  });
+
+  test('console: RX interrupts through the IOAPIC wake the HLT loop', async () => {
+    const r = await converse(['echo via kvm', 'exit 0'], { kvm: true });
+    expect(serialLines(r.out)).toContain('via kvm');
     expect(r.status).toBe(1);
   });
 
