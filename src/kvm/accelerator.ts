@@ -160,6 +160,7 @@ export class KvmAccelerator implements Accelerator {
         });
         if (i === 0) for (const w of built.warnings) this.warn(w);
         this.call(`KVM_SET_CPUID2(${i})`, () => this.b.ioctlBuffer(fd, KVM.SET_CPUID2, encodeCpuid2(built.entries)));
+        if (i === 0) this.checkCpuidApplied(fd, built.entries);
         const index = i;
         const thread = new this.b.VcpuThread(fd, mmapSize, (kind, errno) => this.onEvent(index, kind, errno));
         const runBytes = new Uint8Array(thread.run);
@@ -511,6 +512,29 @@ export class KvmAccelerator implements Accelerator {
       }
     }
     throw new AccelError('KVM_IOCTL_FAILED', 'KVM_GET_SUPPORTED_CPUID: more than 4096 entries');
+  }
+
+  /**
+   * Read the table back (KVM_GET_CPUID2): some KVMs change it. PVM, for one,
+   * puts the host's feature bits into leaves 1 and 7 whatever we set, so the
+   * guest sees features KVM_GET_SUPPORTED_CPUID did not report.
+   */
+  private checkCpuidApplied(fd: number, wanted: readonly CpuidEntry2[]): void {
+    const buf = encodeCpuid2([], Math.max(wanted.length, 64));
+    if (this.tryIoctl(() => this.b.ioctlBuffer(fd, KVM.GET_CPUID2, buf)) === undefined) return;
+    const got = decodeCpuid2(buf);
+    const hex = (n: number): string => '0x' + (n >>> 0).toString(16);
+    const diffs: string[] = [];
+    for (const w of wanted) {
+      const g = got.find((e) => e.function === w.function && e.index === w.index);
+      if (!g) continue;
+      for (const r of ['eax', 'ebx', 'ecx', 'edx'] as const) {
+        // Leaf 0xD EBX is the XSAVE area size for the current XCR0: KVM keeps it current.
+        if (w.function === 0xd && r === 'ebx') continue;
+        if (g[r] !== w[r]) diffs.push(`${hex(w.function)}.${w.index} ${r} ${hex(w[r])} -> ${hex(g[r])}`);
+      }
+    }
+    if (diffs.length > 0) this.warn(`KVM changed the CPUID table the guest sees: ${diffs.join(', ')}`);
   }
 
   private mapMemory(): void {
