@@ -177,7 +177,7 @@ export class JitAccelerator implements Accelerator {
     if (!this.running) return;
     if (allIdle) {
       // Sleep until the earliest LAPIC deadline (or a wake from deliverInterrupt / an IPI).
-      const now = this.host.nowNs();
+      const now = this.vcpus[0]!.guestNow();
       let next: bigint | undefined;
       for (const v of this.vcpus) {
         const d = v.lapic.nextDeadlineNs();

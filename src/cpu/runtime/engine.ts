@@ -27,6 +27,8 @@ export type HelperFn = (base: number) => number;
 export const JIT_DECODER_FEATURES: FeatureSet = makeFeatureSet([
   Feature.X87, Feature.CMOV, Feature.CX8, Feature.CX16, Feature.MMX, Feature.SSE, Feature.SSE2, Feature.FXSR,
   Feature.RDRAND, Feature.RDSEED, Feature.RDTSCP, Feature.CLFSH, Feature.LAHF_LM, Feature.SYSCALL, Feature.SYSENTER,
+  // VMCALL/VMMCALL are the KVM hypercall instructions; the other VMX/SVM instructions reach the executor and #UD there.
+  Feature.SVM, Feature.VMX,
 ]);
 
 export const MAX_BLOCK_INSNS = 64;

@@ -62,16 +62,16 @@ export class Vcpu implements SystemOps {
     const has = (n: FeatureName): boolean => hasFeature(host.cpuid, n);
     this.kvmclock = new KvmClock(mem, this.tsc, has('kvmclock-stable-bit'));
     this.lapic = new Lapic({
-      cpu: index, bsp: index === 0, clock: { nowNs: () => host.nowNs() }, tsc: this.tsc, ipiBus,
+      cpu: index, bsp: index === 0, clock: { nowNs: () => this.guestNow() }, tsc: this.tsc, ipiBus,
       onEoi: (v) => host.onEoi(v), x2apic: has('x2apic'), tscDeadline: has('tsc-deadline'),
     });
     this.msr = new MsrFile({ has, physAddrBits: 40, vendor: 'GenuineIntel' }, {
-      readTsc: () => this.tsc.tscAt(host.nowNs()),
-      writeTsc: (v) => { this.tsc.write(host.nowNs(), v); this.kvmclock.refresh(host.nowNs()); },
+      readTsc: () => this.tsc.tscAt(this.guestNow()),
+      writeTsc: (v) => { this.tsc.write(this.guestNow(), v); this.kvmclock.refresh(this.guestNow()); },
       cr0: () => this.st.cr0,
       lapic: this.lapic,
-      onKvmSystemTime: (v) => this.kvmclock.setSystemTimeMsr(v, host.nowNs()),
-      onKvmWallClock: (gpa) => this.kvmclock.writeWallClock(gpa, host.nowNs(), BigInt(Date.now()) * 1_000_000n),
+      onKvmSystemTime: (v) => this.kvmclock.setSystemTimeMsr(v, this.guestNow()),
+      onKvmWallClock: (gpa) => this.kvmclock.writeWallClock(gpa, this.guestNow(), BigInt(Date.now()) * 1_000_000n),
       segmentBase: {
         get: (r) => this.st.segBase(r === 'fs' ? 4 : 5),
         set: (r, v) => this.st.setSegBase(r === 'fs' ? 4 : 5, v),
@@ -83,6 +83,13 @@ export class Vcpu implements SystemOps {
   }
 
   get base(): number { return vcpuBase(this.index); }
+
+  /**
+   * Guest time: host monotonic time minus the time spent translating. Time
+   * stands still while code is compiled, as if the VM were paused, so a
+   * compile burst cannot make timers fire "inside" a short guest window.
+   */
+  guestNow(): bigint { return this.host.nowNs() - this.engine.stats.translateNs; }
 
   // ---- physical MMIO: the LAPIC page first, then the host bus
   private mmioRead(gpa: number, size: number): number {
@@ -398,7 +405,7 @@ export class Vcpu implements SystemOps {
   rdtsc(withAux: boolean): number {
     const st = this.st;
     if ((st.cr4 & 4n) !== 0n && this.cpl !== 0) return this.raise(VEC_GP, 0); // CR4.TSD
-    const t = this.tsc.tscAt(this.host.nowNs());
+    const t = this.tsc.tscAt(this.guestNow());
     st.setGpr(0, t & 0xffffffffn); st.setGpr(2, t >> 32n);
     if (withAux) st.setGpr(1, this.msr.tscAux & 0xffffffffn);
     return Exit.CONTINUE;
@@ -571,7 +578,7 @@ export class Vcpu implements SystemOps {
     const st = this.st;
     const r = kvmHypercall(st.gpr(0), st.gpr(3), st.gpr(1), {
       mem: this.host.memory, cpl: this.cpl,
-      tscNow: () => this.tsc.tscAt(this.host.nowNs()),
+      tscNow: () => this.tsc.tscAt(this.guestNow()),
       wallNowNs: () => BigInt(Date.now()) * 1_000_000n,
     });
     st.setGpr(0, r);
@@ -803,7 +810,7 @@ export class Vcpu implements SystemOps {
     const core = this.engine.core;
     let left = budget;
     while (left > 0) {
-      this.lapic.tick(this.host.nowNs());
+      this.lapic.tick(this.guestNow());
       this.checkEvents();
       if (this.runState === 'halted') return 'halted';
       if (this.runState !== 'running') return 'wait';
