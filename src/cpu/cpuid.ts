@@ -340,7 +340,10 @@ export class MicrovmCpuidPolicy implements CpuidPolicy {
         let edx = w('edx');
         // AMD APM vol. 3 E.4.2: EDX repeats leaf 1 EDX bits 0-9, 12-17, 23, 24 (QEMU CPUID_EXT2_AMD_ALIASES).
         if (!intel) edx |= this.word(1, 0, 'edx') & 0x0183f3ff;
-        return { eax: intel ? 0 : this.signature, ebx: 0, ecx: w('ecx'), edx: edx >>> 0 };
+        let ecx = w('ecx');
+        // CmpLegacy (ECX[1]): on AMD with several cores, HTT counts cores, not threads (QEMU sets it likewise).
+        if (!intel && n > 1) ecx |= 1 << 1;
+        return { eax: intel ? 0 : this.signature, ebx: 0, ecx: ecx >>> 0, edx: edx >>> 0 };
       }
       case 0x80000002: case 0x80000003: case 0x80000004: {
         const brand = this.def.brand.padEnd(48, '\0').slice(0, 47) + '\0';

@@ -74,6 +74,28 @@ export const MISC_ENABLE_RESET = 1n;
 /** Microcode revision reported in EDX of MSR 0x8b (QEMU's default for Intel models). */
 export const UCODE_REV = 0x1_0000_0000n;
 
+/**
+ * MSRs KVM reads as 0 and whose writes it ignores (arch/x86/kvm/x86.c
+ * kvm_get_msr_common / kvm_set_msr_common): guests probe them, mostly AMD
+ * northbridge/config registers and Intel power registers. Same behaviour here
+ * so a Linux guest sees what it sees under KVM.
+ */
+export const RAZ_WI_MSRS: ReadonlySet<number> = new Set([
+  0x2a,        // MSR_IA32_EBL_CR_POWERON
+  0x199,       // MSR_IA32_PERF_CTL
+  0x1d9,       // MSR_IA32_DEBUGCTLMSR (no LBR/BTF)
+  0x1fc,       // MSR_IA32_POWER_CTL
+  0xc001001f,  // MSR_AMD64_NB_CFG
+  0xc0010055,  // MSR_K8_INT_PENDING_MSG (Linux's AMD E400 idle check reads it with plain RDMSR)
+  0xc0010058,  // MSR_FAM10H_MMIO_CONF_BASE
+  0xc0010112,  // MSR_K8_TSEG_ADDR
+  0xc0010113,  // MSR_K8_TSEG_MASK
+  0xc0011022,  // MSR_AMD64_DC_CFG
+  0xc0011023,  // MSR_AMD64_TW_CFG
+  0xc0011029,  // MSR_AMD64_DE_CFG
+  0xc001102a,  // MSR_AMD64_BU_CFG2
+]);
+
 export type MsrReadResult = { ok: true; value: bigint } | { ok: false };
 export type MsrWriteResult = { ok: true } | { ok: false };
 
@@ -214,6 +236,7 @@ export class MsrFile {
     }
     const fixed = FIXED_MTRRS.indexOf(index);
     if (fixed >= 0) return f.has('mtrr') ? val(this.mtrrFixed[fixed]!) : GP;
+    if (RAZ_WI_MSRS.has(index)) return val(0n);
     switch (index) {
       case MSR_IA32_TSC: return val(this.hooks.readTsc());
       case MSR_IA32_APIC_BASE:
@@ -280,6 +303,7 @@ export class MsrFile {
       this.mtrrVar[i] = value;
       return OK;
     }
+    if (RAZ_WI_MSRS.has(index)) return OK;
     const fixed = FIXED_MTRRS.indexOf(index);
     if (fixed >= 0) {
       if (!f.has('mtrr') || !everyByte(value, isMtrrType)) return GP;

@@ -39,6 +39,7 @@ describe('microvm-default (no -cpu): the contract features', () => {
     { name: 'AMD alias of leaf 1 SSE... no: FXSR alias bit 24', leaf: 0x80000001, reg: 'edx', bit: 24, want: 1 },
     { name: 'LAHF-LM', leaf: 0x80000001, reg: 'ecx', bit: 0, want: 1 },
     { name: 'no SVM', leaf: 0x80000001, reg: 'ecx', bit: 2, want: 0 },
+    { name: 'CmpLegacy with -smp 4 on AMD', leaf: 0x80000001, reg: 'ecx', bit: 1, want: 1 },
     { name: 'invariant TSC', leaf: 0x80000007, reg: 'edx', bit: 8, want: 1 },
     { name: 'KVM CLOCKSOURCE', leaf: 0x40000001, reg: 'eax', bit: 0, want: 1 },
     { name: 'KVM NOP_IO_DELAY', leaf: 0x40000001, reg: 'eax', bit: 1, want: 1 },
@@ -109,6 +110,7 @@ describe('microvm-default (no -cpu): the contract features', () => {
     expect(bit(one.lookup(0, 1, 0).edx, 28)).toBe(0);
     expect(one.lookup(0, 1, 0).ebx).toBe(0x00000800);
     expect(one.lookup(0, 0x80000008, 0).ecx).toBe(0);
+    expect(bit(one.lookup(0, 0x80000001, 0).ecx, 1)).toBe(0);
     expect(one.lookup(0, 0xb, 1)).toEqual({ eax: 0, ebx: 1, ecx: 0x201, edx: 0 });
     expect(one.tscKhz).toBe(2_000_000);
   });

@@ -176,8 +176,16 @@ describe('misc', () => {
   test('unknown MSRs #GP and count', () => {
     const { m } = setup();
     expect(m.read(0x12345678)).toEqual({ ok: false });
-    expect(m.write(0xc0011029, 0n)).toEqual({ ok: false });
+    expect(m.write(0xc0011030, 0n)).toEqual({ ok: false });
     expect(m.unknownAccesses).toBe(2);
+  });
+  test('KVM read-as-zero MSRs (e.g. K8 INT_PENDING_MSG, DE_CFG) read 0 and ignore writes', () => {
+    const { m } = setup();
+    for (const idx of [0xc0010055, 0xc0011029, 0x2a, 0x1d9]) {
+      expect(m.write(idx, 0x1234n)).toEqual({ ok: true });
+      expect(m.read(idx)).toEqual({ ok: true, value: 0n });
+    }
+    expect(m.unknownAccesses).toBe(0);
   });
   test('MISC_ENABLE reset 1 (fast strings); SPEC_CTRL accepts IBRS/STIBP/SSBD only', () => {
     const { m } = setup();
