@@ -26,7 +26,7 @@ import {
 } from './abi.js';
 import { checkKvm, DEFAULT_KVM_PATH, openKvm } from './availability.js';
 import { loadKvmBindings, type KvmBindings, type VcpuThread } from './bindings.js';
-import { buildKvmCpuid } from './cpuid.js';
+import { buildKvmCpuid, KVM_CPUID_FEATURES, KVM_FEATURE_CLOCKSOURCE, KVM_FEATURE_CLOCKSOURCE2 } from './cpuid.js';
 import { encodeDebugRegs, MAX_HW_SLOTS, validHwSlot, type HwSlot } from './debugregs.js';
 import { composeMsi, MSI_DATA_LEVEL_ASSERT } from './msi.js';
 import {
@@ -38,9 +38,15 @@ export { kvmAvailability, type KvmAvailability } from './availability.js';
 export interface KvmAcceleratorOptions {
   /** Default /dev/kvm. */
   devicePath?: string;
-  /** Report invariant TSC (QEMU `-cpu ...,invtsc=on`). Default false, as QEMU. */
+  /**
+   * Report invariant TSC (QEMU `-cpu ...,invtsc=on`). Default: what the
+   * machine's CpuidPolicy (`host.cpuid`) reports in CPUID.80000007H:EDX[8].
+   */
   invtsc?: boolean;
-  /** Report kvmclock (QEMU `kvmclock=on`, its default). Default true. */
+  /**
+   * Report kvmclock (QEMU `kvmclock=on`). Default: what `host.cpuid` reports
+   * in CPUID.40000001H:EAX (CLOCKSOURCE or CLOCKSOURCE2).
+   */
   kvmclock?: boolean;
   /**
    * Clear CPUID feature bits this function does not report (a named `-cpu`
@@ -54,9 +60,9 @@ export interface KvmAcceleratorOptions {
 }
 
 /**
- * Options from `-cpu MODEL,feat=on|off,...` (MachineConfig.cpu): `invtsc`
- * and `kvmclock` switch the corresponding CPUID reports; the model's other
- * features are KVM's (`-cpu host`).
+ * Options from `-cpu MODEL,feat=on|off,...` (MachineConfig.cpu) when no
+ * CpuidPolicy is at hand: `invtsc` and `kvmclock` switch the corresponding
+ * reports (QEMU defaults: off, on); the other features are KVM's.
  */
 export function kvmOptionsFromCpuConfig(cpu: { model: string; features: Record<string, boolean> }): KvmAcceleratorOptions {
   return { invtsc: cpu.features['invtsc'] ?? false, kvmclock: cpu.features['kvmclock'] ?? true };
@@ -94,7 +100,7 @@ export class KvmAccelerator implements Accelerator {
   private kvmFd = -1;
   private vmFd = -1;
   private vcpus: Vcpu[] = [];
-  private readonly opts: Required<Omit<KvmAcceleratorOptions, 'featureMask' | 'onWarning'>> & Pick<KvmAcceleratorOptions, 'featureMask' | 'onWarning'>;
+  private readonly opts: Required<Pick<KvmAcceleratorOptions, 'devicePath' | 'ioapicPins'>> & Omit<KvmAcceleratorOptions, 'devicePath' | 'ioapicPins'>;
   private destroyed = false;
   /** Level-triggered MSI routes at GSIs < ioapicPins, so the kernel exits on their EOI. */
   private routes: Array<{ key: string; gsi: number } & MsiAddressData> = [];
@@ -106,12 +112,9 @@ export class KvmAccelerator implements Accelerator {
 
   constructor(options: KvmAcceleratorOptions = {}) {
     this.opts = {
+      ...options,
       devicePath: options.devicePath ?? DEFAULT_KVM_PATH,
-      invtsc: options.invtsc ?? false,
-      kvmclock: options.kvmclock ?? true,
       ioapicPins: options.ioapicPins ?? 48,
-      featureMask: options.featureMask,
-      onWarning: options.onWarning,
     };
     this.debug = this.makeDebug();
   }
@@ -135,6 +138,8 @@ export class KvmAccelerator implements Accelerator {
       const tscDeadline = this.b.ioctl(this.kvmFd, KVM.CHECK_EXTENSION, KVM_CAP.TSC_DEADLINE_TIMER) > 0;
       const hasTscKhz = this.b.ioctl(this.kvmFd, KVM.CHECK_EXTENSION, KVM_CAP.GET_TSC_KHZ) > 0;
       this.supportedCpuid = this.getSupportedCpuid();
+      const invtsc = this.opts.invtsc ?? ((host.cpuid.lookup(0, 0x80000007, 0).edx >>> 8) & 1) === 1;
+      const kvmclock = this.opts.kvmclock ?? (host.cpuid.lookup(0, KVM_CPUID_FEATURES, 0).eax & (KVM_FEATURE_CLOCKSOURCE | KVM_FEATURE_CLOCKSOURCE2)) !== 0;
 
       this.vmFd = this.call('KVM_CREATE_VM', () => this.b.ioctl(this.kvmFd, KVM.CREATE_VM, 0));
       this.mapMemory();
@@ -155,8 +160,8 @@ export class KvmAccelerator implements Accelerator {
           if (this.tscKhz <= 0) this.tscKhz = host.cpuid.tscKhz;
         }
         const built = buildKvmCpuid(this.supportedCpuid, {
-          cpu: i, cpuCount: host.cpuCount, tscKhz: this.tscKhz, kvmclock: this.opts.kvmclock, invtsc: this.opts.invtsc,
-          tscDeadline, featureMask: this.opts.featureMask,
+          cpu: i, cpuCount: host.cpuCount, tscKhz: this.tscKhz, kvmclock, invtsc, tscDeadline,
+          ...(this.opts.featureMask ? { featureMask: this.opts.featureMask } : {}),
         });
         if (i === 0) for (const w of built.warnings) this.warn(w);
         this.call(`KVM_SET_CPUID2(${i})`, () => this.b.ioctlBuffer(fd, KVM.SET_CPUID2, encodeCpuid2(built.entries)));
