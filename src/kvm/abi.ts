@@ -83,6 +83,7 @@ export const KVM = {
   GET_TSC_KHZ: io(0xa3),
   ENABLE_CAP: iow(0xa3, SIZEOF.kvm_enable_cap),
   SIGNAL_MSI: iow(0xa5, SIZEOF.kvm_msi),
+  KVMCLOCK_CTRL: io(0xad),
 } as const;
 
 /** KVM_GET_API_VERSION must return this (api.rst 4.1). */

@@ -106,6 +106,7 @@ export class KvmAccelerator implements Accelerator {
   private routes: Array<{ key: string; gsi: number } & MsiAddressData> = [];
   private nextRouteGsi = 0;
   private hasGuestDebug = false;
+  private hasKvmclockCtrl = false;
   private debugState = { singleStep: new Set<number>(), swBreakpoints: new Set<bigint>(), hw: [] as HwSlot[], dirty: false };
   /** Counters for the curious (and tests). */
   readonly stats = { exits: 0, ioExits: 0, mmioExits: 0, eoiExits: 0, msis: 0, msiErrors: 0 };
@@ -135,6 +136,7 @@ export class KvmAccelerator implements Accelerator {
         throw new AccelError('KVM_CAP_MISSING', `KVM supports at most ${Math.min(maxVcpus, 255)} vCPUs, ${host.cpuCount} requested`);
       }
       this.hasGuestDebug = this.b.ioctl(this.kvmFd, KVM.CHECK_EXTENSION, KVM_CAP.SET_GUEST_DEBUG) > 0;
+      this.hasKvmclockCtrl = this.b.ioctl(this.kvmFd, KVM.CHECK_EXTENSION, KVM_CAP.KVMCLOCK_CTRL) > 0;
       const tscDeadline = this.b.ioctl(this.kvmFd, KVM.CHECK_EXTENSION, KVM_CAP.TSC_DEADLINE_TIMER) > 0;
       const hasTscKhz = this.b.ioctl(this.kvmFd, KVM.CHECK_EXTENSION, KVM_CAP.GET_TSC_KHZ) > 0;
       this.supportedCpuid = this.getSupportedCpuid();
@@ -238,6 +240,12 @@ export class KvmAccelerator implements Accelerator {
       }
     }
     await Promise.all(waits);
+    // Tell kvmclock guests they were stopped (api.rst KVM_KVMCLOCK_CTRL), so a
+    // long pause (a debugger) does not look like a soft lockup. EINVAL when
+    // the guest has not enabled kvmclock: ignored.
+    if (this.hasKvmclockCtrl && waits.length > 0) {
+      for (const v of this.vcpus) this.tryIoctl(() => this.b.ioctl(v.fd, KVM.KVMCLOCK_CTRL));
+    }
   }
 
   deliverInterrupt(msg: InterruptMessage): void {
