@@ -155,8 +155,8 @@ static uint32_t count_ticks(uint32_t wanted, uint64_t *msr_after)
 
 	timer_arm_ms(1);
 	sti();
-	/* first tick: polled with a 200 ms bound, so a dead timer cannot hang us */
-	uint64_t t0 = rdtsc(), limit = 200 * tsc_per_ms();
+	/* first tick: polled with a 1 s bound, so a dead timer cannot hang us */
+	uint64_t t0 = rdtsc(), limit = 1000 * tsc_per_ms();
 	while (timer_ticks == start && rdtsc() - t0 < limit)
 		cpu_relax();
 	if (timer_ticks == start)

@@ -15,9 +15,9 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const FIRMWARE_OUT = join(REPO_ROOT, 'firmware', 'out');
 
-export type GuestName = 'hello' | 'exit-code' | 'demo' | 'console' | 'tamago-seq' | 'tamago-seq-1g' | 'bench-cpu';
+export type GuestName = 'hello' | 'exit-code' | 'demo' | 'console' | 'net-echo' | 'tamago-seq' | 'tamago-seq-1g' | 'bench-cpu';
 
-export const GUESTS: readonly GuestName[] = ['hello', 'exit-code', 'demo', 'console', 'tamago-seq', 'tamago-seq-1g', 'bench-cpu'];
+export const GUESTS: readonly GuestName[] = ['hello', 'exit-code', 'demo', 'console', 'net-echo', 'tamago-seq', 'tamago-seq-1g', 'bench-cpu'];
 
 export function guestPath(name: GuestName): string {
   return join(FIRMWARE_OUT, `${name}.elf`);
@@ -47,6 +47,7 @@ export const LOAD_ADDRESS: Record<GuestName, number> = {
   'exit-code': 0x100000,
   demo: 0x100000,
   console: 0x100000,
+  'net-echo': 0x100000,
   'tamago-seq': 0x10010000, // TamaGo's text address: needs -m >= 512M (QEMU default 128M is too small)
   'tamago-seq-1g': 0x10010000,
   'bench-cpu': 0x100000,
@@ -58,6 +59,7 @@ export const ENTRY_SYMBOL: Record<GuestName, string> = {
   'exit-code': 'pvh_start32',
   demo: 'pvh_start32',
   console: 'pvh_start32',
+  'net-echo': 'pvh_start32',
   'tamago-seq': 'cpuinit',
   'tamago-seq-1g': 'cpuinit',
   'bench-cpu': 'pvh_start32',
@@ -147,4 +149,17 @@ export const CONSOLE = {
   byeLine: (n: number): string => `bye (isa-debug-exit value ${n})`,
   unknown: (word: string): string => `unknown command: ${word}`,
   stats: /^rx_irqs=(\d+) overruns=(\d+)$/m,
+} as const;
+
+export const NET_ECHO = {
+  foundLine: (version: 1 | 2, mode: 'irq' | 'poll', transport = 23): string =>
+    `net-echo: virtio-net at 0x${(0xfeb00000 + transport * 0x200).toString(16)} (transport ${transport}, GSI ${24 + transport}), virtio-mmio version ${version}, mode ${mode}`,
+  /** With QEMU user networking (gateway 10.0.2.2). */
+  pingOk: 'net-echo: ping 10.0.2.2: reply seq=1',
+  ready: (port = 7): string => `net-echo: ready, UDP echo on port ${port}`,
+  noDevice: 'net-echo: no virtio-net device found',
+  /** Groups: rx, tx, arp_replies, icmp_replies, udp_echoes, dropped, irqs. A UDP payload "quit" ends it (status 1). */
+  quitLine: /^net-echo: quit after rx=(\d+) tx=(\d+) arp_replies=(\d+) icmp_replies=(\d+) udp_echoes=(\d+) dropped=(\d+) irqs=(\d+)$/m,
+  /** QEMU's default virtio-net MAC. */
+  defaultMac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x56],
 } as const;

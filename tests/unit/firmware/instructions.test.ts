@@ -24,6 +24,7 @@ const ALLOWED: Record<GuestName, readonly string[]> = {
   'exit-code': BASELINE,
   demo: BASELINE,
   console: BASELINE,
+  'net-echo': BASELINE,
   'tamago-seq': BASELINE,
   'tamago-seq-1g': BASELINE,
   'bench-cpu': [...BASELINE, 'SSE', 'SSE2'],
