@@ -244,7 +244,10 @@ export class KvmAccelerator implements Accelerator {
     // long pause (a debugger) does not look like a soft lockup. EINVAL when
     // the guest has not enabled kvmclock: ignored.
     if (this.hasKvmclockCtrl && waits.length > 0) {
-      for (const v of this.vcpus) this.tryIoctl(() => this.b.ioctl(v.fd, KVM.KVMCLOCK_CTRL));
+      for (const v of this.vcpus) {
+        // Only vCPUs out of KVM_RUN: a vCPU ioctl waits for KVM_RUN to return.
+        if (v.state !== 'running') this.tryIoctl(() => this.b.ioctl(v.fd, KVM.KVMCLOCK_CTRL));
+      }
     }
   }
 

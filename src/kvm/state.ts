@@ -81,10 +81,14 @@ export const MSR = {
   KVM_SYSTEM_TIME: 0x12,
 } as const;
 
-/** MSRs getState reports. */
+/**
+ * MSRs getState reports. Not IA32_TSC: a getState/setState round trip (a
+ * debugger writing registers) would set the TSC back by the time spent
+ * stopped, and the guest's clocks with it.
+ */
 export const SAVED_MSRS: readonly number[] = [
   MSR.IA32_SYSENTER_CS, MSR.IA32_SYSENTER_ESP, MSR.IA32_SYSENTER_EIP, MSR.IA32_PAT, MSR.IA32_TSC_DEADLINE,
-  MSR.STAR, MSR.LSTAR, MSR.CSTAR, MSR.SFMASK, MSR.KERNEL_GS_BASE, MSR.KVM_SYSTEM_TIME_NEW, MSR.IA32_TSC,
+  MSR.STAR, MSR.LSTAR, MSR.CSTAR, MSR.SFMASK, MSR.KERNEL_GS_BASE, MSR.KVM_SYSTEM_TIME_NEW,
 ];
 
 /** MSR values at reset (kvmclock off, no deadline armed, PAT power-on value). */
