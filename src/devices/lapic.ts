@@ -447,6 +447,15 @@ export class Lapic {
     this.timerDeadlineNs = this.tscDeadline === 0n ? undefined : this.opts.tsc.nsAtTsc(this.tscDeadline);
   }
 
+  /**
+   * The vCPU's TSC was written (IA32_TSC): an armed TSC-deadline keeps its TSC
+   * value, so its host-time deadline moves (SDM 11.5.4.1 compares against the TSC).
+   */
+  retimeTscDeadline(): void {
+    if (this.timerMode !== TIMER_MODE_TSC_DEADLINE || this.tscDeadline === 0n || this.timerDeadlineNs === undefined) return;
+    this.timerDeadlineNs = this.opts.tsc.nsAtTsc(this.tscDeadline);
+  }
+
   private fireLvt(index: number): void {
     const lvt = this.lvt[index]!;
     if (lvt & LVT_MASKED || !this.enabled) return;

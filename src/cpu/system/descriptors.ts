@@ -163,7 +163,7 @@ export function selectorErrorCode(selector: number, ext = false): number {
   return (selector & 0xfffc) | (ext ? 1 : 0);
 }
 
-export type DescriptorFetch = { ok: true; desc: Descriptor; la: bigint } | { ok: false; fault: Fault };
+export type DescriptorFetch = { ok: true; desc: Descriptor; la: bigint; high?: bigint } | { ok: false; fault: Fault };
 
 /**
  * Read the descriptor a selector names (GDT or LDT by TI). Out-of-limit index
@@ -195,7 +195,7 @@ export function fetchDescriptor(ctx: SegmentContext, selector: number, opts: { w
     high = h;
   }
   const desc = parseDescriptor(raw, opts.wide && !parseDescriptor(raw).s ? high : undefined);
-  return { ok: true, desc, la };
+  return high === undefined ? { ok: true, desc, la } : { ok: true, desc, la, high };
 }
 
 export type SegmentLoad = { ok: true; seg: SegmentState } | { ok: false; fault: Fault };
@@ -342,6 +342,11 @@ export function nullifyForCpl(seg: SegmentState, cpl: number): SegmentState {
   return seg;
 }
 
+/** SDM 3.5 / Figure 8-4: in a 16-byte system descriptor the upper quadword's type field (bits 12:8 of its high dword) must be 0. */
+function wideUpperTypeOk(f: { high?: bigint }): boolean {
+  return f.high === undefined || ((f.high >> 40n) & 0x1fn) === 0n;
+}
+
 /** LLDT (SDM vol. 2 LLDT): null -> LDTR unusable; must be a GDT LDT descriptor (16 bytes in IA-32e mode). */
 export function loadLdtr(ctx: SegmentContext, selector: number): SegmentLoad {
   selector &= 0xffff;
@@ -350,7 +355,7 @@ export function loadLdtr(ctx: SegmentContext, selector: number): SegmentLoad {
   if (selector & 4) return { ok: false, fault: gp(err) };
   const f = fetchDescriptor(ctx, selector, { wide: ia32e(ctx) });
   if (!f.ok) return f;
-  if (f.desc.s || f.desc.type !== SYS_LDT) return { ok: false, fault: gp(err) };
+  if (f.desc.s || f.desc.type !== SYS_LDT || !wideUpperTypeOk(f)) return { ok: false, fault: gp(err) };
   if (!f.desc.present) return { ok: false, fault: np(err) };
   return { ok: true, seg: segmentFromDescriptor(selector, f.desc) };
 }
@@ -369,7 +374,7 @@ export function loadTr(ctx: SegmentContext, selector: number): { ok: true; seg: 
   if (!f.ok) return f;
   const d = f.desc;
   const available = d.type === SYS_TSS_AVAILABLE || (!ia32e(ctx) && d.type === SYS_TSS16_AVAILABLE);
-  if (d.s || !available) return { ok: false, fault: gp(err) };
+  if (d.s || !available || !wideUpperTypeOk(f)) return { ok: false, fault: gp(err) };
   if (!d.present) return { ok: false, fault: np(err) };
   return { ok: true, seg: segmentFromDescriptor(selector, { ...d, type: d.type | 2 }), busyLa: f.la };
 }

@@ -256,21 +256,46 @@ export function walk(mem: PagingMemory, regs: PagingRegs, gva: bigint, access: P
   };
 }
 
-/** A PagingMemory over GuestMemory-like storage; non-RAM reads return all ones (unassigned bus), OR is a read-modify-write. */
-export function pagingMemoryOf(m: {
-  isRam(gpa: number, len?: number): boolean;
-  readU32(gpa: number): number; readU64(gpa: number): bigint;
-  writeU32(gpa: number, v: number): void; writeU64(gpa: number, v: bigint): void;
-}): PagingMemory {
-  const ram = (gpa: bigint, len: number): number | undefined => {
+/** What `pagingMemoryOf` needs from GuestMemory. */
+export interface PagingRam {
+  regionOf(gpa: number, len?: number): { gpa: number; buffer: SharedArrayBuffer | ArrayBuffer; offset: number } | undefined;
+  readU32(gpa: number): number;
+  readU64(gpa: number): bigint;
+}
+
+/**
+ * A PagingMemory over GuestMemory. Entries outside RAM read as all ones (an
+ * unassigned bus), which fails the walk with a reserved-bit fault. A/D updates
+ * are atomic ORs on the shared buffer (entries are naturally aligned), so
+ * vCPUs on other threads never lose each other's bits (SDM 4.8: the
+ * processor sets them with a locked operation).
+ */
+export function pagingMemoryOf(m: PagingRam): PagingMemory {
+  const u32 = new WeakMap<object, Uint32Array>();
+  const u64 = new WeakMap<object, BigUint64Array>();
+  const where = (gpa: bigint, len: number): { r: { buffer: SharedArrayBuffer | ArrayBuffer }; byte: number; n: number } | undefined => {
     if (gpa > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
     const n = Number(gpa);
-    return m.isRam(n, len) ? n : undefined;
+    const r = m.regionOf(n, len);
+    if (!r) return undefined;
+    return { r, byte: r.offset + (n - r.gpa), n };
   };
   return {
-    read32: (gpa) => { const n = ram(gpa, 4); return n === undefined ? 0xffffffff : m.readU32(n); },
-    read64: (gpa) => { const n = ram(gpa, 8); return n === undefined ? 0xffffffffffffffffn : m.readU64(n); },
-    orU32: (gpa, bits) => { const n = ram(gpa, 4); if (n !== undefined) m.writeU32(n, (m.readU32(n) | bits) >>> 0); },
-    orU64: (gpa, bits) => { const n = ram(gpa, 8); if (n !== undefined) m.writeU64(n, m.readU64(n) | bits); },
+    read32: (gpa) => { const w = where(gpa, 4); return w === undefined ? 0xffffffff : m.readU32(w.n); },
+    read64: (gpa) => { const w = where(gpa, 8); return w === undefined ? 0xffffffffffffffffn : m.readU64(w.n); },
+    orU32: (gpa, bits) => {
+      const w = where(gpa, 4);
+      if (!w || w.byte % 4 !== 0) return;
+      let a = u32.get(w.r.buffer);
+      if (!a) { a = new Uint32Array(w.r.buffer); u32.set(w.r.buffer, a); }
+      Atomics.or(a, w.byte / 4, bits >>> 0);
+    },
+    orU64: (gpa, bits) => {
+      const w = where(gpa, 8);
+      if (!w || w.byte % 8 !== 0) return;
+      let a = u64.get(w.r.buffer);
+      if (!a) { a = new BigUint64Array(w.r.buffer); u64.set(w.r.buffer, a); }
+      Atomics.or(a, w.byte / 8, BigInt.asUintN(64, bits));
+    },
   };
 }

@@ -54,6 +54,7 @@ export class VcpuPlatform {
         const now = o.clock.nowNs();
         this.tsc.write(now, v);
         this.kvmclock.refresh(now); // the pvclock's TSC timestamp must follow the new TSC
+        this.lapic.retimeTscDeadline();
       },
       cr0: o.cr0,
       lapic: this.lapic,

@@ -195,6 +195,12 @@ describe('LLDT, LTR and TSS stacks', () => {
     expect(loadLdtr(ctx, 0)).toMatchObject({ ok: true, seg: { unusable: true } });
     expect(loadLdtr(ctx, 0x50)).toEqual({ ok: false, fault: { vector: 13, errorCode: 0x50 } });
   });
+  test('16-byte descriptor with a non-zero type in the upper half is #GP(sel)', () => {
+    const { ctx, mem } = setup('long64', 0);
+    mem.writeU64(0x1068, 1n << 40n);
+    expect(loadLdtr(ctx, 0x60)).toEqual({ ok: false, fault: { vector: 13, errorCode: 0x60 } });
+    expect(loadLdtr({ ...ctx, mode: 'protected' }, 0x60).ok).toBe(true); // 8-byte form outside IA-32e mode
+  });
   test('64-bit TSS: RSP0 and IST entries; beyond limit -> #TS(TR)', () => {
     const { mem } = setup();
     mem.writeU64(0x5004, 0xffff900000010000n);

@@ -53,6 +53,16 @@ describe('VcpuPlatform: the TamaGo timer path', () => {
     expect(mem.readU64(0xa008)).toBe(1_000_000n);
     expect(mem.readU32(0xa000)).toBe(4);
   });
+  test('an armed TSC-deadline follows an IA32_TSC write', () => {
+    const { vcpus, now } = machine();
+    const v = vcpus[0]!;
+    v.lapic.write(APIC_SVR, 4, 0x1ff);
+    v.lapic.write(APIC_LVT_TIMER, 4, (2 << 17) | 0xfe);
+    v.wrmsr(0x6e0, 2_400_000n); // TSC 2.4e6 = 1 ms after the epoch at 2.4 GHz
+    expect(v.lapic.nextDeadlineNs()).toBe(2_000_000n);
+    v.wrmsr(0x10, 0n); // TSC restarts from 0 now
+    expect(v.lapic.nextDeadlineNs()).toBe(now() + 1_000_000n);
+  });
   test('KVM_HC_CLOCK_PAIRING through hypercall()', () => {
     const { mem, vcpus } = machine();
     expect(vcpus[0]!.hypercall(9n, 0xb000n, 0n, 0)).toBe(0n);
