@@ -18,8 +18,12 @@ export interface VcpuThread {
   readonly run: ArrayBuffer;
   /** 'parked' | 'running' | 'exit-pending' | 'stopped' */
   readonly state: string;
-  /** Enter KVM_RUN again (from parked or exit-pending). False if it was not stopped. */
-  resume(): boolean;
+  /**
+   * Enter KVM_RUN again (from parked or exit-pending). False if it was not
+   * stopped. `cancelPause` drops a standing pause request (a fresh start);
+   * without it an exit handler's resume completes the exit and then parks.
+   */
+  resume(cancelPause?: boolean): boolean;
   /** Ask the thread to park; true if an EVENT_PAUSED will follow. */
   requestPause(): boolean;
   /** Kick and join the thread (idempotent). */

@@ -225,7 +225,9 @@ export class KvmAccelerator implements Accelerator {
       if (v.state === 'running') continue;
       v.state = 'running';
       v.thread.ref();
-      v.thread.resume();
+      // A pause requested while this vCPU sat on a stop exit was settled by
+      // parking it ('held'): drop it, or the thread would park again at once.
+      v.thread.resume(true);
     }
   }
 

@@ -345,10 +345,15 @@ class VcpuThread : public Napi::ObjectWrap<VcpuThread> {
     cv_.notify_all();
   }
 
-  // resume(): leave Parked or ExitPending and enter KVM_RUN again (completing
-  // a pending IO/MMIO exit with whatever JavaScript wrote into kvm_run).
+  // resume(cancelPause = false): leave Parked or ExitPending and enter KVM_RUN
+  // again (completing a pending IO/MMIO exit with whatever JavaScript wrote
+  // into kvm_run). An exit handler resumes with a pause request still
+  // standing (the thread then completes the exit and parks); a fresh start
+  // passes cancelPause = true so a request the caller has settled otherwise
+  // does not park the thread at once.
   Napi::Value Resume(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lock(mu_);
+    if (info.Length() > 0 && info[0].ToBoolean().Value()) pauseRequested_ = false;
     if (state_ == State::Parked || state_ == State::ExitPending) {
       state_ = State::Running;
       cv_.notify_all();
