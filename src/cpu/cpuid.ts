@@ -89,6 +89,16 @@ export const KVM_CPUID_FEATURES = 0x40000001;
 /** VMware/QEMU "timing information" leaf: EAX = TSC kHz, EBX = APIC bus kHz. */
 export const KVM_CPUID_TIMING = 0x40000010;
 
+/**
+ * The vendor the JIT presents (microvm-default, max, host under the JIT). The
+ * JIT follows one vendor's behaviour for undefined flags (CPU-JIT.md); this
+ * must name the same vendor. Note: the development host of this session is a
+ * GenuineIntel Xeon, while the design assumed an AMD host: if the JIT's
+ * differential tests take their oracle from an Intel host, switch this to
+ * 'GenuineIntel' (TamaGo then counts CPUs from leaf 0xB, which is reported for both vendors).
+ */
+export const JIT_VENDOR: CpuVendor = 'AuthenticAMD';
+
 interface CpuModelDef {
   readonly vendor: CpuVendor;
   readonly family: number;
@@ -110,11 +120,11 @@ const PPRO_FEATURES: readonly FeatureName[] = [
 
 const MODELS: Readonly<Record<string, CpuModelDef>> = {
   'microvm-default': {
-    vendor: 'AuthenticAMD', family: 15, model: 107, stepping: 1, brand: 'microvm-ts JIT CPU',
+    vendor: JIT_VENDOR, family: 15, model: 107, stepping: 1, brand: 'microvm-ts JIT CPU',
     level: 0x1f, features: 'all', kvmLeaves: true,
   },
   'max': {
-    vendor: 'AuthenticAMD', family: 15, model: 107, stepping: 1, brand: 'microvm-ts JIT CPU (max)',
+    vendor: JIT_VENDOR, family: 15, model: 107, stepping: 1, brand: 'microvm-ts JIT CPU (max)',
     level: 0x1f, features: 'all', kvmLeaves: true,
   },
   'qemu64': {
