@@ -564,4 +564,32 @@ describe.skipIf(!avail.ok)('KvmAccelerator on /dev/kvm', () => {
     }
     expect(ports.log.map((e) => e.value)).toEqual([1, 2]);
   });
+  test('pause/resume races with a stream of port exits lose no exit and never hang', async () => {
+    const mem = new GuestMemory(16 * MiB);
+    writeGdt(mem);
+    const n = 10_000;
+    // mov ecx, n; L: mov eax, ecx; out 0xf4, eax; dec ecx; jnz L; ud2
+    mem.writeBytes(CODE, new Uint8Array([0xb9, ...u32le(n), 0x89, 0xc8, 0xe7, 0xf4, 0x49, 0x75, 0xf9, 0x0f, 0x0b]));
+    const host = makeHost(mem, 2);
+    let expected = n;
+    let bad = 0;
+    host.pio.register(0xf4, 4, { read: () => 0, write: (_o, _s, v) => { if (v !== expected) bad++; expected--; } }, 'counter');
+    accel = new KvmAccelerator();
+    await accel.init(host);
+    accel.setState(0, flat32(CODE, 0));
+    const stopped = host.nextStop();
+    accel.resume();
+    let cycles = 0;
+    while (host.stops.length === 0 && cycles < 200) {
+      await new Promise((r) => setImmediate(r));
+      await accel.pause();
+      expect(accel.vcpuStates().every((s) => s !== 'running')).toBe(true);
+      accel.resume();
+      cycles++;
+    }
+    expect(await stopped).toEqual({ kind: 'triple-fault', cpu: 0 });
+    expect(cycles).toBeGreaterThan(5);
+    expect(bad).toBe(0);
+    expect(expected).toBe(0);
+  });
 });
