@@ -228,7 +228,9 @@ export function loadDataSegment(ctx: SegmentContext, selector: number): SegmentL
 /**
  * MOV/POP SS, LSS (SDM vol. 2 MOV): RPL = CPL = DPL, writable data, present
  * (#SS otherwise). A null selector is #GP(0), except in 64-bit mode at CPL < 3
- * with RPL = CPL, where it loads a null SS.
+ * with RPL = CPL, where it loads a null SS. For IRET/RET to an outer level,
+ * pass `cpl` = the new CPL and a ctx whose `mode` is the mode being returned
+ * to (IRETQ to compatibility mode may not load a null SS).
  */
 export function loadStackSegment(ctx: SegmentContext, selector: number, cpl = ctx.cpl): SegmentLoad {
   selector &= 0xffff;
@@ -425,4 +427,56 @@ export function loadInnerStackSegment(ctx: SegmentContext, selector: number, dpl
   if ((selector & 3) !== dpl || d.dpl !== dpl || !isData(d) || (d.type & TYPE_DATA_WRITABLE) === 0) return { ok: false, fault: ts(err) };
   if (!d.present) return { ok: false, fault: ss(err) };
   return { ok: true, seg: accessed(ctx, f, selector) };
+}
+
+// ---- SYSCALL / SYSRET (SDM vol. 2B; AMD APM vol. 3) -----------------------------
+
+function flat(selector: number, code: boolean, dpl: number, long: boolean): SegmentState {
+  return {
+    selector: selector & 0xffff, base: 0n, limit: 0xffffffff,
+    type: code ? TYPE_CODE | TYPE_CODE_READABLE | TYPE_ACCESSED : TYPE_DATA_WRITABLE | TYPE_ACCESSED,
+    present: true, dpl, s: true, l: code && long, db: code ? !long : true, g: true, avl: false, unusable: false,
+  };
+}
+
+/**
+ * SYSCALL's new CS/SS/RIP (SDM vol. 2B SYSCALL): CS = STAR[47:32] & ~3 (flat
+ * 64-bit code, DPL 0), SS = STAR[47:32] + 8 (flat data, DPL 0); RIP from
+ * LSTAR in 64-bit mode, CSTAR in compatibility mode and STAR[31:0] in legacy
+ * mode (the last two are AMD-only: Intel raises #UD outside 64-bit mode,
+ * which the caller decides from the vendor). The caller saves RCX/R11 and
+ * masks RFLAGS with `syscallRflags`.
+ */
+export function syscallTransfer(star: bigint, lstar: bigint, cstar: bigint, mode: CpuMode | 'legacy'): { cs: SegmentState; ss: SegmentState; rip: bigint } {
+  const sel = Number((star >> 32n) & 0xffffn);
+  const long = mode !== 'legacy';
+  return {
+    cs: flat(sel & 0xfffc, true, 0, long),
+    ss: flat((sel + 8) & 0xfffc, false, 0, false),
+    rip: mode === 'long64' ? lstar : mode === 'compat' ? cstar : star & 0xffffffffn,
+  };
+}
+
+/** RFLAGS after SYSCALL (long mode): RFLAGS & ~FMASK, with RF also cleared. */
+export function syscallRflags(rflags: bigint, fmask: bigint): bigint {
+  return (rflags & ~(fmask & 0xffffffffn) & ~(1n << 16n)) | 2n;
+}
+
+/**
+ * SYSRET's new CS/SS (SDM vol. 2B SYSRET): with REX.W, CS = STAR[63:48] + 16
+ * (64-bit code), otherwise CS = STAR[63:48] (32-bit code); SS = STAR[63:48] + 8;
+ * all with RPL 3 and DPL 3. The caller checks CPL 0 (#GP(0)), the canonical
+ * RCX (#GP(0) on Intel) and sets RFLAGS with `sysretRflags`.
+ */
+export function sysretTransfer(star: bigint, opSize64: boolean): { cs: SegmentState; ss: SegmentState } {
+  const base = Number((star >> 48n) & 0xffffn);
+  return {
+    cs: flat(((opSize64 ? base + 16 : base) & 0xffff) | 3, true, 3, opSize64),
+    ss: flat(((base + 8) & 0xffff) | 3, false, 3, false),
+  };
+}
+
+/** RFLAGS after SYSRET: (R11 & 3C7FD7H) | 2 (RF, VM and reserved bits cleared). */
+export function sysretRflags(r11: bigint): bigint {
+  return (r11 & 0x3c7fd7n) | 2n;
 }

@@ -219,3 +219,26 @@ describe('LLDT, LTR and TSS stacks', () => {
     expect(tss32Stack(tr, (la) => mem.readU64(Number(la)), 0)).toEqual({ ok: true, esp: 0x9ff0, ss: 0x10 });
   });
 });
+
+describe('SYSCALL / SYSRET segments (Linux STAR layout)', () => {
+  // Linux: STAR = (__USER32_CS << 48) | (__KERNEL_CS << 32) with __KERNEL_CS 0x10, __USER32_CS 0x23.
+  const star = (0x23n << 48n) | (0x10n << 32n);
+  test('SYSCALL in 64-bit mode: CS 0x10 64-bit DPL0, SS 0x18, RIP = LSTAR', async () => {
+    const { syscallTransfer } = await import('../../../src/cpu/system/descriptors.js');
+    const t = syscallTransfer(star, 0xffffffff81a00000n, 0xffffffff81a00100n, 'long64');
+    expect(t.rip).toBe(0xffffffff81a00000n);
+    expect(t.cs).toMatchObject({ selector: 0x10, l: true, db: false, dpl: 0, type: 0xb, limit: 0xffffffff, base: 0n });
+    expect(t.ss).toMatchObject({ selector: 0x18, dpl: 0, type: 0x3, db: true });
+    expect(syscallTransfer(star, 1n, 2n, 'compat').rip).toBe(2n);
+  });
+  test('SYSRET: 64-bit to 0x33/0x2b, 32-bit to 0x23/0x2b', async () => {
+    const { sysretTransfer } = await import('../../../src/cpu/system/descriptors.js');
+    expect(sysretTransfer(star, true)).toMatchObject({ cs: { selector: 0x33, l: true, dpl: 3 }, ss: { selector: 0x2b, dpl: 3 } });
+    expect(sysretTransfer(star, false)).toMatchObject({ cs: { selector: 0x23, l: false, db: true, dpl: 3 }, ss: { selector: 0x2b } });
+  });
+  test('RFLAGS: SYSCALL masks with FMASK and clears RF; SYSRET keeps 3C7FD7H of R11', async () => {
+    const { syscallRflags, sysretRflags } = await import('../../../src/cpu/system/descriptors.js');
+    expect(syscallRflags(0x10346n, 0x47700n)).toBe(0x46n | 2n);
+    expect(sysretRflags(0xffffffffn)).toBe(0x3c7fd7n);
+  });
+});
