@@ -140,8 +140,9 @@ export class KvmAccelerator implements Accelerator {
       const tscDeadline = this.b.ioctl(this.kvmFd, KVM.CHECK_EXTENSION, KVM_CAP.TSC_DEADLINE_TIMER) > 0;
       const hasTscKhz = this.b.ioctl(this.kvmFd, KVM.CHECK_EXTENSION, KVM_CAP.GET_TSC_KHZ) > 0;
       this.supportedCpuid = this.getSupportedCpuid();
-      const invtsc = this.opts.invtsc ?? ((host.cpuid.lookup(0, 0x80000007, 0).edx >>> 8) & 1) === 1;
-      const kvmclock = this.opts.kvmclock ?? (host.cpuid.lookup(0, KVM_CPUID_FEATURES, 0).eax & (KVM_FEATURE_CLOCKSOURCE | KVM_FEATURE_CLOCKSOURCE2)) !== 0;
+      const policy = (leaf: number): CpuidResult | undefined => this.tryIoctl(() => host.cpuid.lookup(0, leaf, 0));
+      const invtsc = this.opts.invtsc ?? (((policy(0x80000007)?.edx ?? 0) >>> 8) & 1) === 1;
+      const kvmclock = this.opts.kvmclock ?? ((policy(KVM_CPUID_FEATURES)?.eax ?? 0) & (KVM_FEATURE_CLOCKSOURCE | KVM_FEATURE_CLOCKSOURCE2)) !== 0;
 
       this.vmFd = this.call('KVM_CREATE_VM', () => this.b.ioctl(this.kvmFd, KVM.CREATE_VM, 0));
       this.mapMemory();
@@ -588,6 +589,7 @@ export class KvmAccelerator implements Accelerator {
     }
   }
 
+  /** Run `f`, mapping any exception to undefined (optional ioctls, optional policy lookups). */
   private tryIoctl<T>(f: () => T): T | undefined {
     try {
       return f();
