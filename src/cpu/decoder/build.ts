@@ -217,6 +217,60 @@ export interface TreeNode {
 }
 export type Node = TreeNode | Form;
 
+/**
+ * Forms and tree nodes are classes with the same leading field (`dim`) so that
+ * the decoder's tree walk stays monomorphic-ish for V8.
+ */
+class FormObj implements Form {
+  readonly dim = -1 as const;
+  readonly id: number;
+  readonly mn: Mn;
+  readonly name: string;
+  readonly line: string;
+  readonly map: OpMap;
+  readonly opcode: number;
+  readonly vex: boolean;
+  readonly hasModrm: boolean;
+  readonly ops: readonly OpSpec[];
+  readonly impl: readonly OpSpec[];
+  readonly c: Int8Array;
+  readonly specificity: number;
+  readonly flagsRead: number;
+  readonly flagsWritten: number;
+  readonly flagsUndefined: number;
+  readonly flow: number;
+  readonly attrs: number;
+  readonly feat1: number;
+  readonly feat2: number;
+  readonly feat64Only: boolean;
+  readonly no64: boolean;
+  readonly only64: boolean;
+  readonly d64: boolean;
+  readonly byteOp: boolean;
+  readonly cond: number;
+  readonly modreg: boolean;
+  readonly movcr: boolean;
+  readonly movdr: boolean;
+  readonly amdfar: boolean;
+  readonly vvvvUnused: boolean;
+  readonly undoc: boolean;
+  readonly hintnop: boolean;
+  fallback: Form | null = null;
+  constructor(f: Omit<Form, 'fallback'>, id = f.id) {
+    this.id = id; this.mn = f.mn; this.name = f.name; this.line = f.line; this.map = f.map; this.opcode = f.opcode;
+    this.vex = f.vex; this.hasModrm = f.hasModrm; this.ops = f.ops; this.impl = f.impl; this.c = f.c;
+    this.specificity = f.specificity; this.flagsRead = f.flagsRead; this.flagsWritten = f.flagsWritten;
+    this.flagsUndefined = f.flagsUndefined; this.flow = f.flow; this.attrs = f.attrs; this.feat1 = f.feat1;
+    this.feat2 = f.feat2; this.feat64Only = f.feat64Only; this.no64 = f.no64; this.only64 = f.only64; this.d64 = f.d64;
+    this.byteOp = f.byteOp; this.cond = f.cond; this.modreg = f.modreg; this.movcr = f.movcr; this.movdr = f.movdr;
+    this.amdfar = f.amdfar; this.vvvvUnused = f.vvvvUnused; this.undoc = f.undoc; this.hintnop = f.hintnop;
+  }
+}
+
+class TreeNodeObj implements TreeNode {
+  constructor(readonly dim: number, readonly kids: Array<Node | null>) {}
+}
+
 // ---- parsing ------------------------------------------------------------------------
 const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 
@@ -265,7 +319,7 @@ const FIXED_REGS: Record<string, { cls: number; reg: number; sz: SizeCode; hi?: 
   RAX: { cls: GPR, reg: 0, sz: SZ.Q }, RCX: { cls: GPR, reg: 1, sz: SZ.Q }, RDX: { cls: GPR, reg: 2, sz: SZ.Q },
   RBX: { cls: GPR, reg: 3, sz: SZ.Q }, R11: { cls: GPR, reg: 11, sz: SZ.Q },
   rAX: { cls: GPR, reg: 0, sz: SZ.V }, rDX: { cls: GPR, reg: 2, sz: SZ.V }, eAX: { cls: GPR, reg: 0, sz: SZ.Z },
-  aAX: { cls: GPR, reg: 0, sz: SZ.ASZ },
+  aAX: { cls: GPR, reg: 0, sz: SZ.ASZ }, rDXy: { cls: GPR, reg: 2, sz: SZ.Y },
   ES: { cls: SEGC, reg: 0, sz: SZ.W }, CS: { cls: SEGC, reg: 1, sz: SZ.W }, SS: { cls: SEGC, reg: 2, sz: SZ.W },
   DS: { cls: SEGC, reg: 3, sz: SZ.W }, FS: { cls: SEGC, reg: 4, sz: SZ.W }, GS: { cls: SEGC, reg: 5, sz: SZ.W },
   XMM0: { cls: XMMC, reg: 0, sz: SZ.O }, ST: { cls: STC, reg: 0, sz: SZ.T },
@@ -288,7 +342,8 @@ function parseOperand(tok: string): OpSpec {
   const k = KIND_LETTERS[m[1] ?? ''];
   let szText = m[2] ?? '';
   if (k === undefined) throw new Error(`bad operand kind ${tok}`);
-  if (k === K.M && szText.startsWith('vsib')) return mk(K.MV, SIZE_LETTERS[szText.slice(4)] ?? SZ.NONE);
+  // VSIB memory: Mvsibd = dword indices, Mvsibq = qword indices (kept in `reg`).
+  if (k === K.M && szText.startsWith('vsib')) return mk(K.MV, SZ.NONE, 0, szText === 'vsibq' ? 1 : 0);
   if ((k === K.R || k === K.C || k === K.D) && szText === 'c') szText = 'F';
   const sz = SIZE_LETTERS[szText];
   if (sz === undefined) throw new Error(`bad operand size ${tok}`);
@@ -423,7 +478,7 @@ function makeForms(d: Draft): Form[] {
     let feat1 = -1, feat2 = -1, feat64Only = false, no64 = false, only64 = false, d64 = false;
     let undoc = false, hintnop = false, modreg = false, movcr = false, movdr = false, amdfar = false;
     let dst = ops.length === 0 ? '' : d.vex && ops.length >= 3 ? 'w' : 'rw';
-    let srw = false, dwc = false, dwm = false;
+    let srw = false, dwc = false, dwm = false, gather = false;
     const addFeat = (f: number): void => {
       if (feat1 < 0 || feat1 === f) feat1 = f;
       else if (feat2 < 0) feat2 = f;
@@ -473,6 +528,7 @@ function makeForms(d: Draft): Form[] {
         case 'dwc': dwc = true; dst = 'w'; break;
         case 'dwm': dwm = true; dst = 'w'; break;
         case 'srw': srw = true; break;
+        case 'gather': gather = true; break;
         case 'no64': no64 = true; c[DIM.MODE64] = 0; break;
         case 'only64': only64 = true; c[DIM.MODE64] = 1; break;
         case 'd64': d64 = true; break;
@@ -530,6 +586,8 @@ function makeForms(d: Draft): Form[] {
         if (n === 1 && srw) o.access = ACCESS_READ | ACCESS_WRITE;
       }
       if (o.k === K.M && dst === '' && n === 0) o.access = 0;
+      // Gathers write the destination and clear the mask (SDM "VPGATHERDD": the mask is updated).
+      if (gather && (n === 0 || n === 2)) o.access = ACCESS_READ | ACCESS_WRITE;
     });
     // RCX is the count of REP-prefixed forms; the string pointers are implicit.
     const byteOp = ops.some((o) => o.sz === SZ.B && (o.k === K.E || o.k === K.G || o.k === K.Z || o.k === K.O ||
@@ -538,11 +596,11 @@ function makeForms(d: Draft): Form[] {
     let vvvvUnused = d.vex;
     for (const o of ops) if (o.k === K.H || o.k === K.B) vvvvUnused = false;
     const specificity = Array.from(c).filter((v) => v !== -1).length;
-    const f: Form = {
+    const f: Form = new FormObj({
       dim: -1, id: nextFormId++, mn, name, line: d.line, map: d.map, opcode, vex: d.vex, hasModrm: d.hasModrm, ops,
       impl, c, specificity, flagsRead, flagsWritten, flagsUndefined, flow, attrs, feat1, feat2, feat64Only, no64,
-      only64, d64, byteOp, cond, modreg, movcr, movdr, amdfar, vvvvUnused, undoc, hintnop, fallback: null,
-    };
+      only64, d64, byteOp, cond, modreg, movcr, movdr, amdfar, vvvvUnused, undoc, hintnop,
+    });
     FORMS.push(f);
     out.push(f);
   });
@@ -577,7 +635,11 @@ function pickLeaf(forms: Form[]): Form {
   // Chain fallbacks: used when the preferred form's feature is disabled (e.g. TZCNT -> BSF).
   // Forms are shared between leaves, so chain through wrapper copies only when needed.
   if (sorted.length === 1) return first;
-  const chain: Form[] = sorted.map((f) => ({ ...f, fallback: null }));
+  const chain: Form[] = sorted.map((f) => {
+    const copy = new FormObj(f, nextFormId++);
+    FORMS.push(copy);
+    return copy;
+  });
   for (let i = 0; i + 1 < chain.length; i++) chain[i]!.fallback = chain[i + 1]!;
   return chain[0]!;
 }
@@ -592,7 +654,7 @@ function buildNode(forms: Form[], usedDims: number): Node | null {
     if (dim < 0) return f;
     const kids: Array<Node | null> = [];
     for (let v = 0; v < (DIM_SIZES[dim] ?? 0); v++) kids.push(matches(f, dim, v) ? buildNode(forms, usedDims | (1 << dim)) : null);
-    return { dim, kids };
+    return new TreeNodeObj(dim, kids);
   }
   let dim = -1;
   for (let d = 0; d < DIM_COUNT; d++) {
@@ -604,7 +666,7 @@ function buildNode(forms: Form[], usedDims: number): Node | null {
   for (let v = 0; v < (DIM_SIZES[dim] ?? 0); v++) {
     kids.push(buildNode(forms.filter((f) => matches(f, dim, v)), usedDims | (1 << dim)));
   }
-  return { dim, kids };
+  return new TreeNodeObj(dim, kids);
 }
 
 export function buildTables(lines: readonly string[]): Tables {
@@ -632,4 +694,105 @@ export function buildTables(lines: readonly string[]): Tables {
     legacyModrm,
     legacyModreg,
   };
+}
+
+// ---- flat tables for the decoder's hot path -------------------------------------------
+/** Form.info bits. */
+export const INFO_BYTEOP = 1 << 0;
+export const INFO_D64 = 1 << 1;
+/** 66 is this form's mandatory prefix (so it does not change the operand size). */
+export const INFO_M66 = 1 << 2;
+export const INFO_AMDFAR = 1 << 3;
+export const INFO_VVVV_UNUSED = 1 << 4;
+export const INFO_FEAT64 = 1 << 5;
+export const INFO_HAS_IMPL = 1 << 6;
+export const INFO_CHECK_SHIFT = 7;
+export const CHECK_NONE = 0, CHECK_MOVCR = 1, CHECK_MOVDR = 2, CHECK_SREG_DST = 3, CHECK_SREG_SRC = 4,
+  CHECK_INVALID = 5, CHECK_XCHG = 6;
+
+/** Operand code: kind | size << 6 | access << 12 | reg << 16 | class << 21 | high-byte << 25. */
+export function opCode(o: OpSpec): number {
+  return o.k | (o.sz << 6) | (o.access << 12) | ((o.reg & 31) << 16) | ((o.cls & 15) << 21) | ((o.hi ? 1 : 0) << 25);
+}
+
+export interface FlatTables {
+  /** [legacy maps 0..3, VEX maps 0..3] x 256: 0 undefined, > 0 form id + 1, < 0 -(node index + 1). */
+  root: Int32Array;
+  /** Tree nodes: [dim, kid...] with kids encoded like `root`. */
+  nodes: Int32Array;
+  legacyModrm: Uint8Array;
+  legacyModreg: Uint8Array;
+  mn: Uint16Array;
+  info: Int32Array;
+  feat1: Int16Array;
+  feat2: Int16Array;
+  /** 6 per form: count, then up to 5 operand codes. */
+  ops: Int32Array;
+  flagsRead: Int32Array;
+  flagsWritten: Int32Array;
+  flagsUndefined: Int32Array;
+  flow: Uint8Array;
+  attrs: Int32Array;
+  cond: Int8Array;
+  fallback: Int32Array;
+}
+
+export function flatten(t: Tables): FlatTables {
+  const nodes: number[] = [];
+  const enc = (n: Node | null): number => {
+    if (n === null) return 0;
+    if (n.dim < 0) return (n as Form).id + 1;
+    const tn = n as TreeNode;
+    const at = nodes.length;
+    nodes.push(tn.dim);
+    for (let i = 0; i < tn.kids.length; i++) nodes.push(0);
+    tn.kids.forEach((k, i) => { nodes[at + 1 + i] = enc(k); });
+    return -(at + 1);
+  };
+  const root = new Int32Array(8 * 256);
+  for (let m = 0; m < 4; m++) {
+    for (let op = 0; op < 256; op++) {
+      root[m * 256 + op] = enc(t.legacy[m]![op] ?? null);
+      root[(4 + m) * 256 + op] = enc(t.vex[m]?.[op] ?? null);
+    }
+  }
+  const n = FORMS.length;
+  const ft: FlatTables = {
+    root, nodes: Int32Array.from(nodes),
+    legacyModrm: new Uint8Array(4 * 256), legacyModreg: new Uint8Array(4 * 256),
+    mn: new Uint16Array(n), info: new Int32Array(n), feat1: new Int16Array(n), feat2: new Int16Array(n),
+    ops: new Int32Array(n * 6), flagsRead: new Int32Array(n), flagsWritten: new Int32Array(n),
+    flagsUndefined: new Int32Array(n), flow: new Uint8Array(n), attrs: new Int32Array(n), cond: new Int8Array(n),
+    fallback: new Int32Array(n),
+  };
+  for (let m = 0; m < 4; m++) {
+    ft.legacyModrm.set(t.legacyModrm[m]!, m * 256);
+    ft.legacyModreg.set(t.legacyModreg[m]!, m * 256);
+  }
+  for (const f of FORMS) {
+    const i = f.id;
+    ft.mn[i] = f.mn;
+    let check = CHECK_NONE;
+    if (f.movcr) check = CHECK_MOVCR;
+    else if (f.movdr) check = CHECK_MOVDR;
+    else if (f.ops[0]?.k === K.S) check = CHECK_SREG_DST;
+    else if (f.ops[1]?.k === K.S) check = CHECK_SREG_SRC;
+    else if (f.mn === 0) check = CHECK_INVALID;
+    else if (f.name === 'xchg') check = CHECK_XCHG;
+    ft.info[i] = (f.byteOp ? INFO_BYTEOP : 0) | (f.d64 ? INFO_D64 : 0) | (!f.vex && f.c[DIM.PFX] === 1 ? INFO_M66 : 0) |
+      (f.amdfar ? INFO_AMDFAR : 0) | (f.vvvvUnused ? INFO_VVVV_UNUSED : 0) | (f.feat64Only ? INFO_FEAT64 : 0) |
+      (f.impl.length > 0 ? INFO_HAS_IMPL : 0) | (check << INFO_CHECK_SHIFT);
+    ft.feat1[i] = f.feat1;
+    ft.feat2[i] = f.feat2;
+    ft.ops[i * 6] = f.ops.length;
+    f.ops.forEach((o, k) => { ft.ops[i * 6 + 1 + k] = opCode(o); });
+    ft.flagsRead[i] = f.flagsRead;
+    ft.flagsWritten[i] = f.flagsWritten;
+    ft.flagsUndefined[i] = f.flagsUndefined;
+    ft.flow[i] = f.flow;
+    ft.attrs[i] = f.attrs;
+    ft.cond[i] = f.cond;
+    ft.fallback[i] = f.fallback ? f.fallback.id : -1;
+  }
+  return ft;
 }

@@ -11,7 +11,11 @@
  * - UD0 (0F FF) has no ModRM byte;
  * - LOCK MOV CR0 is MOV CR8 (AltMovCr8).
  */
-import { buildTables, DIM, K, SZ, type Form, type Node, type OpSpec, type TreeNode } from './build.js';
+import {
+  buildTables, flatten, CHECK_INVALID, CHECK_MOVCR, CHECK_MOVDR, CHECK_SREG_DST, CHECK_SREG_SRC, CHECK_XCHG,
+  FORMS, INFO_AMDFAR, INFO_BYTEOP, INFO_CHECK_SHIFT, INFO_D64, INFO_FEAT64, INFO_HAS_IMPL, INFO_M66,
+  INFO_VVVV_UNUSED, K, SZ, type OpSpec,
+} from './build.js';
 import { ALL_FEATURES } from './features.js';
 import { Mn } from './mnemonics.js';
 import { LEGACY_LINES } from './table-legacy.js';
@@ -24,10 +28,25 @@ import {
 } from './types.js';
 
 const TABLES = buildTables([...LEGACY_LINES, ...VEX_LINES]);
-const LEGACY = TABLES.legacy;
-const VEX = TABLES.vex;
-const LEGACY_MODRM = TABLES.legacyModrm;
-const LEGACY_MODREG = TABLES.legacyModreg;
+const FT = flatten(TABLES);
+const ROOT = FT.root;
+const NODES = FT.nodes;
+const HAS_MODRM = FT.legacyModrm;
+const MODREG = FT.legacyModreg;
+const F_MN = FT.mn;
+const F_INFO = FT.info;
+const F_FEAT1 = FT.feat1;
+const F_FEAT2 = FT.feat2;
+const F_OPS = FT.ops;
+const F_FR = FT.flagsRead;
+const F_FW = FT.flagsWritten;
+const F_FU = FT.flagsUndefined;
+const F_FLOW = FT.flow;
+const F_ATTRS = FT.attrs;
+const F_COND = FT.cond;
+const F_FALLBACK = FT.fallback;
+/** Sizes of the fixed size codes (SZ.NONE..SZ.T). */
+const FIXED_SIZE = new Int8Array([0, 1, 2, 4, 8, 16, 32, 10]);
 
 // Prefix classes of the first bytes.
 const P_NONE = 0, P_SEG = 1, P_OSZ = 2, P_ASZ = 3, P_LOCK = 4, P_F2 = 5, P_F3 = 6, P_REX = 7;
@@ -54,27 +73,29 @@ const CR_VALID = 0x11d;
 const EVEX_MAP1_IMM = new Set([0x70, 0x71, 0x72, 0x73, 0xc2, 0xc4, 0xc5, 0xc6]);
 
 /** Decoder state for one instruction (module-level scratch: decoding is synchronous and not re-entrant). */
-let bytesG: Uint8Array = new Uint8Array(0);
-let modrmG = 0;
-let modG = 0;
-let regG = 0;
-let rmG = 0;
-let rexR = 0;
-let rexX = 0;
-let rexB = 0;
-let rexW = 0;
-let hasRex = false;
-let memBase = NO_REG;
-let memIndex = NO_REG;
-let memScale = 1;
-let memDisp = 0;
-let memSeg = 3;
-let immPos = 0;
-let vexV = 0;
-let vexL = 0;
-let segOverride = -1;
-let vsibIndex = 0;
-let opcodeG = 0;
+class DecodeState {
+  bytes: Uint8Array = new Uint8Array(0);
+  modrm = 0;
+  mod = 0;
+  rexW = 0;
+  hasRex = false;
+  /** ModRM.reg | REX.R << 3. */
+  regX = 0;
+  /** ModRM.rm | REX.B << 3 (or the opcode's +r register when there is no ModRM). */
+  rmX = 0;
+  memBase = -1;
+  memIndex = -1;
+  memScale = 1;
+  memDisp = 0;
+  memSeg = 3;
+  immPos = 0;
+  vexV = 0;
+  vexL = 0;
+  segOverride = -1;
+  vsibIndex = 0;
+  opcode = 0;
+}
+const S = new DecodeState();
 
 function fail(out: Instruction, code: number, len: number, reason: UdReason): number {
   out.length = len;
@@ -104,7 +125,7 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   mode: CpuMode, features: FeatureSet = ALL_FEATURES): number {
   if (end > bytes.length) end = bytes.length;
   const lim = end < offset + 15 ? end : offset + 15;
-  bytesG = bytes;
+  S.bytes = bytes;
   let p = offset;
   let prefixes = 0;
   let seg = -1;
@@ -148,12 +169,12 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   }
   void last;
   if (rex !== 0) prefixes |= PFX_REX;
-  hasRex = rex !== 0;
-  rexW = (rex >> 3) & 1;
-  rexR = (rex >> 2) & 1;
-  rexX = (rex >> 1) & 1;
-  rexB = rex & 1;
-  segOverride = seg;
+  S.hasRex = rex !== 0;
+  let rexW = (rex >> 3) & 1;
+  let rexR = (rex >> 2) & 1;
+  let rexX = (rex >> 1) & 1;
+  let rexB = rex & 1;
+  S.segOverride = seg;
 
   const asz = mode === 64 ? (prefixes & PFX_ADDRSIZE ? 32 : 64) : mode === 32 ? (prefixes & PFX_ADDRSIZE ? 16 : 32)
     : (prefixes & PFX_ADDRSIZE ? 32 : 16);
@@ -164,8 +185,8 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   let map: number = OpMap.ONE_BYTE;
   let isVex = false;
   let pfxIdx = rep === 0xf3 ? 2 : rep === 0xf2 ? 3 : prefixes & PFX_OPSIZE ? 1 : 0;
-  vexV = 0;
-  vexL = 0;
+  S.vexV = 0;
+  S.vexL = 0;
   let vexW = 0;
   let vexMm = 0;
   if (b0 === 0x0f) {
@@ -209,15 +230,15 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
       vexMm = mm;
     }
     if (mode !== 64) { rexR = 0; rexX = 0; rexB = 0; }
-    vexV = (~v2 >> 3) & 15;
-    if (mode !== 64) vexV &= 7;
-    vexL = (v2 >> 2) & 1;
+    S.vexV = (~v2 >> 3) & 15;
+    if (mode !== 64) S.vexV &= 7;
+    S.vexL = (v2 >> 2) & 1;
     pfxIdx = v2 & 3;
     if (p >= lim) return short(out, p, 1, offset);
     b0 = bytes[p++]!;
     isVex = true;
     rexW = vexW;
-    hasRex = false;
+    S.hasRex = false;
   } else if (b0 === 0x62 && (mode === 64 || p >= lim || (bytes[p]! & 0xc0) === 0xc0)) {
     // EVEX (AVX-512): recognised, not supported. 62 P0 P1 P2 opcode ModRM ...
     if (p + 3 > lim) return short(out, p, 3, offset);
@@ -238,181 +259,204 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   }
 
   const opcode = b0;
-  opcodeG = b0;
-  let node: Node | null = isVex ? (VEX[map]?.[opcode] ?? null) : LEGACY[map]![opcode]!;
-  if (node === null) {
-    return fail(out, DECODE_UD, 0, UdReason.OPCODE);
-  }
+  S.opcode = b0;
+  let node = ROOT[(isVex ? 1024 : 0) + map * 256 + opcode]!;
+  if (node === 0) return fail(out, DECODE_UD, 0, UdReason.OPCODE);
   // ---- ModRM, SIB, displacement ----
-  const hasModrm = isVex ? true : LEGACY_MODRM[map]![opcode] === 1;
-  modG = 3; regG = 0; rmG = 0; modrmG = -1;
-  memBase = NO_REG; memIndex = NO_REG; memScale = 1; memDisp = 0; memSeg = 3;
+  const hasModrm = isVex || HAS_MODRM[map * 256 + opcode] === 1;
+  let mod = 3;
+  let modrm = -1;
+  S.rexW = rexW;
   if (hasModrm) {
     if (p >= lim) return short(out, p, 1, offset);
     const m = bytes[p++]!;
-    modrmG = m;
-    modG = m >> 6;
-    regG = (m >> 3) & 7;
-    rmG = m & 7;
-    if (modG !== 3 && !(LEGACY_MODREG[map]![opcode] === 1 && !isVex)) {
+    modrm = m;
+    mod = m >> 6;
+    S.regX = ((m >> 3) & 7) | (rexR << 3);
+    const rm = m & 7;
+    S.rmX = rm | (rexB << 3);
+    if (mod !== 3 && (isVex || MODREG[map * 256 + opcode] !== 1)) {
+      S.memIndex = NO_REG; S.memScale = 1; S.memDisp = 0;
       if (asz === 16) {
-        const base = RM16_BASE[rmG]!;
-        const idx = RM16_INDEX[rmG]!;
-        let dl = modG === 1 ? 1 : modG === 2 ? 2 : 0;
-        if (modG === 0 && rmG === 6) { dl = 2; memBase = NO_REG; } else memBase = base;
-        memIndex = idx;
+        let dl = mod === 1 ? 1 : mod === 2 ? 2 : 0;
+        if (mod === 0 && rm === 6) { dl = 2; S.memBase = NO_REG; } else S.memBase = RM16_BASE[rm]!;
+        S.memIndex = RM16_INDEX[rm]!;
         if (p + dl > lim) return short(out, p, dl, offset);
-        if (dl === 1) memDisp = (bytes[p]! << 24) >> 24;
-        else if (dl === 2) memDisp = (rd16(bytes, p) << 16) >> 16;
+        if (dl === 1) S.memDisp = (bytes[p]! << 24) >> 24;
+        else if (dl === 2) S.memDisp = ((bytes[p]! | (bytes[p + 1]! << 8)) << 16) >> 16;
         p += dl;
-        memSeg = memBase === 5 ? 2 : 3;
+        S.memSeg = S.memBase === 5 ? 2 : 3;
       } else {
-        let base = rmG;
-        let dl = modG === 1 ? 1 : modG === 2 ? 4 : 0;
-        if (rmG === 4) {
+        let dl = mod === 1 ? 1 : mod === 2 ? 4 : 0;
+        let base: number;
+        if (rm === 4) {
           if (p >= lim) return short(out, p, 1, offset);
           const sib = bytes[p++]!;
-          memScale = 1 << (sib >> 6);
+          S.memScale = 1 << (sib >> 6);
           const idx = ((sib >> 3) & 7) | (rexX << 3);
-          vsibIndex = idx;
-          memIndex = idx === 4 ? NO_REG : idx;
+          S.vsibIndex = idx;
+          S.memIndex = idx === 4 ? NO_REG : idx;
           base = sib & 7;
-          if (base === 5 && modG === 0) { dl = 4; memBase = NO_REG; } else memBase = base | (rexB << 3);
-        } else if (rmG === 5 && modG === 0) {
+          if (base === 5 && mod === 0) { dl = 4; base = NO_REG; } else base |= rexB << 3;
+        } else if (rm === 5 && mod === 0) {
           dl = 4;
-          memBase = mode === 64 ? BASE_RIP : NO_REG;
+          base = mode === 64 ? BASE_RIP : NO_REG;
         } else {
-          memBase = rmG | (rexB << 3);
+          base = rm | (rexB << 3);
         }
+        S.memBase = base;
         if (p + dl > lim) return short(out, p, dl, offset);
-        if (dl === 1) memDisp = (bytes[p]! << 24) >> 24;
-        else if (dl === 4) memDisp = rd32(bytes, p);
+        if (dl === 1) S.memDisp = (bytes[p]! << 24) >> 24;
+        else if (dl === 4) S.memDisp = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
         p += dl;
-        memSeg = memBase === 4 || memBase === 5 ? 2 : 3;
+        S.memSeg = base === 4 || base === 5 ? 2 : 3;
       }
     }
+  } else {
+    // No ModRM: the +r register of B8+r, 50+r, ... sits in the opcode's low bits (extended by REX.B).
+    S.rmX = (opcode & 7) | (rexB << 3);
   }
-  // ---- resolve the form ----
-  const mode64 = mode === 64 ? 1 : 0;
+  S.mod = mod;
+  S.modrm = modrm;
+  // ---- resolve the form: walk the decision tree (build.ts DIM order) ----
   const osz = isVex ? (mode === 64 && vexW ? 64 : 32)
     : rexW && mode === 64 ? 64 : mode === 16 ? (prefixes & PFX_OPSIZE ? 32 : 16) : (prefixes & PFX_OPSIZE ? 16 : 32);
-  while (node.dim >= 0) {
-    const n: TreeNode = node as TreeNode;
-    let v = 0;
-    switch (n.dim) {
-      case DIM.PFX: v = pfxIdx; break;
-      case DIM.MOD: v = modG === 3 ? 1 : 0; break;
-      case DIM.REG: v = regG; break;
-      case DIM.RM: v = rmG; break;
-      case DIM.W: v = isVex ? vexW : rexW; break;
-      case DIM.L: v = vexL; break;
-      case DIM.OSZ: v = osz === 16 ? 0 : osz === 32 ? 1 : 2; break;
-      case DIM.OSZD: v = mode === 64 ? (rexW ? 2 : prefixes & PFX_OPSIZE ? 0 : 2) : osz === 16 ? 0 : 1; break;
-      case DIM.ASZ: v = asz === 16 ? 0 : asz === 32 ? 1 : 2; break;
-      case DIM.MODE64: v = mode64; break;
-      default: v = rexB; break;
+  while (node < 0) {
+    const at = -node - 1;
+    let v: number;
+    switch (NODES[at]) {
+      case 0: v = pfxIdx; break; // DIM.PFX
+      case 1: v = mod === 3 ? 1 : 0; break; // DIM.MOD
+      case 2: v = (modrm >> 3) & 7; break; // DIM.REG
+      case 3: v = modrm & 7; break; // DIM.RM
+      case 4: v = rexW; break; // DIM.W
+      case 5: v = S.vexL; break; // DIM.L
+      case 6: v = osz === 16 ? 0 : osz === 32 ? 1 : 2; break; // DIM.OSZ
+      case 7: v = mode === 64 ? (rexW ? 2 : prefixes & PFX_OPSIZE ? 0 : 2) : osz === 16 ? 0 : 1; break; // DIM.OSZD
+      case 8: v = asz === 16 ? 0 : asz === 32 ? 1 : 2; break; // DIM.ASZ
+      case 9: v = mode === 64 ? 1 : 0; break; // DIM.MODE64
+      default: v = rexB; break; // DIM.REXB
     }
-    const next: Node | null = n.kids[v] ?? null;
-    if (next === null) {
-      const reason = n.dim === DIM.MODE64 ? UdReason.MODE : UdReason.OPCODE;
-      return udWithLength(out, p, offset, lim, reason);
-    }
+    const next = NODES[at + 1 + v]!;
+    if (next === 0) return udWithLength(out, p, offset, NODES[at] === 9 ? UdReason.MODE : UdReason.OPCODE);
     node = next;
   }
-  let form = node as Form;
+  let f = node - 1;
   // Features (with fallback to the prefix-ignoring form, e.g. TZCNT -> BSF on CPUs without BMI1).
   const fw = features.words;
   for (;;) {
-    const f1 = form.feat1;
-    const ok = (f1 < 0 || (form.feat64Only && mode !== 64) || ((fw[f1 >>> 5]! >>> (f1 & 31)) & 1) !== 0) &&
-      (form.feat2 < 0 || ((fw[form.feat2 >>> 5]! >>> (form.feat2 & 31)) & 1) !== 0);
-    if (ok) break;
-    if (form.fallback === null) return udWithLength(out, p, offset, lim, UdReason.FEATURE);
-    form = form.fallback;
+    const f1 = F_FEAT1[f]!;
+    if (f1 < 0) break;
+    const f2 = F_FEAT2[f]!;
+    const has1 = ((fw[f1 >>> 5]! >>> (f1 & 31)) & 1) !== 0 || (mode !== 64 && (F_INFO[f]! & INFO_FEAT64) !== 0);
+    const has2 = f2 < 0 || ((fw[f2 >>> 5]! >>> (f2 & 31)) & 1) !== 0;
+    if (has1 && has2) break;
+    f = F_FALLBACK[f]!;
+    if (f < 0) return udWithLength(out, p, offset, UdReason.FEATURE);
   }
-  if (isVex) {
-    if (form.vvvvUnused && vexV !== 0) return udWithLength(out, p, offset, lim, UdReason.VEX);
-  }
+  const info = F_INFO[f]!;
+  const check = info >> INFO_CHECK_SHIFT;
+  // Table lines spelled 'invalid' carve #UD holes into otherwise valid forms (e.g. F2/F3 + RDRAND).
+  if (check === CHECK_INVALID) return udWithLength(out, p, offset, UdReason.OPCODE);
+  if (isVex && (info & INFO_VVVV_UNUSED) !== 0 && S.vexV !== 0) return udWithLength(out, p, offset, UdReason.VEX);
   // LOCK (SDM Vol. 2 "LOCK": #UD unless a lockable instruction with a memory destination).
-  let attrs = form.attrs;
+  let attrs = F_ATTRS[f]!;
   if (prefixes & PFX_LOCK) {
-    if (form.movcr) {
-      // AMD AltMovCr8: LOCK MOV CR0 = MOV CR8.
-    } else if (!(attrs & ATTR_LOCKABLE) || modG === 3) {
-      return udWithLength(out, p, offset, lim, UdReason.LOCK);
+    if (check === CHECK_MOVCR) {
+      // AMD AltMovCr8: LOCK MOV CR0 = MOV CR8 (below).
+    } else if (!(attrs & ATTR_LOCKABLE) || mod === 3) {
+      return udWithLength(out, p, offset, UdReason.LOCK);
     } else attrs |= ATTR_LOCKED;
   }
   // ---- operand size ----
   let opSize: 8 | 16 | 32 | 64;
-  if (form.byteOp) opSize = 8;
+  if (info & INFO_BYTEOP) opSize = 8;
   else if (isVex) opSize = osz as 32 | 64;
-  else if (mode === 64 && form.d64) opSize = rexW ? 64 : prefixes & PFX_OPSIZE ? 16 : 64;
-  else if (form.c[DIM.PFX] === 1) opSize = rexW && mode === 64 ? 64 : mode === 16 ? 16 : 32;
+  else if (mode === 64 && (info & INFO_D64) !== 0) opSize = rexW ? 64 : prefixes & PFX_OPSIZE ? 16 : 64;
+  else if (info & INFO_M66) opSize = rexW && mode === 64 ? 64 : mode === 16 ? 16 : 32;
   else opSize = osz as 16 | 32 | 64;
-  if (form.amdfar && opSize === 64) opSize = 32;
+  if ((info & INFO_AMDFAR) !== 0 && opSize === 64) opSize = 32;
   // ---- operands ----
-  immPos = p;
-  const specs = form.ops;
-  const n = specs.length;
+  S.immPos = p;
+  const ob = f * 6;
+  const n = F_OPS[ob]!;
+  const ops = out.ops;
   for (let i = 0; i < n; i++) {
-    const r = fillOperand(out, out.ops[i]!, specs[i]!, opSize, asz, mode, p, lim, offset, form);
+    const r = fillOperand(out, ops[i]!, F_OPS[ob + 1 + i]!, opSize, asz, mode, lim, offset);
     if (r < 0) return r;
-    p = immPos;
   }
+  p = S.immPos;
   if (p - offset > 15) return fail(out, DECODE_GP, 15, UdReason.NONE);
-  // MOV Sreg / MOV CRn / MOV DRn register validity.
-  if (form.movcr) {
-    const op = out.ops[form.ops[0]!.k === K.C ? 0 : 1]!;
-    if (prefixes & PFX_LOCK) op.reg |= 8;
-    if (op.reg > 15 || !((CR_VALID >> op.reg) & 1)) return udWithLength(out, p, offset, lim, UdReason.OPCODE);
-  } else if (form.movdr) {
-    const op = out.ops[form.ops[0]!.k === K.D ? 0 : 1]!;
-    if (op.reg > 7) return udWithLength(out, p, offset, lim, UdReason.OPCODE);
-  } else if (form.ops[0]?.k === K.S) {
-    // MOV Sreg, r/m: reg 6/7 reserved; loading CS is #UD.
-    if (regG > 5 || regG === 1) return udWithLength(out, p, offset, lim, UdReason.OPCODE);
-  } else if (n > 1 && form.ops[1]!.k === K.S && regG > 5) {
-    return udWithLength(out, p, offset, lim, UdReason.OPCODE);
+  if (check !== 0) {
+    switch (check) {
+      case CHECK_MOVCR: {
+        const op = ops[(F_OPS[ob + 1]! & 63) === 13 /* K.C */ ? 0 : 1]!;
+        if (prefixes & PFX_LOCK) op.reg |= 8;
+        if (op.reg > 15 || !((CR_VALID >> op.reg) & 1)) return udWithLength(out, p, offset, UdReason.OPCODE);
+        break;
+      }
+      case CHECK_MOVDR: {
+        const op = ops[(F_OPS[ob + 1]! & 63) === 14 /* K.D */ ? 0 : 1]!;
+        if (op.reg > 7) return udWithLength(out, p, offset, UdReason.OPCODE);
+        break;
+      }
+      case CHECK_SREG_DST:
+        // MOV Sreg, r/m: reg 6/7 reserved; loading CS is #UD.
+        if ((modrm >> 3 & 7) > 5 || (modrm >> 3 & 7) === 1) return udWithLength(out, p, offset, UdReason.OPCODE);
+        break;
+      case CHECK_SREG_SRC:
+        if ((modrm >> 3 & 7) > 5) return udWithLength(out, p, offset, UdReason.OPCODE);
+        break;
+      case CHECK_XCHG:
+        // XCHG with a memory operand is locked (SDM "XCHG").
+        if (mod !== 3) attrs |= ATTR_LOCKED;
+        break;
+      default:
+        break;
+    }
   }
-  const ni = form.impl.length;
-  for (let i = 0; i < ni; i++) fillImplicit(out.implicit[i]!, form.impl[i]!, opSize, asz);
-  // XCHG with a memory operand is locked (SDM "XCHG").
-  if (form.mn === XCHG_MN && modG !== 3 && hasModrm) attrs |= ATTR_LOCKED;
+  let ni = 0;
+  if (info & INFO_HAS_IMPL) {
+    const impl = FORMS[f]!.impl;
+    ni = impl.length;
+    for (let i = 0; i < ni; i++) fillImplicit(out.implicit[i]!, impl[i]!, opSize, asz);
+  }
   out.length = p - offset;
   out.mode = mode;
-  out.mn = form.mn;
-  out.form = form.id;
+  out.mn = F_MN[f]! as Mn;
+  out.form = f;
   out.opSize = opSize;
   out.addrSize = asz as 16 | 32 | 64;
   out.prefixes = prefixes;
   out.segPrefix = seg;
   out.rep = rep as 0 | 0xf2 | 0xf3;
   out.rex = isVex ? 0 : rex;
-  out.vexL = vexL;
-  out.vexV = vexV;
-  out.vexW = vexW;
-  out.vexPp = isVex ? pfxIdx : 0;
-  out.vexMmmmm = vexMm;
-  out.map = (form.map) as OpMap;
+  if (isVex) {
+    out.vexL = S.vexL;
+    out.vexV = S.vexV;
+    out.vexW = vexW;
+    out.vexPp = pfxIdx;
+    out.vexMmmmm = vexMm;
+  } else if (out.vexMmmmm !== 0) {
+    out.vexL = 0; out.vexV = 0; out.vexW = 0; out.vexPp = 0; out.vexMmmmm = 0;
+  }
+  out.map = map as OpMap;
   out.opcode = opcode;
-  out.modrm = modrmG;
-  out.cond = form.cond;
+  out.modrm = S.modrm;
+  out.cond = F_COND[f]!;
   out.opCount = n;
   out.implicitCount = ni;
-  out.flagsRead = form.flagsRead;
-  out.flagsWritten = form.flagsWritten;
-  out.flagsUndefined = form.flagsUndefined;
-  out.flow = form.flow as Flow;
+  out.flagsRead = F_FR[f]!;
+  out.flagsWritten = F_FW[f]!;
+  out.flagsUndefined = F_FU[f]!;
+  out.flow = F_FLOW[f]! as Flow;
   out.attrs = attrs;
   out.failure = UdReason.NONE;
   return out.length;
 }
 
-const XCHG_MN: number = Mn.XCHG;
-
 /** #UD after ModRM/SIB/disp were consumed: the length up to there (immediates unknown). */
-function udWithLength(out: Instruction, p: number, offset: number, lim: number, reason: UdReason): number {
-  void lim;
+function udWithLength(out: Instruction, p: number, offset: number, reason: UdReason): number {
   return fail(out, DECODE_UD, p - offset, reason);
 }
 
@@ -421,7 +465,7 @@ function skipModrm(out: Instruction, p: number, offset: number, lim: number, asz
   imm: number): number {
   void mode;
   if (p >= lim) return short(out, p, 1, offset);
-  const m = bytesG[p++]!;
+  const m = S.bytes[p++]!;
   const mod = m >> 6, rm = m & 7;
   let dl = 0;
   if (mod !== 3) {
@@ -431,7 +475,7 @@ function skipModrm(out: Instruction, p: number, offset: number, lim: number, asz
       dl = mod === 1 ? 1 : mod === 2 ? 4 : 0;
       if (rm === 4) {
         if (p >= lim) return short(out, p, 1, offset);
-        const sib = bytesG[p++]!;
+        const sib = S.bytes[p++]!;
         if ((sib & 7) === 5 && mod === 0) dl = 4;
       } else if (rm === 5 && mod === 0) dl = 4;
     }
@@ -446,36 +490,30 @@ function skipUnsupported(out: Instruction, p: number, offset: number, lim: numbe
   return skipModrm(out, p, offset, lim, asz, mode, imm);
 }
 
+/** Size in bytes of a size code (SZ.*) for the current instruction. */
 function sizeOf(sz: number, opSize: number, asz: number, mode: CpuMode): number {
+  if (sz < 8) return FIXED_SIZE[sz]!;
   switch (sz) {
-    case SZ.NONE: return 0;
-    case SZ.B: return 1;
-    case SZ.W: return 2;
-    case SZ.D: return 4;
-    case SZ.Q: return 8;
-    case SZ.O: return 16;
-    case SZ.QQ: return 32;
-    case SZ.T: return 10;
-    case SZ.V: return opSize === 8 ? 1 : opSize >> 3;
-    case SZ.Z: return opSize === 16 ? 2 : 4;
-    case SZ.Y: return mode === 64 && rexW ? 8 : 4;
-    case SZ.F: return mode === 64 ? 8 : 4;
-    case SZ.A: return opSize === 16 ? 4 : 8;
-    case SZ.P: return 2 + (opSize >> 3);
-    case SZ.S: return mode === 64 ? 10 : 6;
-    case SZ.X: return vexL ? 32 : 16;
-    case SZ.H: return vexL ? 16 : 8;
-    case SZ.QX: return vexL ? 8 : 4;
-    case SZ.EX: return vexL ? 4 : 2;
-    case SZ.E: return opSize === 16 ? 14 : 28;
-    case SZ.FS: return opSize === 16 ? 94 : 108;
-    case SZ.FX: return 512;
-    case SZ.XS: return 0;
-    case SZ.C: return 64;
-    case SZ.B32: return 1;
-    case SZ.W32: return 2;
-    case SZ.VW: return 2;
-    case SZ.ASZ: return asz >> 3;
+    case 8 /* SZ.V */: return opSize === 8 ? 1 : opSize >> 3;
+    case 9 /* SZ.Z */: return opSize === 16 ? 2 : 4;
+    case 10 /* SZ.Y */: return mode === 64 && S.rexW ? 8 : 4;
+    case 11 /* SZ.F */: return mode === 64 ? 8 : 4;
+    case 12 /* SZ.A */: return opSize === 16 ? 4 : 8;
+    case 13 /* SZ.P */: return 2 + (opSize >> 3);
+    case 14 /* SZ.S */: return mode === 64 ? 10 : 6;
+    case 15 /* SZ.X */: return S.vexL ? 32 : 16;
+    case 16 /* SZ.H */: return S.vexL ? 16 : 8;
+    case 25 /* SZ.QX */: return S.vexL ? 8 : 4;
+    case 26 /* SZ.EX */: return S.vexL ? 4 : 2;
+    case 17 /* SZ.E */: return opSize === 16 ? 14 : 28;
+    case 18 /* SZ.FS */: return opSize === 16 ? 94 : 108;
+    case 19 /* SZ.FX */: return 512;
+    case 20 /* SZ.XS */: return 0;
+    case 21 /* SZ.C */: return 64;
+    case 22 /* SZ.B32 */: return 1;
+    case 23 /* SZ.W32 */: return 2;
+    case 27 /* SZ.VW */: return 2;
+    case 24 /* SZ.ASZ */: return asz >> 3;
     default: return 0;
   }
 }
@@ -494,133 +532,147 @@ function setGpr(o: Operand, reg: number, size: number, access: number): void {
   o.regClass = RegClass.GPR;
   o.size = size;
   o.access = access;
-  if (size === 1 && !hasRex && reg >= 4 && reg < 8) { o.reg = reg - 4; o.highByte = true; } else { o.reg = reg; o.highByte = false; }
+  if (size === 1 && !S.hasRex && reg >= 4 && reg < 8) { o.reg = reg - 4; o.highByte = true; } else { o.reg = reg; o.highByte = false; }
 }
 
-function setMem(o: Operand, size: number, access: number, asz: number, mode: CpuMode): void {
+function setMem(o: Operand, size: number, access: number, asz: number): void {
   o.kind = OpKind.MEM;
   o.size = size;
   o.access = access;
-  o.base = memBase;
-  o.index = memIndex;
-  o.scale = memScale;
-  o.disp = memDisp;
-  o.dispHi = memDisp < 0 ? -1 : 0;
+  o.base = S.memBase;
+  o.index = S.memIndex;
+  o.scale = S.memScale;
+  o.disp = S.memDisp;
+  o.dispHi = S.memDisp < 0 ? -1 : 0;
   o.addrSize = asz as 16 | 32 | 64;
-  o.vsib = false;
-  o.seg = segOverride >= 0 && (mode !== 64 || segOverride >= 4) ? segOverride : memSeg;
+  o.vsib = 0;
+  o.seg = S.segOverride >= 0 ? S.segOverride : S.memSeg;
 }
 
 function vecClass(size: number): RegClass {
   return size === 32 ? RegClass.YMM : RegClass.XMM;
 }
 
-/** Fill one explicit operand; returns 0 or a failure code. Advances `immPos` over immediates. */
-function fillOperand(out: Instruction, o: Operand, s: OpSpec, opSize: number, asz: number, mode: CpuMode, p: number,
-  lim: number, offset: number, form: Form): number {
-  const b = bytesG;
-  const acc = s.access;
-  switch (s.k) {
-    case K.E: {
-      let size = sizeOf(s.sz, opSize, asz, mode);
-      if (modG === 3) {
-        if (s.sz === SZ.B32 || s.sz === SZ.W32) size = 4;
-        else if (s.sz === SZ.VW) size = opSize >> 3;
-        setGpr(o, rmG | (rexB << 3), size, acc);
-      } else setMem(o, size, acc, asz, mode);
+/**
+ * Fill one explicit operand from its code (build.ts opCode: kind | size << 6 | access << 12 | reg << 16 |
+ * class << 21 | high << 25). Returns 0, or a failure code (immediate past the buffer / 15 bytes, bad VSIB).
+ * Advances S.immPos over immediates.
+ */
+function fillOperand(out: Instruction, o: Operand, code: number, opSize: number, asz: number, mode: CpuMode,
+  lim: number, offset: number): number {
+  const b = S.bytes;
+  const sz = (code >> 6) & 63;
+  const acc = (code >> 12) & 15;
+  switch (code & 63) {
+    case 1 /* K.E */: {
+      if (S.mod === 3) {
+        const size = sz === 22 /* SZ.B32 */ || sz === 23 /* SZ.W32 */ ? (mode === 64 && S.rexW ? 8 : 4)
+          : sz === 27 /* SZ.VW */ ? opSize >> 3 : sizeOf(sz, opSize, asz, mode);
+        setGpr(o, S.rmX, size, acc);
+      } else setMem(o, sizeOf(sz, opSize, asz, mode), acc, asz);
       return 0;
     }
-    case K.G:
-      setGpr(o, regG | (rexR << 3), sizeOf(s.sz, opSize, asz, mode), acc);
+    case 2 /* K.G */:
+      setGpr(o, S.regX, sizeOf(sz, opSize, asz, mode), acc);
       return 0;
-    case K.M:
-      setMem(o, sizeOf(s.sz, opSize, asz, mode), acc, asz, mode);
+    case 3 /* K.M */:
+      setMem(o, sizeOf(sz, opSize, asz, mode), acc, asz);
       return 0;
-    case K.R:
-      setGpr(o, rmG | (rexB << 3), sizeOf(s.sz, opSize, asz, mode), acc);
+    case 4 /* K.R */:
+      setGpr(o, S.rmX, sizeOf(sz, opSize, asz, mode), acc);
       return 0;
-    case K.Z:
-      setGpr(o, (opcodeG & 7) | (rexB << 3), sizeOf(s.sz, opSize, asz, mode), acc);
+    case 9 /* K.Z */:
+      setGpr(o, S.rmX, sizeOf(sz, opSize, asz, mode), acc);
       return 0;
-    case K.I: {
-      const size = s.sz === SZ.V ? (opSize === 64 ? 8 : opSize >> 3) : sizeOf(s.sz, opSize, asz, mode);
-      const enc = size === 8 ? (s.sz === SZ.V ? 8 : 4) : size;
-      const q = immPos;
-      if (q + enc > lim) return short(out, q, enc, offset);
+    case 5 /* K.I */: {
+      // Iv (MOV r64, imm64) is the only 8-byte immediate; Iz is 4 bytes sign-extended at operand size 64.
+      const size = sz === 8 /* SZ.V */ ? (opSize === 64 ? 8 : opSize >> 3) : sizeOf(sz, opSize, asz, mode);
+      const q = S.immPos;
+      if (q + size > lim) return short(out, q, size, offset);
       o.kind = OpKind.IMM;
       o.access = ACCESS_READ;
-      o.size = s.sz === SZ.Z && opSize === 64 ? 8 : size;
-      if (enc === 1) { o.imm = b[q]!; o.immHi = 0; } else if (enc === 2) { o.imm = rd16(b, q); o.immHi = 0; } else if (enc === 4) {
-        const v = rd32(b, q);
-        if (s.sz === SZ.Z && opSize === 64) { o.imm = v; o.immHi = v < 0 ? -1 : 0; } else { o.imm = v >>> 0; o.immHi = 0; }
-      } else { o.imm = rd32(b, q) >>> 0; o.immHi = rd32(b, q + 4); }
-      immPos = q + enc;
+      if (size === 1) { o.size = 1; o.imm = b[q]!; o.immHi = 0; } else if (size === 2) {
+        o.size = 2; o.imm = b[q]! | (b[q + 1]! << 8); o.immHi = 0;
+      } else if (size === 4) {
+        const v = b[q]! | (b[q + 1]! << 8) | (b[q + 2]! << 16) | (b[q + 3]! << 24);
+        if (sz === 9 /* SZ.Z */ && opSize === 64) { o.size = 8; o.imm = v; o.immHi = v < 0 ? -1 : 0; } else { o.size = 4; o.imm = v >>> 0; o.immHi = 0; }
+      } else {
+        o.size = 8;
+        o.imm = (b[q]! | (b[q + 1]! << 8) | (b[q + 2]! << 16) | (b[q + 3]! << 24)) >>> 0;
+        o.immHi = b[q + 4]! | (b[q + 5]! << 8) | (b[q + 6]! << 16) | (b[q + 7]! << 24);
+      }
+      S.immPos = q + size;
       return 0;
     }
-    case K.IBS: {
-      const q = immPos;
+    case 6 /* K.IBS */: {
+      const q = S.immPos;
       if (q + 1 > lim) return short(out, q, 1, offset);
       o.kind = OpKind.IMM;
       o.access = ACCESS_READ;
       o.size = opSize === 8 ? 1 : opSize >> 3;
-      o.imm = (b[q]! << 24) >> 24;
-      o.immHi = o.imm < 0 ? -1 : 0;
-      immPos = q + 1;
+      const v = (b[q]! << 24) >> 24;
+      o.imm = v;
+      o.immHi = v < 0 ? -1 : 0;
+      S.immPos = q + 1;
       return 0;
     }
-    case K.J: {
-      const enc = s.sz === SZ.B ? 1 : opSize === 16 ? 2 : 4;
-      const q = immPos;
+    case 7 /* K.J */: {
+      const enc = sz === 1 /* SZ.B */ ? 1 : opSize === 16 ? 2 : 4;
+      const q = S.immPos;
       if (q + enc > lim) return short(out, q, enc, offset);
       o.kind = OpKind.REL;
       o.access = ACCESS_READ;
       o.size = enc;
-      o.imm = enc === 1 ? (b[q]! << 24) >> 24 : enc === 2 ? (rd16(b, q) << 16) >> 16 : rd32(b, q);
-      o.immHi = o.imm < 0 ? -1 : 0;
-      immPos = q + enc;
+      const v = enc === 1 ? (b[q]! << 24) >> 24 : enc === 2 ? ((b[q]! | (b[q + 1]! << 8)) << 16) >> 16
+        : b[q]! | (b[q + 1]! << 8) | (b[q + 2]! << 16) | (b[q + 3]! << 24);
+      o.imm = v;
+      o.immHi = v < 0 ? -1 : 0;
+      S.immPos = q + enc;
       return 0;
     }
-    case K.O: {
+    case 8 /* K.O */: {
       const enc = asz >> 3;
-      const q = immPos;
+      const q = S.immPos;
       if (q + enc > lim) return short(out, q, enc, offset);
       o.kind = OpKind.MEM;
-      o.size = sizeOf(s.sz, opSize, asz, mode);
+      o.size = sizeOf(sz, opSize, asz, mode);
       o.access = acc;
       o.base = NO_REG;
       o.index = NO_REG;
       o.scale = 1;
-      o.vsib = false;
+      o.vsib = 0;
       o.addrSize = asz as 16 | 32 | 64;
-      o.seg = segOverride >= 0 && (mode !== 64 || segOverride >= 4) ? segOverride : 3;
+      o.seg = S.segOverride >= 0 ? S.segOverride : 3;
       if (enc === 2) { o.disp = rd16(b, q); o.dispHi = 0; } else if (enc === 4) { o.disp = rd32(b, q) >>> 0; o.dispHi = 0; } else {
         o.disp = rd32(b, q) >>> 0; o.dispHi = rd32(b, q + 4);
       }
-      immPos = q + enc;
+      S.immPos = q + enc;
       return 0;
     }
-    case K.FIXED: {
-      const size = sizeOf(s.sz, opSize, asz, mode);
-      if (s.cls === RegClass.GPR) {
-        o.kind = OpKind.REG; o.regClass = RegClass.GPR; o.reg = s.reg; o.size = size; o.highByte = s.hi; o.access = acc;
-      } else setReg(o, s.cls as RegClass, s.reg, size, acc);
+    case 10 /* K.FIXED */: {
+      o.kind = OpKind.REG;
+      o.regClass = ((code >> 21) & 15) as RegClass;
+      o.reg = (code >> 16) & 31;
+      o.size = sizeOf(sz, opSize, asz, mode);
+      o.highByte = ((code >> 25) & 1) !== 0;
+      o.access = acc;
       return 0;
     }
-    case K.ONE:
+    case 11 /* K.ONE */:
       o.kind = OpKind.IMM; o.size = 1; o.imm = 1; o.immHi = 0; o.access = ACCESS_READ;
       return 0;
-    case K.S:
-      setReg(o, RegClass.SEG, regG, 2, acc);
+    case 12 /* K.S */:
+      setReg(o, RegClass.SEG, S.regX & 7, 2, acc);
       return 0;
-    case K.C:
-      setReg(o, RegClass.CR, regG | (rexR << 3), mode === 64 ? 8 : 4, acc);
+    case 13 /* K.C */:
+      setReg(o, RegClass.CR, S.regX, mode === 64 ? 8 : 4, acc);
       return 0;
-    case K.D:
-      setReg(o, RegClass.DR, regG | (rexR << 3), mode === 64 ? 8 : 4, acc);
+    case 14 /* K.D */:
+      setReg(o, RegClass.DR, S.regX, mode === 64 ? 8 : 4, acc);
       return 0;
-    case K.A: {
+    case 15 /* K.A */: {
       const enc = opSize === 16 ? 2 : 4;
-      const q = immPos;
+      const q = S.immPos;
       if (q + enc + 2 > lim) return short(out, q, enc + 2, offset);
       o.kind = OpKind.FAR;
       o.access = ACCESS_READ;
@@ -628,87 +680,87 @@ function fillOperand(out: Instruction, o: Operand, s: OpSpec, opSize: number, as
       o.imm = enc === 2 ? rd16(b, q) : rd32(b, q) >>> 0;
       o.immHi = 0;
       o.sel = rd16(b, q + enc);
-      immPos = q + enc + 2;
+      S.immPos = q + enc + 2;
       return 0;
     }
-    case K.X:
-    case K.Y:
-    case K.MEM_DI: {
+    case 16 /* K.X */:
+    case 17 /* K.Y */:
+    case 30 /* K.MEM_DI */: {
+      const k = code & 63;
       o.kind = OpKind.MEM;
-      o.size = s.k === K.MEM_DI ? sizeOf(s.sz, opSize, asz, mode) : sizeOf(s.sz, opSize, asz, mode);
+      o.size = sizeOf(sz, opSize, asz, mode);
       o.access = acc;
-      o.base = s.k === K.X ? 6 : 7;
+      o.base = k === 16 /* K.X */ ? 6 : 7;
       o.index = NO_REG;
       o.scale = 1;
       o.disp = 0;
       o.dispHi = 0;
-      o.vsib = false;
+      o.vsib = 0;
       o.addrSize = asz as 16 | 32 | 64;
-      o.seg = s.k === K.Y ? 0 : segOverride >= 0 && (mode !== 64 || segOverride >= 4) ? segOverride : 3;
+      o.seg = k === 17 /* K.Y */ ? 0 : S.segOverride >= 0 ? S.segOverride : 3;
       return 0;
     }
-    case K.V: {
-      const size = sizeOf(s.sz, opSize, asz, mode);
-      setReg(o, vecClass(size), regG | (rexR << 3), size, acc);
+    case 18 /* K.V */: {
+      const size = sizeOf(sz, opSize, asz, mode);
+      setReg(o, vecClass(size), S.regX, size, acc);
       return 0;
     }
-    case K.W: {
-      const size = sizeOf(s.sz, opSize, asz, mode);
-      if (modG === 3) setReg(o, vecClass(size === 32 ? 32 : 16), rmG | (rexB << 3), size === 32 ? 32 : 16, acc);
-      else setMem(o, size, acc, asz, mode);
+    case 19 /* K.W */: {
+      const size = sizeOf(sz, opSize, asz, mode);
+      if (S.mod === 3) setReg(o, vecClass(size), S.rmX, size === 32 ? 32 : 16, acc);
+      else setMem(o, size, acc, asz);
       return 0;
     }
-    case K.U: {
-      const size = sizeOf(s.sz, opSize, asz, mode);
-      setReg(o, vecClass(size === 32 ? 32 : 16), rmG | (rexB << 3), size === 32 ? 32 : 16, acc);
+    case 20 /* K.U */: {
+      const size = sizeOf(sz, opSize, asz, mode);
+      setReg(o, vecClass(size), S.rmX, size === 32 ? 32 : 16, acc);
       return 0;
     }
-    case K.H: {
-      const size = sizeOf(s.sz, opSize, asz, mode);
-      setReg(o, vecClass(size), vexV, size, acc);
+    case 21 /* K.H */: {
+      const size = sizeOf(sz, opSize, asz, mode);
+      setReg(o, vecClass(size), S.vexV, size, acc);
       return 0;
     }
-    case K.L: {
-      const q = immPos;
+    case 22 /* K.L */: {
+      const q = S.immPos;
       if (q + 1 > lim) return short(out, q, 1, offset);
-      const size = sizeOf(s.sz, opSize, asz, mode);
+      const size = sizeOf(sz, opSize, asz, mode);
       setReg(o, vecClass(size), (b[q]! >> 4) & (mode === 64 ? 15 : 7), size, acc);
-      immPos = q + 1;
+      S.immPos = q + 1;
       return 0;
     }
-    case K.P:
-      setReg(o, RegClass.MMX, regG, 8, acc);
+    case 23 /* K.P */:
+      setReg(o, RegClass.MMX, S.regX & 7, 8, acc);
       return 0;
-    case K.Q:
-      if (modG === 3) setReg(o, RegClass.MMX, rmG, 8, acc);
-      else setMem(o, sizeOf(s.sz, opSize, asz, mode), acc, asz, mode);
+    case 24 /* K.Q */:
+      if (S.mod === 3) setReg(o, RegClass.MMX, S.rmX & 7, 8, acc);
+      else setMem(o, sizeOf(sz, opSize, asz, mode), acc, asz);
       return 0;
-    case K.N:
-      setReg(o, RegClass.MMX, rmG, 8, acc);
+    case 25 /* K.N */:
+      setReg(o, RegClass.MMX, S.rmX & 7, 8, acc);
       return 0;
-    case K.B:
-      setGpr(o, vexV, sizeOf(s.sz, opSize, asz, mode), acc);
+    case 26 /* K.B */:
+      setGpr(o, S.vexV, sizeOf(sz, opSize, asz, mode), acc);
       return 0;
-    case K.ST0:
+    case 27 /* K.ST0 */:
       setReg(o, RegClass.ST, 0, 10, acc);
       return 0;
-    case K.STI:
-      setReg(o, RegClass.ST, rmG, 10, acc);
+    case 28 /* K.STI */:
+      setReg(o, RegClass.ST, S.rmX & 7, 10, acc);
       return 0;
-    case K.MV: {
-      setMem(o, sizeOf(s.sz, opSize, asz, mode), acc, asz, mode);
-      // VSIB: SIB.index (+ REX.X) names a vector register, and 100b is not "no index".
-      if ((modrmG & 7) !== 4 || asz === 16) return udWithLength(out, immPos, offset, lim, UdReason.OPCODE);
-      o.vsib = true;
-      o.index = vsibIndex;
+    case 29 /* K.MV */: {
+      // VSIB (SDM Vol. 2 §2.3.12): needs a SIB byte; SIB.index (+ REX.X) names a vector register.
+      if ((S.modrm & 7) !== 4 || asz === 16) return udWithLength(out, S.immPos, offset, UdReason.OPCODE);
+      setMem(o, S.rexW ? 8 : 4, acc, asz);
+      // Index vector: qword indices use YMM at L1; dword indices only when 8 of them fit (L1, W0).
+      o.vsib = (((code >> 16) & 31) === 1 ? S.vexL : S.vexL && !S.rexW) ? 32 : 16;
+      o.index = S.vsibIndex;
       return 0;
     }
     default:
-      void form;
       return 0;
   }
 }
-
 
 function fillImplicit(o: Operand, s: OpSpec, opSize: number, asz: number): void {
   const size = s.sz === SZ.V ? (opSize === 8 ? 1 : opSize >> 3) : s.sz === SZ.Z ? (opSize === 16 ? 2 : 4)
@@ -716,7 +768,7 @@ function fillImplicit(o: Operand, s: OpSpec, opSize: number, asz: number): void 
       : s.sz === SZ.O ? 16 : s.sz === SZ.X ? 16 : s.sz === SZ.C ? 64 : 10;
   if (s.k === K.MEM_DI) {
     o.kind = OpKind.MEM; o.size = size; o.access = s.access; o.base = 7; o.index = NO_REG; o.scale = 1; o.disp = 0;
-    o.dispHi = 0; o.vsib = false; o.addrSize = asz as 16 | 32 | 64; o.seg = s.reg;
+    o.dispHi = 0; o.vsib = 0; o.addrSize = asz as 16 | 32 | 64; o.seg = s.reg;
     return;
   }
   o.kind = OpKind.REG;

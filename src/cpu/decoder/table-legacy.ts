@@ -81,8 +81,8 @@ const ONE_BYTE = `
 61 ; popa ; no64 o16 stack
 61 ; popad ; no64 o32 stack
 62 /r:m ; bound Gv,Ma ; no64 dr
-63 /r ; arpl Ew,Gw ; no64 pm w:Z
-63 /r ; movsxd Gv,Ed ; only64 dw
+63 /r ; arpl Evw,Gv ; no64 pm w:Z
+63 /r ; movsxd Gv,Ez ; only64 dw
 68 ; push Iz ; d64 stack
 69 /r ; imul Gv,Ev,Iz ; dw w:OSZAPC u:SZAP
 6A ; push Ibs ; d64 stack
@@ -243,7 +243,7 @@ D9 /4:m ; fldenv Me ; x87 dr
 D9 /5:m ; fldcw Mw ; x87 dr
 D9 /6:m ; fnstenv Me ; x87 dw
 D9 /7:m ; fnstcw Mw ; x87 dw
-D9 /0:r ; fld ST,STi ; x87 dw
+D9 /0:r ; fld STi ; x87 dr
 D9 /1:r ; fxch ST,STi ; x87 srw
 D9 /D0 ; fnop ; x87
 D9 /3:r ; fstpnce STi ; x87 dw undoc
@@ -372,17 +372,17 @@ const MAP_0F = `
 0F 00 /0:r ; sldt Rv ; pm dw
 0F 00 /1:m ; str Mw ; pm dw
 0F 00 /1:r ; str Rv ; pm dw
-0F 00 /2 ; lldt Ew ; pm priv dr segload
-0F 00 /3 ; ltr Ew ; pm priv dr segload
-0F 00 /4 ; verr Ew ; pm dr w:Z
-0F 00 /5 ; verw Ew ; pm dr w:Z
+0F 00 /2 ; lldt Evw ; pm priv dr segload
+0F 00 /3 ; ltr Evw ; pm priv dr segload
+0F 00 /4 ; verr Evw ; pm dr w:Z
+0F 00 /5 ; verw Evw ; pm dr w:Z
 0F 01 /0:m ; sgdt Ms ; dw
 0F 01 /1:m ; sidt Ms ; dw
 0F 01 /2:m ; lgdt Ms ; priv ser dr
 0F 01 /3:m ; lidt Ms ; priv ser dr
 0F 01 /4:m ; smsw Mw ; dw
 0F 01 /4:r ; smsw Rv ; dw
-0F 01 /6 ; lmsw Ew ; priv ser dr flow=mode
+0F 01 /6 ; lmsw Evw ; priv ser dr flow=mode
 0F 01 /7:m ; invlpg Mb ; priv ser dn
 0F 01 /C1 ; vmcall ; f=VMX
 0F 01 /C2 ; vmlaunch ; f=VMX priv
@@ -390,8 +390,8 @@ const MAP_0F = `
 0F 01 /C4 ; vmxoff ; f=VMX priv
 0F 01 /C8 ; monitor ; f=MONITOR priv impl=aAX:r,ECX:r,EDX:r
 0F 01 /C9 ; mwait ; f=MONITOR priv flow=hlt impl=EAX:r,ECX:r
-0F 01 /CA ; clac ; f=SMAP priv w:AC2
-0F 01 /CB ; stac ; f=SMAP priv w:AC2
+NP 0F 01 /CA ; clac ; f=SMAP priv w:AC2
+NP 0F 01 /CB ; stac ; f=SMAP priv w:AC2
 0F 01 /D0 ; xgetbv ; f=XSAVE sys impl=ECX:r,EDX:w,EAX:w
 0F 01 /D1 ; xsetbv ; f=XSAVE priv ser sys flow=mode impl=ECX:r,EDX:r,EAX:r
 0F 01 /D5 ; xend ; f=RTM
@@ -426,7 +426,8 @@ F3 0F 09 ; wbnoinvd ; priv f=WBNOINVD
 0F 0D /0:m ; prefetch Mb ; f=PREFETCHW dn
 0F 0D /1:m ; prefetchw Mb ; f=PREFETCHW dn
 0F 0D /2:m ; prefetchwt1 Mb ; f=PREFETCHW dn
-0F 0D /3:m ; prefetch Mb ; f=PREFETCHW dn undoc
+0F 0D /3:m ; prefetchw Mb ; f=PREFETCHW dn undoc
+0F 0D /r ; nop Ev,Gv ; dn hintnop
 0F 0D /4:m ; prefetch Mb ; f=PREFETCHW dn undoc
 0F 0D /5:m ; prefetch Mb ; f=PREFETCHW dn undoc
 0F 0D /6:m ; prefetch Mb ; f=PREFETCHW dn undoc
@@ -462,17 +463,18 @@ NP 0F 17 /r:m ; movhps Mq,Vo ; sse dw
 0F 18 /1:m ; prefetcht0 Mb ; dn
 0F 18 /2:m ; prefetcht1 Mb ; dn
 0F 18 /3:m ; prefetcht2 Mb ; dn
-0F 18 /r ; nop Ev ; dn hintnop
-0F 19 /r ; nop Ev ; dn hintnop
-0F 1A /r ; nop Ev ; dn hintnop
-0F 1B /r ; nop Ev ; dn hintnop
+0F 18 /r ; nop Ev,Gv ; dn hintnop
+0F 19 /r ; nop Ev,Gv ; dn hintnop
+0F 1A /r ; nop Ev,Gv ; dn hintnop
+0F 1B /r ; nop Ev,Gv ; dn hintnop
 NP 0F 1C /0:m ; cldemote Mb ; f=CLDEMOTE dn
-0F 1C /r ; nop Ev ; dn hintnop
-0F 1D /r ; nop Ev ; dn hintnop
-0F 1E /r ; nop Ev ; dn hintnop
+0F 1C /r ; nop Ev,Gv ; dn hintnop
+0F 1D /r ; nop Ev,Gv ; dn hintnop
+0F 1E /r ; nop Ev,Gv ; dn hintnop
 F3 0F 1E /FA ; endbr64 ; f=CET_IBT
 F3 0F 1E /FB ; endbr32 ; f=CET_IBT
-0F 1F /r ; nop Ev ; dn
+0F 1F /0 ; nop Ev ; dn
+0F 1F /r ; nop Ev,Gv ; dn hintnop
 0F 20 /r ; mov Rc,Cc ; priv dw movcr modreg
 0F 21 /r ; mov Rc,Dc ; priv dw movdr modreg
 0F 22 /r ; mov Cc,Rc ; priv ser dw movcr modreg flow=mode
@@ -507,8 +509,8 @@ NP 0F 2F /r ; comiss Vo,Wd ; sse dr w:OSZAPC
 0F 35 ; sysexit ; f=SYSENTER priv flow=sysret notw
 0F 35 ; sysexitq ; f=SYSENTER priv flow=sysret W1 only64
 0F 40+cc /r ; cmovcc Gv,Ev ; f=CMOV r:cc dwc
-NP 0F 50 /r:r ; movmskps Gd,Uo ; sse dw
-66 0F 50 /r:r ; movmskpd Gd,Uo ; sse2 dw
+NP 0F 50 /r:r ; movmskps Gy,Uo ; sse dw
+66 0F 50 /r:r ; movmskpd Gy,Uo ; sse2 dw
 NP 0F 51 /r ; sqrtps Vo,Wo ; sse align dw
 66 0F 51 /r ; sqrtpd Vo,Wo ; sse2 align dw
 F3 0F 51 /r ; sqrtss Vo,Wd ; sse
@@ -667,8 +669,8 @@ F2 0F C2 /r ; cmpsd Vo,Wq,Ib ; sse2
 NP 0F C3 /r:m ; movnti My,Gy ; sse2 dw
 NP 0F C4 /r ; pinsrw Pq,Ew32,Ib ; mmx sse
 66 0F C4 /r ; pinsrw Vo,Ew32,Ib ; sse2
-NP 0F C5 /r:r ; pextrw Gd,Nq,Ib ; mmx sse dw
-66 0F C5 /r:r ; pextrw Gd,Uo,Ib ; sse2 dw
+NP 0F C5 /r:r ; pextrw Gy,Nq,Ib ; mmx sse dw
+66 0F C5 /r:r ; pextrw Gy,Uo,Ib ; sse2 dw
 NP 0F C6 /r ; shufps Vo,Wo,Ib ; sse align
 66 0F C6 /r ; shufpd Vo,Wo,Ib ; sse2 align
 0F C7 /1:m ; cmpxchg8b Mq ; lock notw w:Z impl=EDX:rw,EAX:rw,ECX:r,EBX:r f=CX8
@@ -684,6 +686,9 @@ NP 0F C7 /6:m ; vmptrld Mq ; f=VMX priv dr
 F3 0F C7 /6:m ; vmxon Mq ; f=VMX priv dr
 NP 0F C7 /7:m ; vmptrst Mq ; f=VMX priv dw
 0F C7 /6:r ; rdrand Rv ; f=RDRAND dw w:OSZAPC
+F3 0F C7 /6:r ; invalid ;
+F2 0F C7 /6:r ; invalid ;
+F2 0F C7 /7:r ; invalid ;
 0F C7 /7:r ; rdseed Rv ; f=RDSEED dw w:OSZAPC
 F3 0F C7 /7:r ; rdpid RF ; f=RDPID dw
 0F C8+r ; bswap Zv ; dw
@@ -692,8 +697,8 @@ F2 0F D0 /r ; addsubps Vo,Wo ; sse3 align
 66 0F D6 /r ; movq Wq,Vo ; sse2 dw
 F3 0F D6 /r:r ; movq2dq Vo,Nq ; sse2 mmxr dw
 F2 0F D6 /r:r ; movdq2q Pq,Uo ; sse2 mmxr dw
-NP 0F D7 /r:r ; pmovmskb Gd,Nq ; mmx sse dw
-66 0F D7 /r:r ; pmovmskb Gd,Uo ; sse2 dw
+NP 0F D7 /r:r ; pmovmskb Gy,Nq ; mmx sse dw
+66 0F D7 /r:r ; pmovmskb Gy,Uo ; sse2 dw
 66 0F E6 /r ; cvttpd2dq Vo,Wo ; sse2 align dw
 F3 0F E6 /r ; cvtdq2pd Vo,Wq ; sse2 dw
 F2 0F E6 /r ; cvtpd2dq Vo,Wo ; sse2 align dw

@@ -49,11 +49,12 @@
  *   ST i = ST(i)), `size` in bytes (1,2,4,8,10,16,32), `highByte`: true for
  *   AH,CH,DH,BH, then `reg` is 0..3 (the register whose bits 15:8 are meant).
  *   With any REX prefix, byte registers 4..7 are SPL,BPL,SIL,DIL (highByte false).
- * - MEM: `seg` (effective segment: the override, else SS for RSP/RBP/BP bases,
- *   else DS; ES for string destinations; in 64-bit mode ES/CS/SS/DS overrides are
- *   ignored and `seg` is the default), `base` (GPR 0..15, BASE_RIP, or NO_REG),
+ * - MEM: `seg` (the segment-override prefix, else SS for RSP/RBP/BP bases, else
+ *   DS; always ES for string destinations. In 64-bit mode an ES/CS/SS/DS override
+ *   is reported as written but has base 0 like the default, and it does not
+ *   replace an earlier FS/GS override), `base` (GPR 0..15, BASE_RIP, or NO_REG),
  *   `index` (GPR 0..15 or NO_REG; XMM/YMM register number for VSIB when
- *   `vsib` is true), `scale` (1,2,4,8), `disp` / `dispHi`, `addrSize` (16/32/64
+ *   `vsib` is 16/32), `scale` (1,2,4,8), `disp` / `dispHi`, `addrSize` (16/32/64
  *   bits), `size` = bytes accessed (0 when the instruction does not access
  *   memory at that address, e.g. LEA, NOP Ev, PREFETCH*, CLFLUSH, INVLPG; 6/10
  *   for m16:32/m16:64 far pointers, 10 for m80, and the x87/FXSAVE/XSAVE area
@@ -201,9 +202,9 @@ export class Operand {
   disp = 0;
   dispHi = 0;
   addrSize: 16 | 32 | 64 = 64;
-  /** VSIB (AVX2 gathers): `index` is a vector register: YMM when the instruction's vexL is 1 (except for the
-   * qword-index forms' element count, see SDM), else XMM; `scale` applies per element. */
-  vsib = false;
+  /** VSIB (AVX2 gathers): 0 = not VSIB; 16 = `index` is XMM register `index`; 32 = YMM. `scale` applies per
+   * element; `size` is then the element size. */
+  vsib: 0 | 16 | 32 = 0;
   // IMM / REL / FAR
   imm = 0;
   immHi = 0;
