@@ -16,7 +16,11 @@ export type NetdevConfig =
   | { kind: 'tap'; id: string; ifname?: string; script?: string; downscript?: string }
   | { kind: 'user'; id: string; net?: string; hostfwd: Array<{ proto: 'tcp' | 'udp'; hostAddr?: string; hostPort: number; guestAddr?: string; guestPort: number }> }
   | { kind: 'socket'; id: string; listen?: string; connect?: string; udp?: string; localaddr?: string }
-  | { kind: 'stream'; id: string };
+  /** In-process (library/tests): frames to and from `port` (src/net/stream.ts); one is created if absent. */
+  | { kind: 'stream'; id: string; port?: import('../net/stream.js').FramePort };
+
+/** QEMU's `-object filter-dump,id=ID,netdev=NETDEV,file=FILE[,maxlen=N]`: pcap capture of a netdev. */
+export interface FilterDumpConfig { id: string; netdev: string; file: string; maxlen?: number }
 
 export type DeviceConfig =
   | { driver: 'isa-debug-exit'; iobase: number; iosize: number }
@@ -53,6 +57,8 @@ export interface MachineConfig {
   noReboot: boolean;
   devices: DeviceConfig[];
   netdevs: NetdevConfig[];
+  /** pcap captures of netdevs (-object filter-dump). */
+  filterDumps?: FilterDumpConfig[];
   /** -global driver.property=value */
   globals: Array<{ driver: string; property: string; value: string }>;
   gdb?: { host: string; port: number };

@@ -41,6 +41,7 @@ export function resolveConfig(input: VmConfigInput): MachineConfig {
     noReboot: input.noReboot ?? true,
     devices: input.devices ?? [],
     netdevs: input.netdevs ?? [],
+    ...(input.filterDumps ? { filterDumps: input.filterDumps } : {}),
     globals: input.globals ?? [],
     ...(input.gdb ? { gdb: input.gdb } : {}),
     startPaused: input.startPaused ?? false,

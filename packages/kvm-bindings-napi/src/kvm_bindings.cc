@@ -477,6 +477,10 @@ Napi::Object Constants(Napi::Env env) {
   return c;
 }
 
+}  // namespace
+Napi::Object TapInit(Napi::Env env);  // src/tap.cc
+namespace {
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("open", Napi::Function::New<Open>(env, "open"));
   exports.Set("close", Napi::Function::New<Close>(env, "close"));
@@ -485,6 +489,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setUserMemoryRegion", Napi::Function::New<SetUserMemoryRegion>(env, "setUserMemoryRegion"));
   exports.Set("VcpuThread", VcpuThread::Init(env));
   exports.Set("constants", Constants(env));
+  exports.Set("tap", TapInit(env));  // src/tap.cc (microvm-ts -netdev tap)
   exports.Set("EVENT_EXIT", Napi::Number::New(env, kEventExit));
   exports.Set("EVENT_PAUSED", Napi::Number::New(env, kEventPaused));
   exports.Set("EVENT_ERROR", Napi::Number::New(env, kEventError));
