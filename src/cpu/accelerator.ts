@@ -18,7 +18,7 @@ import { CODE_MAP_BASE, JIT_RESERVED_BYTES, MAX_VCPUS, S, VCPU_AREA_BASE, VCPU_S
 import { Exit } from './translate/core.js';
 
 const SLICE_MS = 4;
-const INSNS_PER_CHECK = 200_000;
+const INSNS_PER_CHECK = 20_000;
 
 export { JIT_RESERVED_BYTES };
 

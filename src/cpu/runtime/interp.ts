@@ -237,7 +237,8 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
       const cntRaw = rd(o1); if (cntRaw === undefined) return Exit.EXCEPTION;
       const bits = size * 8;
       const count = Number(cntRaw & (size === 8 ? 0x3fn : 0x1fn));
-      if (count === 0) return done();
+      // Count 0: flags unchanged, but a 32-bit register destination is still zero-extended (host behaviour).
+      if (count === 0) { if (size === 4 && o0.kind === OpKind.REG) wr(o0, a); return done(); }
       let f = statusFlags(ctx);
       let r: bigint;
       const B = BigInt(bits);
@@ -307,7 +308,7 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
       const cnt = rd(o2); if (cnt === undefined) return Exit.EXCEPTION;
       const bits = size * 8;
       const count = Number(cnt & (size === 8 ? 0x3fn : 0x1fn));
-      if (count === 0) return done();
+      if (count === 0) { if (size === 4 && o0.kind === OpKind.REG) wr(o0, a); return done(); }
       const B = BigInt(bits), N = BigInt(count);
       let r: bigint, c: bigint;
       if (insn.mn === Mn.SHLD) {

@@ -152,7 +152,9 @@ export function execSse(ctx: Ctx, insn: Instruction, rip: bigint): number | unde
       return writeVecMem(ctx, insn, o0, rip, st.xmm(o1.reg), n) ? Exit.CONTINUE : Exit.EXCEPTION;
     }
     case Mn.MOVD: case Mn.MOVQ: {
-      const n = insn.mn === Mn.MOVD ? 4 : 8;
+      // The width comes from the GPR/memory operand (66 REX.W 0F 6E/7E is MOVQ even when named MOVD).
+      const other = dstX ? o1 : o0;
+      const n = other.kind === OpKind.REG && other.regClass === RegClass.XMM ? 8 : other.size === 4 ? 4 : 8;
       if (dstX) {
         const s = o1.kind === OpKind.REG && o1.regClass === RegClass.XMM ? new Uint8Array(st.xmm(o1.reg)) : src(n);
         if (!s) return Exit.EXCEPTION;
