@@ -15,15 +15,16 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const FIRMWARE_OUT = join(REPO_ROOT, 'firmware', 'out');
 
-export type GuestName = 'hello' | 'exit-code' | 'demo' | 'console' | 'net-echo' | 'tamago-seq' | 'tamago-seq-1g' | 'bench-cpu';
+export type GuestName = 'hello' | 'exit-code' | 'demo' | 'console' | 'net-echo' | 'tamago-seq' | 'tamago-seq-1g' | 'bench-cpu' | 'simd';
 
-export const GUESTS: readonly GuestName[] = ['hello', 'exit-code', 'demo', 'console', 'net-echo', 'tamago-seq', 'tamago-seq-1g', 'bench-cpu'];
+export const GUESTS: readonly GuestName[] = ['hello', 'exit-code', 'demo', 'console', 'net-echo', 'tamago-seq', 'tamago-seq-1g', 'bench-cpu', 'simd'];
 
 export function guestPath(name: GuestName): string {
   return join(FIRMWARE_OUT, `${name}.elf`);
 }
 
 export const BENCH_NATIVE_PATH = join(FIRMWARE_OUT, 'bench-cpu-native');
+export const SIMD_NATIVE_PATH = join(FIRMWARE_OUT, 'simd-native');
 
 /** Builds the guests (incremental; quick when up to date). Throws if the build fails. */
 export function buildFirmware(): void {
@@ -51,6 +52,7 @@ export const LOAD_ADDRESS: Record<GuestName, number> = {
   'tamago-seq': 0x10010000, // TamaGo's text address: needs -m >= 512M (QEMU default 128M is too small)
   'tamago-seq-1g': 0x10010000,
   'bench-cpu': 0x100000,
+  simd: 0x100000,
 };
 
 /** The PVH entry symbol of each image (XEN_ELFNOTE_PHYS32_ENTRY points at it). */
@@ -63,6 +65,7 @@ export const ENTRY_SYMBOL: Record<GuestName, string> = {
   'tamago-seq': 'cpuinit',
   'tamago-seq-1g': 'cpuinit',
   'bench-cpu': 'pvh_start32',
+  simd: 'pvh_start32',
 };
 
 /** Serial output lines end in "\r\n" (raw terminal). Split with this. */
@@ -162,4 +165,13 @@ export const NET_ECHO = {
   quitLine: /^net-echo: quit after rx=(\d+) tx=(\d+) arp_replies=(\d+) icmp_replies=(\d+) udp_echoes=(\d+) dropped=(\d+) irqs=(\d+)$/m,
   /** QEMU's default virtio-net MAC. */
   defaultMac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x56],
+} as const;
+
+export const SIMD = {
+  ok: 'SIMD OK',
+  failPrefix: 'SIMD FAIL',
+  defaultBytes: 262144,
+  /** Lines that must be identical on every CPU model and path (timing lines start with "time "). */
+  resultLines: (out: string): string[] => serialLines(out).filter((l) => l.startsWith('simd ')),
+  selftestOk: 'simd selftest sha256=ok aes-gcm=ok',
 } as const;

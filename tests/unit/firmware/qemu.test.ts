@@ -10,9 +10,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
-  BENCH_CPU, BENCH_NATIVE_PATH, CONSOLE, DEMO, EXIT_CODE, GUEST_EXIT, HELLO, TAMAGO_SEQ, benchChecksums, buildFirmware,
+  BENCH_CPU, BENCH_NATIVE_PATH, CONSOLE, DEMO, SIMD, EXIT_CODE, GUEST_EXIT, HELLO, TAMAGO_SEQ, benchChecksums, buildFirmware,
   debugExitStatus, guestPath, serialLines, type GuestName,
 } from './expectations.js';
+import { expectedSimdLines } from './simd-oracle.js';
 
 const QEMU = 'qemu-system-x86_64';
 
@@ -181,6 +182,14 @@ describe.skipIf(!haveQemu)('guests under QEMU microvm (TCG)', () => {
     const r = boot('tamago-seq', { debugExit: false, smp: 2 });
     expect(r.out).toContain(TAMAGO_SEQ.failPrefix);
     expect(r.status).toBe(0);
+  });
+
+  test.each(['max', 'qemu64'])('simd on -cpu %s: the same results as OpenSSL, every path agreeing', (cpu) => {
+    const r = boot('simd', { cpu, append: 'n=16384' });
+    expect(SIMD.resultLines(r.out)).toEqual(expectedSimdLines(16384));
+    expect(r.out).toContain(SIMD.ok);
+    expect(r.status).toBe(1);
+    if (cpu === 'max') expect(r.out).toMatch(/time aes-128-gcm aesni\+pclmul/); // TCG implements AES-NI
   });
 
   test('bench-cpu prints the same checksums as bench-cpu-native', () => {
