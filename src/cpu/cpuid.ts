@@ -113,7 +113,8 @@ interface CpuModelDef {
   readonly kvmLeaves: boolean;
 }
 
-// QEMU target/i386/cpu.c: PPRO_FEATURES and the qemu64 / kvm64 definitions.
+// QEMU target/i386/cpu.c: PPRO_FEATURES and the qemu64 / kvm64 definitions (QEMU also sets the
+// hypervisor bit on every model). Checked against QEMU TCG in tests/unit/cpu/cpuid-qemu-oracle.test.ts.
 const PPRO_FEATURES: readonly FeatureName[] = [
   'fpu', 'de', 'pse', 'tsc', 'msr', 'mce', 'cx8', 'pge', 'cmov', 'pat', 'fxsr', 'mmx', 'sse', 'sse2', 'pae', 'sep', 'apic',
 ];
@@ -130,12 +131,12 @@ const MODELS: Readonly<Record<string, CpuModelDef>> = {
   'qemu64': {
     vendor: 'AuthenticAMD', family: 15, model: 107, stepping: 1, brand: 'QEMU Virtual CPU version 2.5+',
     level: 0xd, kvmLeaves: false,
-    features: [...PPRO_FEATURES, 'mtrr', 'clflush', 'mca', 'pse36', 'pni', 'cx16', 'lm', 'syscall', 'nx', 'lahf-lm', 'svm'],
+    features: [...PPRO_FEATURES, 'mtrr', 'clflush', 'mca', 'pse36', 'pni', 'cx16', 'hypervisor', 'lm', 'syscall', 'nx', 'lahf-lm', 'svm'],
   },
   'kvm64': {
     vendor: 'GenuineIntel', family: 15, model: 6, stepping: 1, brand: 'Common KVM processor',
     level: 0xd, kvmLeaves: false,
-    features: [...PPRO_FEATURES, 'mtrr', 'clflush', 'mca', 'pse36', 'pni', 'cx16', 'lm', 'syscall', 'nx'],
+    features: [...PPRO_FEATURES, 'mtrr', 'clflush', 'mca', 'pse36', 'pni', 'cx16', 'hypervisor', 'lm', 'syscall', 'nx'],
   },
 };
 
