@@ -55,7 +55,7 @@ function main() {
     warn('`make` not found');
     return 0;
   }
-  const makeArgs = ['-C', firmwareDir, '--no-print-directory', `CC=${cc}`];
+  const makeArgs = ['-C', firmwareDir, '--no-print-directory', '-s', `CC=${cc}`];
   if (args.has('--verbose')) makeArgs.push('V=1');
   if (args.has('--clean')) {
     const r = spawnSync('make', [...makeArgs, 'clean'], { stdio: 'inherit' });
