@@ -275,7 +275,8 @@ export class VirtioNet implements VirtioDevice, NetClient {
     }
     // Write the payload now that we know it fits.
     let pos = 0;
-    if (mergeable) new DataView(hdr.buffer).setUint16(10, used.filter((u) => u.len > 0).length, true);
+    // §5.1.6.4: num_buffers (12-byte header) is the number of chains used, so 1 without MRG_RXBUF.
+    if (hlen === 12) new DataView(hdr.buffer).setUint16(10, used.filter((u) => u.len > 0).length, true);
     const whole = new Uint8Array(total);
     whole.set(hdr, 0);
     whole.set(frame, hlen);
