@@ -41,6 +41,21 @@ export interface CpuConfig {
   model: string;
   /** Feature overrides: +feat / -feat / feat=on|off. */
   features: Record<string, boolean>;
+  /** `-cpu ...,vendor=`: CPUID vendor string; default: the model's. */
+  vendor?: 'GenuineIntel' | 'AuthenticAMD';
+  /** `-cpu ...,tsc-frequency=HZ` / 1000: TSC frequency the guest sees, in kHz. */
+  tscKhz?: number;
+  /** `-cpu ...,phys-bits=N`: MAXPHYADDR reported in CPUID.80000008H. */
+  physBits?: number;
+}
+
+/** `-smp` topology (QEMU hw/core/machine-smp.c); sockets*dies*cores*threads = maxCpus. */
+export interface SmpTopology {
+  sockets: number;
+  dies: number;
+  cores: number;
+  threads: number;
+  maxCpus: number;
 }
 
 export interface MachineConfig {
@@ -48,6 +63,8 @@ export interface MachineConfig {
   /** Guest RAM in bytes. */
   memory: number;
   cpus: number;
+  /** `-smp` topology; absent means what QEMU computes for `-smp N`: 1 socket of N cores, 1 thread each. */
+  topology?: SmpTopology;
   cpu: CpuConfig;
   accel: 'jit' | 'kvm' | 'auto';
   kernel: string | Uint8Array;
@@ -64,6 +81,10 @@ export interface MachineConfig {
   gdb?: { host: string; port: number };
   startPaused: boolean;
   log?: { items: string[]; file?: string };
+  /** `-name guest=`: the guest's name (messages, GDB). */
+  name?: string;
+  /** `-name ...,process=`: the host process title. */
+  processName?: string;
 }
 
 /** QEMU microvm defaults for its -machine options. */

@@ -133,7 +133,7 @@ export class Microvm extends EventEmitter {
   async start(): Promise<void> {
     if (this._state !== 'created') throw new MachineError('BAD_STATE', `start() on a machine that is ${this._state}`);
     const entry = this.boot();
-    this.accel ??= await createAccelerator(this.config);
+    this.accel ??= await createAccelerator(this.config, { cpuid: this.cpuid, onWarning: (w) => this.emit('warning', w) });
     await this.accel.init(this.host());
     this.accel.setState(0, entry);
     if (this.config.startPaused) {
