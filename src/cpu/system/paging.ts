@@ -8,9 +8,12 @@
  * (accessed and dirty flags).
  *
  * Choices (documented because the SDM allows several):
- * - A/D flags are set only when the translation succeeds (KVM's walker does the
- *   same); A on every entry used, D on the leaf for writes, with an atomic OR
- *   callback so concurrent vCPUs never lose each other's bits.
+ * - Accessed flags are set on each non-leaf entry as the walk uses it (after
+ *   its reserved-bit check), even if a lower level then faults; the leaf's A
+ *   (and D for writes) only when the access is allowed. This is what QEMU TCG
+ *   does (checked in tests/unit/cpu/paging-qemu-oracle.test.ts), so lockstep
+ *   comparisons with TCG see the same page-table bytes. Updates are atomic ORs
+ *   so concurrent vCPUs never lose each other's bits.
  * - PAE PDPTEs are read at walk time (hardware caches them at MOV CR3; the JIT
  *   should check PDPTE reserved bits at MOV CR3 and raise #GP there).
  * - 5-level paging (CR4.LA57) is not supported (LA57 is never reported).
@@ -132,8 +135,9 @@ export function walk(mem: PagingMemory, regs: PagingRegs, gva: bigint, access: P
 
   const M = BigInt(Math.min(Math.max(opts.maxPhysAddr, 32), 52));
   const physMask = (1n << M) - 1n;
-  /** Bits 51:M of a 64-bit entry (reserved; SDM 4.4.2 / 4.5.4). */
-  const rsvdHigh = ((1n << 52n) - 1n) & ~physMask;
+  // Reserved address bits: 51:M in 4-level paging (62:52 are ignored there,
+  // SDM Table 4-15..4-20), but 62:M in PAE paging (SDM Tables 4-8..4-11).
+  const rsvdHigh = (mode === 'pae' ? (1n << 63n) - 1n : (1n << 52n) - 1n) & ~physMask;
   const xdRsvd = nxe ? 0n : PTE_XD;
 
   const levels: Level[] = [];
@@ -161,6 +165,7 @@ export function walk(mem: PagingMemory, regs: PagingRegs, gva: bigint, access: P
       pageSize = PAGE_4M;
       frame = (pde & 0xffc00000n) | (((pde >> 13n) & 0xffn) << 32n);
     } else {
+      if (!opts.noUpdate && (pde & PTE_A) === 0n) mem.orU32(pdeGpa, Number(PTE_A));
       const pteGpa = (pde & 0xfffff000n) | (((lin >> 12n) & 0x3ffn) << 2n);
       const pte = BigInt(mem.read32(pteGpa) >>> 0);
       if ((pte & PTE_P) === 0n) return fault(0);
@@ -213,6 +218,7 @@ export function walk(mem: PagingMemory, regs: PagingRegs, gva: bigint, access: P
         else { pageSize = PAGE_1G; frame = e & physMask & ~0x3fffffffn; }
         break;
       }
+      if (!opts.noUpdate && (e & PTE_A) === 0n) mem.orU64(entryGpa, PTE_A); // non-leaf entry used
       tableGpa = e & physMask & ~0xfffn;
     }
   }
@@ -229,14 +235,13 @@ export function walk(mem: PagingMemory, regs: PagingRegs, gva: bigint, access: P
   }
   if (access.fetch && nx) return fault(PFEC_P);
 
-  // Accessed and dirty flags (SDM 4.8).
+  // Accessed and dirty flags of the leaf (SDM 4.8); non-leaf A flags were set during the walk.
   let dirty = (leaf & PTE_D) !== 0n;
   if (!opts.noUpdate) {
-    for (let i = 0; i < levels.length; i++) {
-      const l = levels[i]!;
-      let bits = (l.entry & PTE_A) === 0n ? PTE_A : 0n;
-      if (i === levels.length - 1 && access.write && !dirty) bits |= PTE_D;
-      if (bits === 0n) continue;
+    const l = levels[levels.length - 1]!;
+    let bits = (l.entry & PTE_A) === 0n ? PTE_A : 0n;
+    if (access.write && !dirty) bits |= PTE_D;
+    if (bits !== 0n) {
       if (l.wide) mem.orU64(l.entryGpa, bits);
       else mem.orU32(l.entryGpa, Number(bits));
     }

@@ -90,14 +90,29 @@ describe('4-level paging', () => {
     });
   }
 
-  test('no A/D update on a faulting walk; noUpdate leaves entries alone', () => {
+  test('faulting walk: upper entries used get A (as QEMU TCG), the leaf gets nothing; noUpdate touches nothing', () => {
     const mem = new GuestMemory(1 << 20);
     const regs = longMode(mem);
     mem.writeU64(0x4028, 0x7000n | PTE_P | PTE_US);
-    expect(walk(pagingMemoryOf(mem), regs, 0x5000n, UW, OPTS).ok).toBe(false);
+    expect(walk(pagingMemoryOf(mem), { ...regs }, 0x5000n, UW, { ...OPTS, noUpdate: true }).ok).toBe(false);
     expect(mem.readU64(0x1000) & PTE_A).toBe(0n);
-    expect(walk(pagingMemoryOf(mem), regs, 0x5000n, UR, { ...OPTS, noUpdate: true }).ok).toBe(true);
-    expect(mem.readU64(0x4028) & PTE_A).toBe(0n);
+    expect(walk(pagingMemoryOf(mem), regs, 0x5000n, UW, OPTS).ok).toBe(false);
+    for (const a of [0x1000, 0x2000, 0x3000]) expect(mem.readU64(a) & PTE_A).toBe(PTE_A);
+    expect(mem.readU64(0x4028) & (PTE_A | PTE_D)).toBe(0n);
+    // A not-present PDE: PML4E and PDPTE get A, nothing below.
+    const mem2 = new GuestMemory(1 << 20);
+    const regs2 = longMode(mem2);
+    mem2.writeU64(0x3000, 0n);
+    expect(walk(pagingMemoryOf(mem2), regs2, 0x5000n, UR, OPTS)).toEqual({ ok: false, errorCode: PFEC_U, cr2: 0x5000n });
+    expect([0x1000, 0x2000, 0x3000].map((a) => mem2.readU64(a) & PTE_A)).toEqual([PTE_A, PTE_A, 0n]);
+  });
+  test('PAE: bits 62:52 are reserved (ignored only in 4-level paging)', () => {
+    const mem = new GuestMemory(1 << 20);
+    mem.writeU64(0x1000, 0x2000n | PTE_P);
+    mem.writeU64(0x2000, 0x3000n | PRW);
+    mem.writeU64(0x3000, 0x5000n | PRW | (1n << 55n));
+    const regs: PagingRegs = { cr0: CR0_PG | 1n, cr3: 0x1000n, cr4: CR4_PAE, efer: EFER_NXE };
+    expect(walk(pagingMemoryOf(mem), regs, 0x123n, R, OPTS)).toEqual({ ok: false, errorCode: PFEC_P | PFEC_RSVD, cr2: 0x123n });
   });
   test('high canonical address uses bits 47:39 and reports full CR2', () => {
     const mem = new GuestMemory(1 << 20);
