@@ -65,7 +65,12 @@ export type StopReason =
   | { kind: 'triple-fault'; cpu: number }
   | { kind: 'reset-request'; cpu: number }
   | { kind: 'internal-error'; cpu: number; message: string }
-  | { kind: 'debug'; cpu: number; reason: 'breakpoint' | 'single-step' | 'watchpoint'; address?: bigint }
+  /**
+   * `address`: the instruction pointer (linear). `dataAddress`: for a
+   * watchpoint, the watched address that triggered (the GDB stub reports it
+   * in `watch:ADDR`; without it the stub guesses from the values it saw).
+   */
+  | { kind: 'debug'; cpu: number; reason: 'breakpoint' | 'single-step' | 'watchpoint'; address?: bigint; dataAddress?: bigint }
   | { kind: 'paused' };
 
 /** What the machine gives an accelerator. */
@@ -112,6 +117,36 @@ export interface AcceleratorDebug {
   removeWatchpoint?(kind: 'write' | 'read' | 'access', gva: bigint, len: number): boolean;
   /** Translate a guest virtual address with the vCPU's current page tables. */
   translate(cpu: number, gva: bigint): bigint | undefined;
+  /**
+   * How software breakpoints work here. true: `addBreakpoint('sw')` only
+   * arms the trap and the caller writes INT3 (0xCC) at the address and
+   * restores the byte on removal (KVM_GUESTDBG_USE_SW_BP). false: the
+   * accelerator stops at the address by its own means and guest memory is
+   * left alone (the JIT). Unset: true for KVM, false otherwise.
+   */
+  readonly swBreakpointsInMemory?: boolean;
+  /** x87/SSE state of a stopped vCPU (the GDB stub's st0-7, xmm0-15, mxcsr). */
+  getFpu?(cpu: number): FpuState;
+  setFpu?(cpu: number, state: FpuState): void;
+  /** The host (a debugger) wrote guest RAM at [gpa, gpa+len): drop code translated from it. */
+  memoryWritten?(gpa: number, len: number): void;
+}
+
+/** x87 and SSE registers in the FXSAVE layout's terms (KVM's `kvm_fpu`; SDM Vol. 1 10.5.1). */
+export interface FpuState {
+  /** ST(0)..ST(7) in stack order, 10 bytes each (80-bit extended precision, little-endian). */
+  fpr: Uint8Array;
+  fcw: number;
+  fsw: number;
+  /** Abridged tag word (FXSAVE byte 4): bit i set = physical register i is not empty. */
+  ftwx: number;
+  /** Last x87 opcode (11 bits), instruction pointer and data pointer. */
+  lastOpcode: number;
+  lastIp: bigint;
+  lastDp: bigint;
+  /** xmm0..xmm15, 16 bytes each, little-endian. */
+  xmm: Uint8Array;
+  mxcsr: number;
 }
 
 export class AccelError extends Error {

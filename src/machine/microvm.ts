@@ -126,6 +126,9 @@ export class Microvm extends EventEmitter {
 
   get state(): MachineState { return this._state; }
 
+  /** The accelerator once `start()` created it (the GDB stub uses its state and debug interface). */
+  get accelerator(): Accelerator | undefined { return this.accel; }
+
   /** Redirect guest serial output (used by chardev backends and the library's console stream). */
   setSerialOutput(sink: (byte: number) => void): void { this.serialSink = sink; }
 
