@@ -117,6 +117,8 @@ export const SZ = {
   ASZ: 24,
   /** Register: operand size; memory: word (MOV Sreg, LAR, LSL). */
   VW: 27,
+  /** Register W ? 64 : 32 bits, memory dword (EXTRACTPS). */
+  D32: 28,
   /** Quarter of X: 4 or 8 by VEX.L (VPMOVZXBD ...). */
   QX: 25,
   /** Eighth of X: 2 or 4 by VEX.L (VPMOVZXBQ). */
@@ -300,7 +302,7 @@ function flagMask(letters: string): number {
 const SIZE_LETTERS: Record<string, SizeCode> = {
   '': SZ.NONE, b: SZ.B, w: SZ.W, d: SZ.D, q: SZ.Q, o: SZ.O, dq: SZ.O, qq: SZ.QQ, t: SZ.T, v: SZ.V, z: SZ.Z,
   y: SZ.Y, F: SZ.F, a: SZ.A, p: SZ.P, s: SZ.S, x: SZ.X, h: SZ.H, e: SZ.E, fs: SZ.FS, fx: SZ.FX, xs: SZ.XS,
-  c: SZ.C, vw: SZ.VW, b32: SZ.B32, w32: SZ.W32, qx: SZ.QX, ex: SZ.EX,
+  c: SZ.C, vw: SZ.VW, asz: SZ.ASZ, b32: SZ.B32, d32: SZ.D32, w32: SZ.W32, qx: SZ.QX, ex: SZ.EX,
   ps: SZ.X, pd: SZ.X, ss: SZ.D, sd: SZ.Q,
 };
 
@@ -595,7 +597,8 @@ function makeForms(d: Draft): Form[] {
       !ops.some((o) => o.sz === SZ.V || o.sz === SZ.Z);
     let vvvvUnused = d.vex;
     for (const o of ops) if (o.k === K.H || o.k === K.B) vvvvUnused = false;
-    const specificity = Array.from(c).filter((v) => v !== -1).length;
+    // A mandatory-prefix column outranks one ModRM constraint: F2 0F 38 F0 (CRC32) beats 0F 38 F0 /r:m (MOVBE).
+    const specificity = Array.from(c).filter((v) => v !== -1).length + (c[DIM.PFX] !== -1 ? 1 : 0);
     const f: Form = new FormObj({
       dim: -1, id: nextFormId++, mn, name, line: d.line, map: d.map, opcode, vex: d.vex, hasModrm: d.hasModrm, ops,
       impl, c, specificity, flagsRead, flagsWritten, flagsUndefined, flow, attrs, feat1, feat2, feat64Only, no64,
@@ -615,6 +618,7 @@ export interface Tables {
   /** hasModrm per legacy map/opcode (1 yes, 0 no, 2 undefined opcode). */
   legacyModrm: Uint8Array[];
   legacyModreg: Uint8Array[];
+  vexModrm: Uint8Array[];
 }
 
 function matches(f: Form, dim: number, v: number): boolean {
@@ -677,6 +681,16 @@ export function buildTables(lines: readonly string[]): Tables {
     for (const f of makeForms(d)) (f.vex ? vexForms : legacyForms)[f.map]![f.opcode]!.push(f);
   }
   const legacyModrm = [0, 1, 2, 3].map(() => new Uint8Array(256).fill(2));
+  const vexModrm = [0, 1, 2, 3].map(() => new Uint8Array(256).fill(1));
+  for (let m = 0; m < 4; m++) {
+    for (let op = 0; op < 256; op++) {
+      const fs = vexForms[m]![op]!;
+      if (fs.length === 0) continue;
+      const hm = fs[0]!.hasModrm;
+      for (const f of fs) if (f.hasModrm !== hm) throw new Error(`modrm mismatch at VEX map ${m} op ${op.toString(16)}: ${f.line}`);
+      vexModrm[m]![op] = hm ? 1 : 0;
+    }
+  }
   const legacyModreg = [0, 1, 2, 3].map(() => new Uint8Array(256));
   for (let m = 0; m < 4; m++) {
     for (let op = 0; op < 256; op++) {
@@ -693,6 +707,7 @@ export function buildTables(lines: readonly string[]): Tables {
     vex: vexForms.map((ops) => ops.map((fs) => buildNode(fs, 0))),
     legacyModrm,
     legacyModreg,
+    vexModrm,
   };
 }
 
@@ -708,7 +723,7 @@ export const INFO_FEAT64 = 1 << 5;
 export const INFO_HAS_IMPL = 1 << 6;
 export const INFO_CHECK_SHIFT = 7;
 export const CHECK_NONE = 0, CHECK_MOVCR = 1, CHECK_MOVDR = 2, CHECK_SREG_DST = 3, CHECK_SREG_SRC = 4,
-  CHECK_INVALID = 5, CHECK_XCHG = 6;
+  CHECK_INVALID = 5, CHECK_XCHG = 6, CHECK_GATHER = 7;
 
 /** Operand code: kind | size << 6 | access << 12 | reg << 16 | class << 21 | high-byte << 25. */
 export function opCode(o: OpSpec): number {
@@ -759,7 +774,7 @@ export function flatten(t: Tables): FlatTables {
   const n = FORMS.length;
   const ft: FlatTables = {
     root, nodes: Int32Array.from(nodes),
-    legacyModrm: new Uint8Array(4 * 256), legacyModreg: new Uint8Array(4 * 256),
+    legacyModrm: new Uint8Array(8 * 256), legacyModreg: new Uint8Array(4 * 256),
     mn: new Uint16Array(n), info: new Int32Array(n), feat1: new Int16Array(n), feat2: new Int16Array(n),
     ops: new Int32Array(n * 6), flagsRead: new Int32Array(n), flagsWritten: new Int32Array(n),
     flagsUndefined: new Int32Array(n), flow: new Uint8Array(n), attrs: new Int32Array(n), cond: new Int8Array(n),
@@ -767,6 +782,7 @@ export function flatten(t: Tables): FlatTables {
   };
   for (let m = 0; m < 4; m++) {
     ft.legacyModrm.set(t.legacyModrm[m]!, m * 256);
+    ft.legacyModrm.set(t.vexModrm[m]!, (4 + m) * 256);
     ft.legacyModreg.set(t.legacyModreg[m]!, m * 256);
   }
   for (const f of FORMS) {
@@ -779,6 +795,7 @@ export function flatten(t: Tables): FlatTables {
     else if (f.ops[1]?.k === K.S) check = CHECK_SREG_SRC;
     else if (f.mn === 0) check = CHECK_INVALID;
     else if (f.name === 'xchg') check = CHECK_XCHG;
+    else if (f.ops.some((o) => o.k === K.MV)) check = CHECK_GATHER;
     ft.info[i] = (f.byteOp ? INFO_BYTEOP : 0) | (f.d64 ? INFO_D64 : 0) | (!f.vex && f.c[DIM.PFX] === 1 ? INFO_M66 : 0) |
       (f.amdfar ? INFO_AMDFAR : 0) | (f.vvvvUnused ? INFO_VVVV_UNUSED : 0) | (f.feat64Only ? INFO_FEAT64 : 0) |
       (f.impl.length > 0 ? INFO_HAS_IMPL : 0) | (check << INFO_CHECK_SHIFT);

@@ -12,7 +12,7 @@
  * - LOCK MOV CR0 is MOV CR8 (AltMovCr8).
  */
 import {
-  buildTables, flatten, CHECK_INVALID, CHECK_MOVCR, CHECK_MOVDR, CHECK_SREG_DST, CHECK_SREG_SRC, CHECK_XCHG,
+  buildTables, flatten, CHECK_INVALID, CHECK_MOVCR, CHECK_MOVDR, CHECK_SREG_DST, CHECK_SREG_SRC, CHECK_XCHG, CHECK_GATHER,
   FORMS, INFO_AMDFAR, INFO_BYTEOP, INFO_CHECK_SHIFT, INFO_D64, INFO_FEAT64, INFO_HAS_IMPL, INFO_M66,
   INFO_VVVV_UNUSED, K, SZ, type OpSpec,
 } from './build.js';
@@ -263,7 +263,7 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   let node = ROOT[(isVex ? 1024 : 0) + map * 256 + opcode]!;
   if (node === 0) return fail(out, DECODE_UD, 0, UdReason.OPCODE);
   // ---- ModRM, SIB, displacement ----
-  const hasModrm = isVex || HAS_MODRM[map * 256 + opcode] === 1;
+  const hasModrm = HAS_MODRM[(isVex ? 1024 : 0) + map * 256 + opcode] === 1;
   let mod = 3;
   let modrm = -1;
   S.rexW = rexW;
@@ -407,6 +407,12 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
       case CHECK_SREG_SRC:
         if ((modrm >> 3 & 7) > 5) return udWithLength(out, p, offset, UdReason.OPCODE);
         break;
+      case CHECK_GATHER: {
+        // SDM "VPGATHERDD": #UD if destination, index and mask registers are not all different.
+        const d = ops[0]!.reg, x = ops[1]!.index, k = ops[2]!.reg;
+        if (d === x || d === k || x === k) return udWithLength(out, p, offset, UdReason.OPCODE);
+        break;
+      }
       case CHECK_XCHG:
         // XCHG with a memory operand is locked (SDM "XCHG").
         if (mod !== 3) attrs |= ATTR_LOCKED;
@@ -513,6 +519,7 @@ function sizeOf(sz: number, opSize: number, asz: number, mode: CpuMode): number 
     case 22 /* SZ.B32 */: return 1;
     case 23 /* SZ.W32 */: return 2;
     case 27 /* SZ.VW */: return 2;
+    case 28 /* SZ.D32 */: return 4;
     case 24 /* SZ.ASZ */: return asz >> 3;
     default: return 0;
   }
@@ -566,7 +573,7 @@ function fillOperand(out: Instruction, o: Operand, code: number, opSize: number,
   switch (code & 63) {
     case 1 /* K.E */: {
       if (S.mod === 3) {
-        const size = sz === 22 /* SZ.B32 */ || sz === 23 /* SZ.W32 */ ? (mode === 64 && S.rexW ? 8 : 4)
+        const size = sz === 22 /* SZ.B32 */ || sz === 23 /* SZ.W32 */ || sz === 28 /* SZ.D32 */ ? (mode === 64 && S.rexW ? 8 : 4)
           : sz === 27 /* SZ.VW */ ? opSize >> 3 : sizeOf(sz, opSize, asz, mode);
         setGpr(o, S.rmX, size, acc);
       } else setMem(o, sizeOf(sz, opSize, asz, mode), acc, asz);

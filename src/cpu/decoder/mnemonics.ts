@@ -1027,6 +1027,11 @@ export const Mn = {
   VFMSUBADD231PD: 1020,
   SALC: 1021,
   PREFETCH: 1022,
+  VMFUNC: 1023,
+  PCMPESTRI64: 1024,
+  PCMPESTRM64: 1025,
+  VPCMPESTRI64: 1026,
+  VPCMPESTRM64: 1027,
 } as const;
 export type Mn = (typeof Mn)[keyof typeof Mn];
 
@@ -1161,6 +1166,8 @@ export const MN_NAMES: readonly string[] = [
   'vfnmsub231sd', 'vfmaddsub132ps', 'vfmaddsub132pd', 'vfmaddsub213ps', 'vfmaddsub213pd', 'vfmaddsub231ps', 'vfmaddsub231pd', 'vfmsubadd132ps',
   'vfmsubadd132pd', 'vfmsubadd213ps', 'vfmsubadd213pd', 'vfmsubadd231ps', 'vfmsubadd231pd',
   'salc', 'prefetch',
+  'vmfunc',
+  'pcmpestri64', 'pcmpestrm64', 'vpcmpestri64', 'vpcmpestrm64',
 ];
 
-export const MN_COUNT = 1023;
+export const MN_COUNT = 1028;

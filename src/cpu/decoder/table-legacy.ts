@@ -106,7 +106,7 @@ const ONE_BYTE = `
 8F /0 ; pop Ev ; d64 stack dw
 90 ; nop ; norexb
 90 ; xchg Zv,rAX ; rexb srw
-F3 90 ; pause ; norexb
+F3 90 ; pause ;
 91+r ; xchg Zv,rAX ; srw
 98 ; cbw ; o16 impl=AX:rw
 98 ; cwde ; o32 impl=EAX:rw
@@ -384,18 +384,19 @@ const MAP_0F = `
 0F 01 /4:r ; smsw Rv ; dw
 0F 01 /6 ; lmsw Evw ; priv ser dr flow=mode
 0F 01 /7:m ; invlpg Mb ; priv ser dn
-0F 01 /C1 ; vmcall ; f=VMX
-0F 01 /C2 ; vmlaunch ; f=VMX priv
-0F 01 /C3 ; vmresume ; f=VMX priv
-0F 01 /C4 ; vmxoff ; f=VMX priv
-0F 01 /C8 ; monitor ; f=MONITOR priv impl=aAX:r,ECX:r,EDX:r
-0F 01 /C9 ; mwait ; f=MONITOR priv flow=hlt impl=EAX:r,ECX:r
+NP 0F 01 /C1 ; vmcall ; f=VMX
+NP 0F 01 /C2 ; vmlaunch ; f=VMX priv
+NP 0F 01 /C3 ; vmresume ; f=VMX priv
+NP 0F 01 /C4 ; vmxoff ; f=VMX priv
+NP 0F 01 /D4 ; vmfunc ; f=VMX impl=EAX:r
+NP 0F 01 /C8 ; monitor ; f=MONITOR priv impl=aAX:r,ECX:r,EDX:r
+NP 0F 01 /C9 ; mwait ; f=MONITOR priv flow=hlt impl=EAX:r,ECX:r
 NP 0F 01 /CA ; clac ; f=SMAP priv w:AC2
 NP 0F 01 /CB ; stac ; f=SMAP priv w:AC2
-0F 01 /D0 ; xgetbv ; f=XSAVE sys impl=ECX:r,EDX:w,EAX:w
-0F 01 /D1 ; xsetbv ; f=XSAVE priv ser sys flow=mode impl=ECX:r,EDX:r,EAX:r
-0F 01 /D5 ; xend ; f=RTM
-0F 01 /D6 ; xtest ; f=RTM w:OSZAPC
+NP 0F 01 /D0 ; xgetbv ; f=XSAVE sys impl=ECX:r,EDX:w,EAX:w
+NP 0F 01 /D1 ; xsetbv ; f=XSAVE priv ser sys flow=mode impl=ECX:r,EDX:r,EAX:r
+NP 0F 01 /D5 ; xend ; f=RTM
+NP 0F 01 /D6 ; xtest ; f=RTM w:OSZAPC
 0F 01 /D8 ; vmrun ; f=SVM priv impl=aAX:r
 0F 01 /D9 ; vmmcall ; f=SVM
 0F 01 /DA ; vmload ; f=SVM priv impl=aAX:r
@@ -405,14 +406,14 @@ NP 0F 01 /CB ; stac ; f=SMAP priv w:AC2
 0F 01 /DE ; skinit ; f=SVM priv impl=EAX:r
 0F 01 /DF ; invlpga ; f=SVM priv impl=aAX:r,ECX:r
 NP 0F 01 /E8 ; serialize ; f=SERIALIZE ser
-0F 01 /EE ; rdpkru ; f=PKU impl=ECX:r,EDX:w,EAX:w
-0F 01 /EF ; wrpkru ; f=PKU impl=ECX:r,EDX:r,EAX:r
+NP 0F 01 /EE ; rdpkru ; f=PKU impl=ECX:r,EDX:w,EAX:w
+NP 0F 01 /EF ; wrpkru ; f=PKU impl=ECX:r,EDX:r,EAX:r
 0F 01 /F8 ; swapgs ; only64 priv
 0F 01 /F9 ; rdtscp ; f=RDTSCP sys impl=EDX:w,EAX:w,ECX:w
-0F 01 /FA ; monitorx ; f=MONITORX impl=aAX:r,ECX:r,EDX:r
-0F 01 /FB ; mwaitx ; f=MONITORX flow=hlt impl=EAX:r,ECX:r,EBX:r
+NP 0F 01 /FA ; monitorx ; f=MONITORX impl=aAX:r,ECX:r,EDX:r
+NP 0F 01 /FB ; mwaitx ; f=MONITORX flow=hlt impl=EAX:r,ECX:r,EBX:r
 0F 01 /FC ; clzero ; f=CLZERO impl=aAX:r
-0F 01 /FD ; rdpru ; f=RDPRU sys impl=ECX:r,EDX:w,EAX:w
+NP 0F 01 /FD ; rdpru ; f=RDPRU sys impl=ECX:r,EDX:w,EAX:w
 0F 02 /r ; lar Gv,Evw ; pm dw w:Z
 0F 03 /r ; lsl Gv,Evw ; pm dw w:Z
 0F 05 ; syscall ; f=SYSCALL flow=syscall impl=RCX:w,R11:w w:F
@@ -489,6 +490,8 @@ F3 0F 2A /r ; cvtsi2ss Vo,Ey ; sse
 F2 0F 2A /r ; cvtsi2sd Vo,Ey ; sse2
 NP 0F 2B /r:m ; movntps Mo,Vo ; sse align dw
 66 0F 2B /r:m ; movntpd Mo,Vo ; sse2 align dw
+F3 0F 2B /r:m ; movntss Md,Vo ; f=SSE4A sse dw
+F2 0F 2B /r:m ; movntsd Mq,Vo ; f=SSE4A sse dw
 NP 0F 2C /r ; cvttps2pi Pq,Wq ; sse mmxr dw
 66 0F 2C /r ; cvttpd2pi Pq,Wo ; sse2 mmxr align dw
 F3 0F 2C /r ; cvttss2si Gy,Wd ; sse dw
@@ -558,8 +561,10 @@ NP 0F 5F /r ; maxps Vo,Wo ; sse align
 66 0F 5F /r ; maxpd Vo,Wo ; sse2 align
 F3 0F 5F /r ; maxss Vo,Wd ; sse
 F2 0F 5F /r ; maxsd Vo,Wq ; sse2
-NP 0F 6E /r ; movd Pq,Ey ; mmx dw
-66 0F 6E /r ; movd Vo,Ey ; sse2 dw
+NP 0F 6E /r ; movd Pq,Ey ; mmx dw notw
+NP 0F 6E /r ; movq Pq,Ey ; mmx dw W1 only64
+66 0F 6E /r ; movd Vo,Ey ; sse2 dw notw
+66 0F 6E /r ; movq Vo,Ey ; sse2 dw W1 only64
 NP 0F 6F /r ; movq Pq,Qq ; mmx dw
 66 0F 6F /r ; movdqa Vo,Wo ; sse2 align dw
 F3 0F 6F /r ; movdqu Vo,Wo ; sse2 dw
@@ -596,8 +601,10 @@ F2 0F 79 /r:r ; insertq Vo,Uo ; f=SSE4A sse
 F2 0F 7C /r ; haddps Vo,Wo ; sse3 align
 66 0F 7D /r ; hsubpd Vo,Wo ; sse3 align
 F2 0F 7D /r ; hsubps Vo,Wo ; sse3 align
-NP 0F 7E /r ; movd Ey,Pq ; mmx dw
-66 0F 7E /r ; movd Ey,Vo ; sse2 dw
+NP 0F 7E /r ; movd Ey,Pq ; mmx dw notw
+NP 0F 7E /r ; movq Ey,Pq ; mmx dw W1 only64
+66 0F 7E /r ; movd Ey,Vo ; sse2 dw notw
+66 0F 7E /r ; movq Ey,Vo ; sse2 dw W1 only64
 F3 0F 7E /r ; movq Vo,Wq ; sse2 dw
 NP 0F 7F /r ; movq Qq,Pq ; mmx dw
 66 0F 7F /r ; movdqa Wo,Vo ; sse2 align dw
@@ -792,15 +799,15 @@ NP 0F 38 CD /r ; sha256msg2 Vo,Wo ; f=SHA sse align
 66 0F 38 DD /r ; aesenclast Vo,Wo ; f=AES sse align
 66 0F 38 DE /r ; aesdec Vo,Wo ; f=AES sse align
 66 0F 38 DF /r ; aesdeclast Vo,Wo ; f=AES sse align
-NP 0F 38 F0 /r:m ; movbe Gv,Mv ; f=MOVBE dw
-66 0F 38 F0 /r:m ; movbe Gv,Mv ; f=MOVBE dw
-NP 0F 38 F1 /r:m ; movbe Mv,Gv ; f=MOVBE dw
-66 0F 38 F1 /r:m ; movbe Mv,Gv ; f=MOVBE dw
+0F 38 F0 /r:m ; movbe Gv,Mv ; f=MOVBE dw
+0F 38 F1 /r:m ; movbe Mv,Gv ; f=MOVBE dw
+F3 0F 38 F0 /r ; invalid ;
+F3 0F 38 F1 /r ; invalid ;
 F2 0F 38 F0 /r ; crc32 Gy,Eb ; sse42
 F2 0F 38 F1 /r ; crc32 Gy,Ev ; sse42
 66 0F 38 F6 /r ; adcx Gy,Ey ; f=ADX r:C w:C
 F3 0F 38 F6 /r ; adox Gy,Ey ; f=ADX r:O w:O
-66 0F 38 F8 /r:m ; movdir64b Ga,Mc ; f=MOVDIR64B dr impl=ESDI:w
+66 0F 38 F8 /r:m ; movdir64b Gasz,Mc ; f=MOVDIR64B dr impl=ESDI:w
 NP 0F 38 F9 /r:m ; movdiri My,Gy ; f=MOVDIRI dw
 `;
 
@@ -836,7 +843,7 @@ const MAP_0F3A = `
 66 0F 3A 15 /r ; pextrw Ew32,Vo,Ib ; sse41 dw
 66 0F 3A 16 /r ; pextrd Ey,Vo,Ib ; sse41 dw notw
 66 0F 3A 16 /r ; pextrq Ey,Vo,Ib ; sse41 dw W1 only64
-66 0F 3A 17 /r ; extractps Ed,Vo,Ib ; sse41 dw
+66 0F 3A 17 /r ; extractps Ed32,Vo,Ib ; sse41 dw
 66 0F 3A 20 /r ; pinsrb Vo,Eb32,Ib ; sse41
 66 0F 3A 21 /r ; insertps Vo,Wd,Ib ; sse41
 66 0F 3A 22 /r ; pinsrd Vo,Ey,Ib ; sse41 notw
@@ -845,8 +852,10 @@ const MAP_0F3A = `
 66 0F 3A 41 /r ; dppd Vo,Wo,Ib ; sse41 align
 66 0F 3A 42 /r ; mpsadbw Vo,Wo,Ib ; sse41 align
 66 0F 3A 44 /r ; pclmulqdq Vo,Wo,Ib ; f=PCLMULQDQ sse align
-66 0F 3A 60 /r ; pcmpestrm Vo,Wo,Ib ; sse42 dr w:OSZAPC impl=EAX:r,EDX:r,XMM0:w
-66 0F 3A 61 /r ; pcmpestri Vo,Wo,Ib ; sse42 dr w:OSZAPC impl=EAX:r,EDX:r,ECX:w
+66 0F 3A 60 /r ; pcmpestrm Vo,Wo,Ib ; sse42 dr w:OSZAPC notw impl=EAX:r,EDX:r,XMM0:w
+66 0F 3A 60 /r ; pcmpestrm64 Vo,Wo,Ib ; sse42 dr w:OSZAPC W1 only64 impl=RAX:r,RDX:r,XMM0:w
+66 0F 3A 61 /r ; pcmpestri Vo,Wo,Ib ; sse42 dr w:OSZAPC notw impl=EAX:r,EDX:r,ECX:w
+66 0F 3A 61 /r ; pcmpestri64 Vo,Wo,Ib ; sse42 dr w:OSZAPC W1 only64 impl=RAX:r,RDX:r,RCX:w
 66 0F 3A 62 /r ; pcmpistrm Vo,Wo,Ib ; sse42 dr w:OSZAPC impl=XMM0:w
 66 0F 3A 63 /r ; pcmpistri Vo,Wo,Ib ; sse42 dr w:OSZAPC impl=ECX:w
 NP 0F 3A CC /r ; sha1rnds4 Vo,Wo,Ib ; f=SHA sse align
