@@ -30,7 +30,7 @@ export interface JitStats {
 export class JitAccelerator implements Accelerator {
   readonly name = 'jit' as const;
   private host!: AcceleratorHost;
-  engine!: Engine;
+  engine!: Engine<Vcpu>;
   vcpus: Vcpu[] = [];
   private running = false;
   private scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
@@ -45,7 +45,7 @@ export class JitAccelerator implements Accelerator {
       throw new AccelError('JIT_UNSUPPORTED', `GuestMemory must reserve ${JIT_RESERVED_BYTES} bytes for the JIT (got ${host.memory.reservedBytes})`);
     }
     if (host.cpuCount < 1 || host.cpuCount > MAX_VCPUS) throw new AccelError('JIT_UNSUPPORTED', `the JIT supports 1..${MAX_VCPUS} vCPUs`);
-    const engine = new Engine(host.memory);
+    const engine = new Engine<Vcpu>(host.memory);
     engine.noInline = this.noInline;
     this.engine = engine;
     const u8 = new Uint8Array(host.memory.wasmMemory.buffer as ArrayBuffer);
@@ -147,8 +147,11 @@ export class JitAccelerator implements Accelerator {
   }
 
   /** Run one slice of every vCPU; the core of the scheduler. Also usable synchronously by tests. */
+  private yieldedAt: bigint | undefined;
+
   slice(): void {
     if (!this.running) return;
+    if (this.yieldedAt !== undefined) { this.engine.pausedNs += this.host.nowNs() - this.yieldedAt; this.yieldedAt = undefined; }
     const t0 = performance.now();
     let allIdle = true;
     for (;;) {
@@ -188,6 +191,7 @@ export class JitAccelerator implements Accelerator {
       this.schedule(Math.max(0, Number((next - now) / 1_000_000n)));
       return;
     }
+    this.yieldedAt = this.host.nowNs();
     this.schedule(0);
   }
 }

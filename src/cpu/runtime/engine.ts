@@ -21,7 +21,8 @@ export interface CompiledBlock {
   insnCount: number;
 }
 
-export type HelperFn = (base: number) => number;
+/** An executor call; receives the vCPU running the block. */
+export type HelperFn<C> = (cpu: C) => number;
 
 /** Features the decoder accepts under the JIT (CPUID reports exactly these; see features.ts JIT_IMPLEMENTED_FEATURES). */
 export const JIT_DECODER_FEATURES: FeatureSet = makeFeatureSet([
@@ -33,12 +34,12 @@ export const JIT_DECODER_FEATURES: FeatureSet = makeFeatureSet([
 
 export const MAX_BLOCK_INSNS = 64;
 
-export class Engine {
+export class Engine<C = unknown> {
   readonly table: WebAssembly.Table;
   readonly core: CoreExports;
   private readonly coreInstance: WebAssembly.Instance;
   readonly memPages: number;
-  readonly helpers: Array<HelperFn | undefined> = [];
+  readonly helpers: Array<HelperFn<C> | undefined> = [];
   private readonly freeHelpers: number[] = [];
   private readonly freeSlots: number[] = [];
   readonly cache = new Map<string, CompiledBlock>();
@@ -51,6 +52,8 @@ export class Engine {
   /** Called when a page gains code: revoke TLB write tags for it on every vCPU. */
   onCodePage: (wasmPage: number) => void = () => {};
   noInline = false;
+  /** Host time during which runnable vCPUs were not scheduled (event-loop turns): hidden from guest time. */
+  pausedNs = 0n;
   jsImports: { rd: Function; wr: Function; interp: Function } | undefined;
 
   constructor(readonly mem: GuestMemory) {
@@ -64,7 +67,7 @@ export class Engine {
     this.core = this.coreInstance.exports as unknown as CoreExports;
   }
 
-  addHelper(fn: HelperFn): number {
+  addHelper(fn: HelperFn<C>): number {
     const id = this.freeHelpers.pop();
     if (id !== undefined) { this.helpers[id] = fn; return id; }
     this.helpers.push(fn);
@@ -86,7 +89,7 @@ export class Engine {
    * Returns the block, or a decode failure to raise (#UD / #GP / #PF on the next page).
    */
   compile(key: string, rip: bigint, code: Uint8Array, wasmPages: number[], mode: CpuMode, cpl: number,
-    makeHelper: (insn: Instruction, rip: bigint) => HelperFn): CompiledBlock | { fail: 'ud' | 'gp' | 'more' } {
+    makeHelper: (insn: Instruction, rip: bigint) => HelperFn<C>): CompiledBlock | { fail: 'ud' | 'gp' | 'more' } {
     const t0 = process.hrtime.bigint();
     const insns: BlockInsn[] = [];
     let off = 0;

@@ -47,7 +47,7 @@ export class Vcpu implements SystemOps {
   lastError: string | undefined;
   private readonly dr = [0n, 0n, 0n, 0n, 0n, 0n, 0xffff0ff0n, 0x400n];
 
-  constructor(readonly index: number, readonly engine: Engine, readonly host: AcceleratorHost, ipiBus: IpiBus, epochNs: bigint) {
+  constructor(readonly index: number, readonly engine: Engine<Vcpu>, readonly host: AcceleratorHost, ipiBus: IpiBus, epochNs: bigint) {
     const mem = host.memory;
     this.st = new CpuState(mem.wasmMemory, index);
     this.mmu = new Mmu(this.st, mem, {
@@ -88,8 +88,10 @@ export class Vcpu implements SystemOps {
    * Guest time: host monotonic time minus the time spent translating. Time
    * stands still while code is compiled, as if the VM were paused, so a
    * compile burst cannot make timers fire "inside" a short guest window.
+   * Likewise the time runnable vCPUs wait for the event loop between slices
+   * (engine.pausedNs) does not count; time spent halted does.
    */
-  guestNow(): bigint { return this.host.nowNs() - this.engine.stats.translateNs; }
+  guestNow(): bigint { return this.host.nowNs() - this.engine.stats.translateNs - this.engine.pausedNs; }
 
   // ---- physical MMIO: the LAPIC page first, then the host bus
   private mmioRead(gpa: number, size: number): number {
@@ -160,17 +162,21 @@ export class Vcpu implements SystemOps {
   runHelper(id: number): number {
     const h = this.engine.helpers[id];
     if (!h) return Exit.HOST;
-    return h(this.base);
+    return h(this);
   }
 
-  makeHelper(insn: Instruction, rip: bigint): (base: number) => number {
-    return () => {
-      this.syncCtx();
+  /**
+   * The executor call for one instruction. Blocks are shared by every vCPU,
+   * so the helper receives the vCPU that runs it (never the one that translated it).
+   */
+  static makeHelper(insn: Instruction, rip: bigint): (cpu: Vcpu) => number {
+    return (cpu) => {
+      cpu.syncCtx();
       try {
-        return execute(this.ctx, insn, rip);
+        return execute(cpu.ctx, insn, rip);
       } catch (e) {
-        this.lastError = `executor error at 0x${rip.toString(16)}: ${(e as Error).message}`;
-        return this.raise(VEC_UD);
+        cpu.lastError = `executor error at 0x${rip.toString(16)}: ${(e as Error).message}`;
+        return cpu.raise(VEC_UD);
       }
     };
   }
@@ -851,7 +857,7 @@ export class Vcpu implements SystemOps {
     const key = `${fetched.gpas[0]}:${rip}:${this.modeKey()}:${st.segBase(1)}`;
     let blk = this.engine.cache.get(key);
     if (!blk) {
-      const r = this.engine.compile(key, rip, fetched.bytes, wasmPages, mode, cpl, (insn, irip) => this.makeHelper(insn, irip));
+      const r = this.engine.compile(key, rip, fetched.bytes, wasmPages, mode, cpl, (insn, irip) => Vcpu.makeHelper(insn, irip));
       if ('fail' in r) {
         if (r.fail === 'more') {
           // The instruction continues on a page that did not translate: the fetch fault (#PF with CR2 = next page).

@@ -19,6 +19,14 @@ describe.skipIf(!existsSync(FW + 'tamago-seq-1g.elf'))('TamaGo boot sequence on 
       const r = await bootElf(FW + name, { timeoutMs: 60000, ramMiB: 2048, cpus: name.startsWith('tamago') ? 2 : 1 });
       console.log(name, JSON.stringify({ out: r.out, exit: r.exitCode, stop: r.stop, timedOut: r.timedOut, ms: r.ms, stats: r.jit.stats() }, (_k, v) => typeof v === 'bigint' ? v.toString() : v));
       expect(r.timedOut).toBe(false);
+      if (name.startsWith('tamago')) {
+        expect(r.out).toContain('cpu 1 task 1 (woken by NMI)');
+        expect(r.out).toContain('timer_ticks=5');
+        // Known, not JIT defects: the harness has no RTC; clock-pairing-tsc-bogus is an unsigned
+        // underflow in the firmware (tsc_before - 1000 * tsc_per_ms() while the guest TSC < 1 s).
+        const fails = (/TAMAGO-SEQ FAIL (.*)/.exec(r.out)?.[1] ?? '').trim().split(/\s+/).filter((f) => f && f !== 'rtc-unreadable' && f !== 'clock-pairing-tsc-bogus');
+        expect(fails).toEqual([]);
+      }
     });
   }
 });
