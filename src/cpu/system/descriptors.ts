@@ -344,9 +344,15 @@ export function nullifyForCpl(seg: SegmentState, cpl: number): SegmentState {
   return seg;
 }
 
-/** SDM 3.5 / Figure 8-4: in a 16-byte system descriptor the upper quadword's type field (bits 12:8 of its high dword) must be 0. */
-function wideUpperTypeOk(f: { high?: bigint }): boolean {
-  return f.high === undefined || ((f.high >> 40n) & 0x1fn) === 0n;
+/**
+ * A 16-byte LDT/TSS descriptor's 64-bit base must be canonical (#GP(selector)),
+ * as KVM's emulator checks. The upper half's type field is not checked (QEMU and
+ * KVM do not either; only call gates are required to have it 0, SDM 5.8.3.1).
+ */
+function wideBaseOk(f: { desc: Descriptor; high?: bigint }): boolean {
+  if (f.high === undefined) return true;
+  const top = f.desc.base >> 47n;
+  return top === 0n || top === 0x1ffffn;
 }
 
 /** LLDT (SDM vol. 2 LLDT): null -> LDTR unusable; must be a GDT LDT descriptor (16 bytes in IA-32e mode). */
@@ -357,8 +363,9 @@ export function loadLdtr(ctx: SegmentContext, selector: number): SegmentLoad {
   if (selector & 4) return { ok: false, fault: gp(err) };
   const f = fetchDescriptor(ctx, selector, { wide: ia32e(ctx) });
   if (!f.ok) return f;
-  if (f.desc.s || f.desc.type !== SYS_LDT || !wideUpperTypeOk(f)) return { ok: false, fault: gp(err) };
+  if (f.desc.s || f.desc.type !== SYS_LDT) return { ok: false, fault: gp(err) };
   if (!f.desc.present) return { ok: false, fault: np(err) };
+  if (!wideBaseOk(f)) return { ok: false, fault: gp(err) };
   return { ok: true, seg: segmentFromDescriptor(selector, f.desc) };
 }
 
@@ -376,8 +383,9 @@ export function loadTr(ctx: SegmentContext, selector: number): { ok: true; seg: 
   if (!f.ok) return f;
   const d = f.desc;
   const available = d.type === SYS_TSS_AVAILABLE || (!ia32e(ctx) && d.type === SYS_TSS16_AVAILABLE);
-  if (d.s || !available || !wideUpperTypeOk(f)) return { ok: false, fault: gp(err) };
+  if (d.s || !available) return { ok: false, fault: gp(err) };
   if (!d.present) return { ok: false, fault: np(err) };
+  if (!wideBaseOk(f)) return { ok: false, fault: gp(err) };
   return { ok: true, seg: segmentFromDescriptor(selector, { ...d, type: d.type | 2 }), busyLa: f.la };
 }
 

@@ -195,9 +195,11 @@ describe('LLDT, LTR and TSS stacks', () => {
     expect(loadLdtr(ctx, 0)).toMatchObject({ ok: true, seg: { unusable: true } });
     expect(loadLdtr(ctx, 0x50)).toEqual({ ok: false, fault: { vector: 13, errorCode: 0x50 } });
   });
-  test('16-byte descriptor with a non-zero type in the upper half is #GP(sel)', () => {
+  test('16-byte LDT descriptor with a non-canonical base is #GP(sel); the upper type field is not checked', () => {
     const { ctx, mem } = setup('long64', 0);
     mem.writeU64(0x1068, 1n << 40n);
+    expect(loadLdtr(ctx, 0x60).ok).toBe(true);
+    mem.writeU64(0x1068, 0x8000n);
     expect(loadLdtr(ctx, 0x60)).toEqual({ ok: false, fault: { vector: 13, errorCode: 0x60 } });
     expect(loadLdtr({ ...ctx, mode: 'protected' }, 0x60).ok).toBe(true); // 8-byte form outside IA-32e mode
   });
