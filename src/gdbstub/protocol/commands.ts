@@ -128,7 +128,7 @@ export function parseCommand(payload: Uint8Array, limits: ParseLimits): Command 
       const t = type === undefined ? undefined : Z_TYPES[type];
       const addr = addrS === undefined ? undefined : parseHexBig(addrS);
       const size = sizeS === undefined ? undefined : parseHexNumber(sizeS);
-      if (type !== undefined && t === undefined) return { kind: 'unsupported', name: head + type };
+      if (type !== undefined && type !== '' && t === undefined) return { kind: 'unsupported', name: head + type };
       if (t === undefined || addr === undefined || size === undefined) return bad(head);
       return { kind: head === 'Z' ? 'insert-breakpoint' : 'remove-breakpoint', type: t, addr, size };
     }
