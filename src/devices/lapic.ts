@@ -718,7 +718,8 @@ export class Lapic {
    */
   private writeApicBase(value: bigint): MsrWriteResult {
     const reservedHigh = BigInt.asUintN(64, ~((1n << BigInt(this.physAddrBits)) - 1n));
-    const validLow = APIC_BASE_BSP | APIC_BASE_EN | (this.x2apicSupported ? APIC_BASE_EXTD : 0n) | 0xfffff000n;
+    const baseBits = ((1n << BigInt(this.physAddrBits)) - 1n) & ~0xfffn;
+    const validLow = APIC_BASE_BSP | APIC_BASE_EN | (this.x2apicSupported ? APIC_BASE_EXTD : 0n) | baseBits;
     if (value & reservedHigh || value & ~(validLow | reservedHigh)) return GP;
     const en = (value & APIC_BASE_EN) !== 0n;
     const extd = (value & APIC_BASE_EXTD) !== 0n;
@@ -727,7 +728,7 @@ export class Lapic {
     if (!en && extd) return GP;                 // invalid state
     if (curX2 && en && !extd) return GP;        // x2APIC -> xAPIC
     if (!curEn && en && extd) return GP;        // disabled -> x2APIC
-    if ((value & 0xffffff000n) !== APIC_DEFAULT_BASE) this.relocationAttempts++;
+    if ((value & baseBits) !== APIC_DEFAULT_BASE) this.relocationAttempts++;
     const bsp = this.apicBase & APIC_BASE_BSP;
     this.apicBase = APIC_DEFAULT_BASE | bsp | (en ? APIC_BASE_EN : 0n) | (extd ? APIC_BASE_EXTD : 0n);
     if (curEn && !en) {

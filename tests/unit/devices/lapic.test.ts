@@ -330,6 +330,9 @@ describe('x2APIC', () => {
     expect(l.writeMsr(MSR_IA32_APIC_BASE, 0xfed00900n)).toEqual({ ok: true });
     expect(l.readMsr(MSR_IA32_APIC_BASE)).toEqual({ ok: true, value: 0xfee00900n });
     expect(l.relocationAttempts).toBe(1);
+    expect(l.writeMsr(MSR_IA32_APIC_BASE, 0x12_fee00900n)).toEqual({ ok: true }); // base bits 39:32 exist (MAXPHYADDR 40)
+    expect(l.relocationAttempts).toBe(2);
+    expect(l.writeMsr(MSR_IA32_APIC_BASE, (1n << 40n) | 0xfee00900n)).toEqual({ ok: false }); // above MAXPHYADDR
   });
   test('MSR access: ID, derived LDR, TPR, EOI rules, ICR as one MSR, SELF IPI', () => {
     const { l, sent } = make({ cpu: 0x13, bsp: false });
