@@ -12,6 +12,7 @@
  *   pairing=off   skip KVM_HC_CLOCK_PAIRING (default on, guarded by a
  *                 watchdog: on PVM's KVM the hypercall never completes)
  *   rdrand=off    skip RDRAND even if CPUID reports it
+ *   trace=1       print "trace: <step>" before each step
  *   fault=null    read address 0 at the end (the null page is unmapped, as
  *                 in TamaGo): expect an EXCEPTION report and host status 5
  *
@@ -247,6 +248,10 @@ static void do_pairing(int use_vmcall, const char *insn_name)
 
 /* --- helpers --- */
 
+/* trace=1: a line before each step, to see where an emulator stops */
+static bool tracing;
+#define TRACE(step) do { if (tracing) kprintf("trace: %s\n", step); } while (0)
+
 static bool cmdline_off(const char *key)
 {
 	char v[16];
@@ -263,6 +268,7 @@ void tamago_main(uint32_t start_info)
 {
 	pvh_set_start_info(start_info);
 	serial_init();
+	tracing = cmdline_u64("trace", 0) != 0;
 	kprintf("tamago-seq: TamaGo boot sequence (%s), image at %p\n", VARIANT, (void *)__image_start);
 	kprintf("paging: PML4 at 0x%x, CR0=0x%lx CR4=0x%lx EFER=0x%lx\n", PML4T, read_cr0(), read_cr4(),
 		rdmsr(MSR_EFER));
@@ -272,6 +278,7 @@ void tamago_main(uint32_t start_info)
 		kprintf("hvm_start_info at 0x%x: bad magic (inside the area TamaGo clears?)\n", start_info);
 
 	/* --- amd64.CPU.Init: features --- */
+	TRACE("features");
 	struct cpuid_regs r1 = cpuid(1, 0);
 	struct cpuid_regs r87 = cpuid_checked(0x80000007u, 0);
 	bool invtsc = r87.edx & CPUID87_EDX_INVTSC;
@@ -288,16 +295,19 @@ void tamago_main(uint32_t start_info)
 		kprintf("kvm: no KVM signature at CPUID 0x40000000\n");
 
 	/* --- amd64.CPU.initTimers: TSC frequency (pairing deferred until the IDT exists) --- */
+	TRACE("tsc-frequency");
 	struct tsc_freq freq = tsc_detect(false);
 	tsc_khz = freq.khz;
 
 	/* --- reset SMP semaphore/task; EnableExceptions --- */
+	TRACE("idt");
 	smp_reset_task();
 	idt_init();
 	trap_set_handler(IRQ_WAKEUP, timer_handler);
 	trap_set_handler(SPURIOUS_VECTOR, spurious_handler);
 
 	/* --- LAPIC timer --- */
+	TRACE("lapic-timer");
 	uint32_t bsp_id = lapic_id();
 	kprintf("lapic: id %u, version 0x%x\n", bsp_id, lapic_read(LAPIC_VER));
 	timer_setup();
@@ -316,6 +326,7 @@ void tamago_main(uint32_t start_info)
 		fail("tsc-deadline-msr-not-cleared");
 
 	/* --- the TSC frequency fallbacks: clock pairing (as TamaGo), then kvmclock's scale --- */
+	TRACE("clock-pairing");
 	bool do_pair = kvm.present && !cmdline_off("pairing");
 	if (do_pair)
 		do_pairing(0, "vmmcall");
@@ -331,6 +342,7 @@ void tamago_main(uint32_t start_info)
 	}
 
 	/* --- pvclock.Init: kvmclock --- */
+	TRACE("kvmclock");
 	struct kvmclock_sample k1 = { 0, 0, 0, 0, false };
 	bool kvmclock_ok = false;
 	if (kvm.clock_msr) {
@@ -359,6 +371,7 @@ void tamago_main(uint32_t start_info)
 	(void)tsc_for_rate;
 
 	/* --- RTC (soc/intel/rtc) --- */
+	TRACE("rtc");
 	struct rtc_time rtc;
 	const char *rtc_err = rtc_read(&rtc);
 	if (rtc_err) {
@@ -369,6 +382,7 @@ void tamago_main(uint32_t start_info)
 	}
 
 	/* --- RDRAND --- */
+	TRACE("rdrand");
 	if ((r1.ecx & CPUID1_ECX_RDRAND) && !cmdline_off("rdrand")) {
 		uint64_t a = 0, b = 0;
 		int ra = rdrand64(&a), rb = rdrand64(&b);
@@ -380,6 +394,7 @@ void tamago_main(uint32_t start_info)
 	}
 
 	/* --- InitSMP --- */
+	TRACE("smp");
 	unsigned ncpu = cpu_count();
 	if (!ncpu)
 		ncpu = 1; /* TamaGo: runtime.NumCPU() */
@@ -392,12 +407,14 @@ void tamago_main(uint32_t start_info)
 	if (smp.ipi_timeouts)
 		fail("ipi-delivery-status-stuck");
 	unsigned tasks = 0;
+	TRACE("nmi-tasks");
 	for (unsigned i = 1; i < smp.online; i++)
 		tasks += smp_run_task(i, i);
 	if (tasks != smp.online - 1)
 		fail("nmi-task-not-run");
 
 	/* --- kvmclock consistency --- */
+	TRACE("kvmclock-consistency");
 	struct kvmclock_sample k2 = kvmclock_ok ? kvmclock_read(0) : k1;
 	if (kvmclock_ok) {
 		if (!k2.valid || k2.ns <= k1.ns) {
@@ -412,12 +429,20 @@ void tamago_main(uint32_t start_info)
 		}
 		struct pvclock_wall_clock wc;
 		if (kvm_wallclock_read(kvm.wall_msr, &wc)) {
-			int64_t now = (int64_t)wc.sec + (int64_t)(k2.ns / 1000000000u);
+			int64_t now = (int64_t)wc.sec + (int64_t)((wc.nsec + k2.ns) / 1000000000u);
 			kprintf("wall clock: boot %u.%09u, now %ld", wc.sec, wc.nsec, now);
 			if (!rtc_err) {
 				int64_t d = now - rtc_to_unix(&rtc);
 				kprintf(", RTC differs by %ld s", d);
-				if (abs64(d) > 86400 + 120)
+				/*
+				 * The wall clock is the time at kvmclock 0, so wall + kvmclock = now
+				 * (msr.rst, MSR_KVM_WALL_CLOCK_NEW). An RTC kept in local time may be
+				 * off by a time-zone offset (a multiple of 15 min, at most 14 h);
+				 * anything else beyond 2 s of RTC granularity and reading skew is wrong.
+				 */
+				int64_t off = abs64(d);
+				int64_t to_quarter = off % 900 < 450 ? off % 900 : 900 - off % 900;
+				if (off > 14 * 3600 + 2 || to_quarter > 2)
 					fail("wallclock-disagrees-with-rtc");
 			}
 			kprintf("\n");
@@ -426,6 +451,7 @@ void tamago_main(uint32_t start_info)
 		}
 	}
 
+	TRACE("summary");
 	if (trap_unexpected_irqs)
 		fail("unexpected-interrupts");
 
