@@ -55,3 +55,12 @@ export async function bootForGdb(opts: { kernel: string; accel: 'kvm' | 'jit'; c
     },
   };
 }
+
+/** Run gdb and send it SIGINT (what Ctrl-C at the terminal does) after `afterMs`. */
+export function gdbWithCtrlC(port: number, elf: string, commands: string[], afterMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', `target remote 127.0.0.1:${port}`, ...commands.flatMap((c) => ['-ex', c]), elf];
+    const child = execFile(gdbPath ?? 'gdb', args, { timeout: 60_000, encoding: 'utf8' }, (_e, so, se) => resolve(`${so}\n${se}`));
+    setTimeout(() => child.kill('SIGINT'), afterMs);
+  });
+}

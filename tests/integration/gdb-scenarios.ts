@@ -1,0 +1,122 @@
+// The gdb sessions the issue asks for, run against one accelerator (the KVM
+// and JIT test files call this). Each boots a firmware guest paused, as
+// `-S -gdb tcp::PORT` does, and drives the real gdb in batch mode.
+import { expect, test } from 'vitest';
+import { bootForGdb, fw, gdbWithCtrlC } from './gdb-helpers.js';
+
+export interface ScenarioOptions {
+  accel: 'kvm' | 'jit';
+  /** Why breakpoints/stepping cannot be tested on this accelerator (skipped with the reason), if so. */
+  noDebug?: string;
+  /** Data watchpoints may legitimately not fire here (PVM's emulator): say why. */
+  watchMayNotFire?: string;
+}
+
+const ripOf = (out: string): string[] => [...out.matchAll(/^rip\s+(0x[0-9a-f]+)/gm)].map((m) => m[1]!);
+
+export function defineGdbScenarios(o: ScenarioOptions): void {
+  const needsDebug = (ctx: { skip: () => void }): void => {
+    if (o.noDebug) {
+      console.warn(`[gdb-${o.accel}] skipped: ${o.noDebug}`);
+      ctx.skip();
+    }
+  };
+
+  test('break on a symbol, continue, read registers and memory, step, detach and let the guest finish', async (ctx) => {
+    needsDebug(ctx);
+    const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel, append: 'gdb-test' });
+    try {
+      const out = await g.gdb([
+        'break guest_main', 'continue', 'info registers rip', 'x/s 0x102a60', 'p/x $sp', 'stepi', 'info registers rip',
+        'next', 'detach',
+      ]);
+      expect(out).toMatch(/Breakpoint 1, guest_main \(\) at hello\/hello\.c:13/);
+      expect(ripOf(out)).toEqual(['0x100710', '0x100711']); // guest_main, then past the 1-byte push %rbp
+      expect(out).toContain('"Hello from microvm-ts guest\\n"');
+      expect(out).toMatch(/\$1 = 0x[0-9a-f]+/);
+      expect(out).toMatch(/^14\s+if \(!pvh_start_info\(\)\)/m); // `next` ran kprintf and stopped on line 14
+      expect(out).toContain('[Inferior 1 (Remote target) detached]');
+      const reason = await g.exited;
+      expect(reason).toMatchObject({ kind: 'debug-exit', status: 1 });
+      expect(g.serial()).toContain('Hello from microvm-ts guest');
+      expect(g.serial()).toContain('cmdline: "gdb-test"');
+    } finally {
+      await g.close();
+    }
+  });
+
+  test('-smp 2: threads are vCPUs; switch threads; monitor commands; physical memory mode', async () => {
+    const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel, cpus: 2 });
+    try {
+      const out = await g.gdb([
+        'info threads', 'thread 2', 'info registers rip', 'thread 1', 'info registers rip',
+        'monitor info registers', 'monitor phys on', 'x/4xb 0x100710', 'monitor phys off', 'monitor info cpus', 'detach',
+      ]);
+      expect(out).toMatch(/\* 1\s+Thread 1 \(vCPU 0 \[32-bit protected\]\) pvh_start32 \(\)/);
+      expect(out).toMatch(/ 2\s+Thread 2 \(vCPU 1 \[[^\]]+\]\)/);
+      expect(out).toContain('[Switching to thread 2 (Thread 2)]');
+      const [ap, bsp] = ripOf(out);
+      expect(bsp).toBe('0x100020'); // pvh_start32, the PVH entry
+      expect(ap).not.toBe(bsp);
+      expect(out).toMatch(/^CPU#0\nRAX=[0-9a-f]{16} RBX=/m);
+      expect(out).toContain('RIP=0000000000100020');
+      expect(out).toContain('memory access: physical addresses');
+      expect(out).toMatch(/0x100710 <guest_main>:\s+0x55/); // push %rbp, read by physical address
+      expect(out).toMatch(/\*\s+CPU #0: pc=0x0000000000100020/);
+      expect((await g.exited).kind).toBe('debug-exit');
+    } finally {
+      await g.close();
+    }
+  });
+
+  test('-smp 2: a hardware breakpoint, backtrace, then continue to the end', async (ctx) => {
+    needsDebug(ctx);
+    const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel, cpus: 2 });
+    try {
+      const out = await g.gdb(['hbreak kprintf', 'continue', 'bt', 'info threads', 'delete', 'continue']);
+      expect(out).toMatch(/Thread 1 hit Breakpoint 1, kprintf \(fmt=/);
+      expect(out).toMatch(/#1 .* in guest_main \(\) at hello\/hello\.c:13/);
+      expect(out).toContain('[Inferior 1 (Remote target) exited with code 01]');
+    } finally {
+      await g.close();
+    }
+  });
+
+  test('watch a variable: stops where the guest writes it', async (ctx) => {
+    needsDebug(ctx);
+    const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel });
+    try {
+      const out = await g.gdb(['watch start_info', 'continue', 'bt 1', 'delete', 'continue']);
+      expect(out).toContain('Hardware watchpoint 1: start_info');
+      if (!/Old value = /.test(out) && o.watchMayNotFire) {
+        console.warn(`[gdb-${o.accel}] watchpoint did not fire: ${o.watchMayNotFire}`);
+        expect(out).toContain('exited with code 01');
+        return;
+      }
+      // pvh_set_start_info first stores 0 (unchanged: gdb goes on), then the pointer.
+      expect(out).toMatch(/Hardware watchpoint 1: start_info\n\nOld value = \(const struct hvm_start_info \*\) 0x0\nNew value = \(const struct hvm_start_info \*\) 0x[0-9a-f]+/);
+      expect(out).toMatch(/#0\s+.*pvh_set_start_info/);
+      expect(out).toContain('exited with code 01');
+    } finally {
+      await g.close();
+    }
+  });
+
+  test('Ctrl-C a running guest, system_reset, then kill', async () => {
+    const g = await bootForGdb({ kernel: fw('exit-code.elf'), accel: o.accel, append: 'how=halt' });
+    try {
+      const out = await gdbWithCtrlC(g.server.port, fw('exit-code.elf'), [
+        'continue', 'bt 1', 'info registers rip', 'monitor system_reset',
+        // gdb caches registers across a monitor command (as with QEMU): drop the cache.
+        'maint flush register-cache', 'info registers rip', 'kill',
+      ], 2000);
+      expect(out).toContain('Program received signal SIGINT, Interrupt.');
+      expect(out).toMatch(/#0\s+.*halt_forever \(\) at lib\/exit\.c/);
+      expect(ripOf(out)[1]).toBe('0x100020'); // after the reset: the PVH entry again
+      expect(g.serial()).toContain('exit-code: halting forever');
+      expect((await g.exited).kind).toBe('stopped');
+    } finally {
+      await g.close();
+    }
+  });
+}
