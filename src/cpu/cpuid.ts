@@ -235,6 +235,7 @@ export class MicrovmCpuidPolicy implements CpuidPolicy {
     }
     this.features = set;
     this.warnings = warnings;
+    this.kvmLeaves = [...set].some((k) => k.startsWith('kvm'));
     for (const name of set) {
       for (const b of FEATURE_BITS[name]) {
         const key = wordKey(b.leaf, b.subleaf, b.reg);
@@ -251,11 +252,11 @@ export class MicrovmCpuidPolicy implements CpuidPolicy {
   get maxBasicLeaf(): number { return this.def.level; }
   /** Highest extended leaf (CPUID.80000000H:EAX). */
   readonly maxExtendedLeaf = 0x80000008;
-  /** Whether the KVM leaves 0x40000000.. are present. */
+  /** Whether the KVM leaves 0x40000000.. are present (any kvm* feature reported). */
   get hasKvmLeaves(): boolean {
-    for (const k of this.features) if (k.startsWith('kvm')) return true;
-    return false;
+    return this.kvmLeaves;
   }
+  private kvmLeaves = false;
 
   private word(leaf: number, subleaf: number, reg: CpuidReg): number {
     return this.words.get(wordKey(leaf, subleaf, reg)) ?? 0;
