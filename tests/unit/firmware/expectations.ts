@@ -15,9 +15,9 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const FIRMWARE_OUT = join(REPO_ROOT, 'firmware', 'out');
 
-export type GuestName = 'hello' | 'exit-code' | 'demo' | 'console' | 'net-echo' | 'tamago-seq' | 'tamago-seq-1g' | 'bench-cpu' | 'simd';
+export type GuestName = 'hello' | 'exit-code' | 'demo' | 'console' | 'net-echo' | 'virtio-net' | 'tamago-seq' | 'tamago-seq-1g' | 'bench-cpu' | 'simd';
 
-export const GUESTS: readonly GuestName[] = ['hello', 'exit-code', 'demo', 'console', 'net-echo', 'tamago-seq', 'tamago-seq-1g', 'bench-cpu', 'simd'];
+export const GUESTS: readonly GuestName[] = ['hello', 'exit-code', 'demo', 'console', 'net-echo', 'virtio-net', 'tamago-seq', 'tamago-seq-1g', 'bench-cpu', 'simd'];
 
 export function guestPath(name: GuestName): string {
   return join(FIRMWARE_OUT, `${name}.elf`);
@@ -49,6 +49,7 @@ export const LOAD_ADDRESS: Record<GuestName, number> = {
   demo: 0x100000,
   console: 0x100000,
   'net-echo': 0x100000,
+  'virtio-net': 0x100000, // the virtio work's own guest (firmware/virtio-net)
   'tamago-seq': 0x10010000, // TamaGo's text address: needs -m >= 512M (QEMU default 128M is too small)
   'tamago-seq-1g': 0x10010000,
   'bench-cpu': 0x100000,
@@ -62,6 +63,7 @@ export const ENTRY_SYMBOL: Record<GuestName, string> = {
   demo: 'pvh_start32',
   console: 'pvh_start32',
   'net-echo': 'pvh_start32',
+  'virtio-net': 'pvh_start32',
   'tamago-seq': 'cpuinit',
   'tamago-seq-1g': 'cpuinit',
   'bench-cpu': 'pvh_start32',

@@ -25,6 +25,7 @@ const ALLOWED: Record<GuestName, readonly string[]> = {
   demo: BASELINE,
   console: BASELINE,
   'net-echo': BASELINE,
+  'virtio-net': BASELINE,
   'tamago-seq': BASELINE,
   'tamago-seq-1g': BASELINE,
   'bench-cpu': [...BASELINE, 'SSE', 'SSE2'],
