@@ -1,0 +1,18 @@
+// The real gdb against the stub on the JIT. Breakpoints, stepping and
+// watchpoints need the JIT's AcceleratorDebug; until it has one those
+// sessions are skipped with the reason, and the rest (threads, registers,
+// memory, monitor, Ctrl-C, reset, kill) runs.
+import { describe } from 'vitest';
+import { JitAccelerator } from '../../src/cpu/accelerator.js';
+import { gdbPath } from './gdb-helpers.js';
+import { defineGdbScenarios } from './gdb-scenarios.js';
+
+if (!gdbPath) console.warn('gdb JIT tests skipped: gdb is not installed (apt-get install gdb)');
+const hasDebug = (new JitAccelerator() as { debug?: unknown }).debug !== undefined;
+
+describe.skipIf(!gdbPath)('gdb against the stub on the JIT', () => {
+  defineGdbScenarios({
+    accel: 'jit',
+    ...(hasDebug ? {} : { noDebug: 'the JIT accelerator has no debug interface (AcceleratorDebug) yet' }),
+  });
+});
