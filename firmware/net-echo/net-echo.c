@@ -403,12 +403,22 @@ static void net_irq(struct trap_frame *f)
 	lapic_eoi();
 }
 
-static void wait_event(void)
+/* Wait for work: with interrupts, check the used ring with IF=0 and HLT with STI's shadow. */
+static unsigned poll_or_wait(void)
 {
-	if (irq_mode)
+	if (!irq_mode) {
+		unsigned n = poll_rx();
+		if (!n)
+			cpu_relax();
+		return n;
+	}
+	cli();
+	unsigned n = poll_rx();
+	if (!n)
 		sti_hlt();
 	else
-		cpu_relax();
+		sti();
+	return n;
 }
 
 static uint64_t ms_to_tsc(unsigned ms)
@@ -561,10 +571,8 @@ int guest_main(void)
 	}
 
 	kprintf("net-echo: ready, UDP echo on port %u\n", echo_port);
-	while (!quit) {
-		if (!poll_rx())
-			wait_event();
-	}
+	while (!quit)
+		poll_or_wait();
 	/* let the device send the last echo before we go */
 	uint64_t t0 = rdtsc(), lim = ms_to_tsc(200);
 	while (txq.m->used.idx != txq.m->avail.idx && rdtsc() - t0 < lim)

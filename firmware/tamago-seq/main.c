@@ -135,13 +135,20 @@ void delay_ms(unsigned ms)
 	uint64_t t0 = rdtsc(), limit = ms * tsc_per_ms();
 
 	if (timer_works) {
-		/* TamaGo's idle governor: SetAlarm, then wfi (STI; HLT) */
+		/*
+		 * TamaGo's idle governor: SetAlarm, then wfi (STI; HLT). Interrupts
+		 * stay off from arming to HLT, so an early expiry stays pending and
+		 * STI's one-instruction shadow delivers it to the HLT (no lost wake-up).
+		 */
+		cli();
 		while (rdtsc() - t0 < limit) {
 			uint64_t left = limit - (rdtsc() - t0);
 			uint64_t left_ms = left / tsc_per_ms();
 			timer_arm_ms(left_ms ? (unsigned)left_ms : 1);
 			sti_hlt();
+			cli();
 		}
+		sti();
 		return;
 	}
 	while (rdtsc() - t0 < limit)
@@ -165,12 +172,16 @@ static uint32_t count_ticks(uint32_t wanted, uint64_t *msr_after)
 	if (tsc_deadline)
 		*msr_after = rdmsr(MSR_TSC_DEADLINE); /* SDM: cleared when the timer fires */
 	timer_works = true;
-	/* the rest: HLT, woken by the timer */
+	/* the rest: HLT, woken by the timer (checked with interrupts off: no lost wake-up) */
 	while (timer_ticks - start < wanted) {
+		cli();
 		uint32_t before = timer_ticks;
 		timer_arm_ms(1);
-		while (timer_ticks == before)
+		while (timer_ticks == before) {
 			sti_hlt();
+			cli();
+		}
+		sti();
 	}
 	return timer_ticks - start;
 }

@@ -284,6 +284,7 @@ static uint32_t ping_ip;
 static uint8_t ping_mac[6];
 static bool ping_mac_known;
 static unsigned ping_received;
+static uint16_t ping_waiting; /* sequence number of the outstanding echo request */
 
 static void send_arp(uint16_t op, const uint8_t *tha, uint32_t tpa, const uint8_t *dst)
 {
@@ -350,10 +351,14 @@ static void on_icmp(const uint8_t *f, const uint8_t *ip, size_t ihl, size_t tota
 		put16(r + 2, fold(sum16(r, n, 0)));
 		tx_frame(out, 34 + n);
 	} else if (icmp[0] == 0 && ping_ip && src == ping_ip) {
+		uint16_t seq = be16(icmp + 6);
+		if (seq != ping_waiting)
+			return; /* a late reply to a retransmitted request */
 		char s[16];
 		fmt_ip(s, src);
 		ping_received++;
-		kprintf("ping: reply from %s seq %u\n", s, be16(icmp + 6));
+		ping_waiting = 0;
+		kprintf("ping: reply from %s seq %u\n", s, seq);
 	}
 }
 
@@ -576,6 +581,7 @@ int guest_main(void)
 		}
 		for (unsigned seq = 1; ping_mac_known && seq <= count; seq++) {
 			unsigned before = ping_received;
+			ping_waiting = (uint16_t)seq;
 			for (unsigned tries = 0; ping_received == before && tries < 20; tries++) {
 				send_ping((uint16_t)seq);
 				pump_for(200000000ull);
