@@ -13,7 +13,7 @@ import type { SegmentState, VcpuState } from '../../src/accel/types.js';
 import { assemble, buildNativeHelper, CODE_ADDR, DATA_ADDR, DATA_BYTES, runNative } from './cpu-native-helper.js';
 
 const FULL = !!process.env['FULL'];
-const CASES_PER_TEMPLATE = FULL ? 60 : 8;
+const CASES_PER_TEMPLATE = FULL ? 60 : 5;
 
 const S8 = [['al', 'bl'], ['ah', 'cl'], ['dl', 'bh'], ['sil', 'r9b']];
 const S16 = [['ax', 'bx'], ['cx', 'r10w']];

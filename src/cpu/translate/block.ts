@@ -53,7 +53,8 @@ export function canInline(insn: Instruction, mode: number): boolean {
     case Mn.RET: return insn.flow === Flow.RET && insn.opSize === 64 && insn.opCount === 0;
     case Mn.JMP: return insn.flow === Flow.JMP || (insn.flow === Flow.JMP_IND && insn.opSize === 64 && gprOrMem(o0) && memOk(o0));
     case Mn.IMUL: return insn.opCount >= 2 && (o0.size === 4 || o0.size === 8) && gprOrMem(o1) && memOk(o1);
-    case Mn.SHL: case Mn.SHR: case Mn.SAR: return false;
+    case Mn.SHL: case Mn.SAL: case Mn.SHR: case Mn.SAR: case Mn.ROL: case Mn.ROR:
+      return gprOrMem(o0) && memOk(o0) && (o1.kind === OpKind.IMM || (o1.kind === OpKind.REG && o1.regClass === RegClass.GPR));
     default:
       if (insn.flow === Flow.JCC && insn.cond >= 0 && insn.mn >= Mn.JO && insn.mn <= Mn.JG) return true;
       if (insn.cond >= 0 && insn.mn >= Mn.CMOVO && insn.mn <= Mn.CMOVG) return gprOrMem(o1) && memOk(o1);
@@ -560,6 +561,9 @@ function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolea
       fb.get(v).set(tx.rip);
       return true;
     }
+    case Mn.SHL: case Mn.SAL: case Mn.SHR: case Mn.SAR: case Mn.ROL: case Mn.ROR:
+      genShift(tx, insn, rip, next);
+      return false;
     default: break;
   }
   if (insn.flow === Flow.JCC) {
@@ -608,4 +612,111 @@ function genMulOverflow64(tx: Tx, x: I64, y: I64, r: I64, ovf: I32): void {
   fb.end();
   fb.end();
   fb.set(ovf);
+}
+
+/**
+ * SHL/SAL/SHR/SAR/ROL/ROR by imm8 or CL (SDM Vol. 2 "SAL/SAR/SHL/SHR", "RCL/RCR/ROL/ROR"):
+ * the count is masked to 5 bits (6 for 64-bit operands); a zero count leaves
+ * the flags unchanged. The flags become an EXPLICIT record (their bits).
+ */
+function genShift(tx: Tx, insn: Instruction, rip: bigint, next: bigint): void {
+  const fb = tx.fb;
+  const o0 = insn.ops[0]!, o1 = insn.ops[1]!;
+  const size = o0.size, bits = size * 8;
+  const mn = insn.mn === Mn.SAL ? Mn.SHL : insn.mn;
+  const cmask = size === 8 ? 63 : 31;
+  const a0 = tx.addrOf(o0, next);
+  const a = tx.readOp(o0, next, rip, a0);
+  const cnt = fb.local('i64');
+  let staticCount: number | undefined;
+  if (o1.kind === OpKind.IMM) {
+    staticCount = o1.imm & cmask;
+    fb.i64Const(staticCount).set(cnt);
+  } else {
+    tx.getGpr(o1); fb.i64Const(cmask).i64And().set(cnt);
+  }
+  if (staticCount === 0) {
+    if (size === 4 && o0.kind === OpKind.REG) tx.setGpr(o0.reg, 4, false, a);
+    fb.release(cnt); fb.release(a); if (a0) fb.release(a0);
+    return;
+  }
+  const mask = BigInt.asIntN(64, (1n << BigInt(bits)) - 1n);
+  const r = fb.local('i64'), cf = fb.local('i64'), of = fb.local('i64');
+  const B = BigInt(bits);
+  const msb = (l: I64): void => { fb.get(l).i64Const(B - 1n).i64ShrU().i64Const(1).i64And(); };
+  // sign-extended operand for SAR
+  const sext = (): void => {
+    fb.get(a);
+    if (size === 1) fb.i64Extend8S(); else if (size === 2) fb.i64Extend16S(); else if (size === 4) fb.i64Extend32S();
+  };
+  switch (mn) {
+    case Mn.SHL:
+      fb.get(a).get(cnt).i64Shl().i64Const(mask).i64And().set(r);
+      // CF = last bit out = bit (bits - cnt) of a; 0 when cnt > bits (8/16-bit operands)
+      fb.get(a).i64Const(B).get(cnt).i64Sub().i64ShrU().i64Const(1).i64And();
+      fb.i64Const(0).get(cnt).i64Const(B).i64LeU().select().set(cf);
+      msb(r); fb.get(cf).i64Xor().set(of);
+      break;
+    case Mn.SHR:
+      fb.get(a).get(cnt).i64ShrU().set(r);
+      fb.get(a).get(cnt).i64Const(1).i64Sub().i64ShrU().i64Const(1).i64And().set(cf);
+      msb(a); fb.set(of);
+      break;
+    case Mn.SAR:
+      sext(); fb.get(cnt).i64ShrS().i64Const(mask).i64And().set(r);
+      sext(); fb.get(cnt).i64Const(1).i64Sub().i64ShrS().i64Const(1).i64And().set(cf);
+      fb.i64Const(0).set(of);
+      break;
+    case Mn.ROL: case Mn.ROR: {
+      const n = fb.local('i64');
+      fb.get(cnt).i64Const(B).i64RemU().set(n);
+      if (size === 8) { fb.get(a).get(n); if (mn === Mn.ROL) fb.i64Rotl(); else fb.i64Rotr(); fb.set(r); }
+      else if (size === 4) {
+        fb.get(a).i32WrapI64().get(n).i32WrapI64();
+        if (mn === Mn.ROL) fb.i32Rotl(); else fb.i32Rotr();
+        fb.i64ExtendI32U().set(r);
+      } else {
+        // (a << n | a >> (bits - n)) & mask; n = 0 gives a | (a >> bits) = a
+        if (mn === Mn.ROL) fb.get(a).get(n).i64Shl().get(a).i64Const(B).get(n).i64Sub().i64ShrU().i64Or();
+        else fb.get(a).get(n).i64ShrU().get(a).i64Const(B).get(n).i64Sub().i64Shl().i64Or();
+        fb.i64Const(mask).i64And().set(r);
+      }
+      fb.release(n);
+      if (mn === Mn.ROL) { fb.get(r).i64Const(1).i64And().set(cf); msb(r); fb.get(cf).i64Xor().set(of); }
+      else { msb(r); fb.set(cf); msb(r); fb.get(r).i64Const(B - 2n).i64ShrU().i64Const(1).i64And().i64Xor().set(of); }
+      break;
+    }
+    default: break;
+  }
+  tx.writeOp(o0, r, rip, a0);
+  // new status bits
+  const nb = fb.local('i32');
+  if (mn === Mn.ROL || mn === Mn.ROR) {
+    // SF ZF AF PF are unchanged by rotates
+    fb.get(tx.flOpL).get(tx.flA).get(tx.flB).get(tx.flRes).get(tx.flAux).call(tx.fnFlags);
+    tx.flagsTouched = true;
+    fb.i32Const(~(0x1 | 0x800)).i32And();
+  } else {
+    // ZF SF PF from the result (AF: 0, as the executor)
+    fb.get(r).i64Eqz().i32Const(6).i32Shl();
+    msb(r); fb.i32WrapI64().i32Const(7).i32Shl().i32Or();
+    fb.get(r).i32WrapI64().i32Const(0xff).i32And().i32Popcnt().i32Const(1).i32And().i32Const(1).i32Xor().i32Const(2).i32Shl().i32Or();
+  }
+  fb.get(cf).i32WrapI64().i32Or();
+  fb.get(of).i32WrapI64().i32Const(11).i32Shl().i32Or();
+  fb.set(nb);
+  tx.flagsWritten = true;
+  if (staticCount !== undefined) {
+    fb.i32Const(flOp(FlKind.EXPLICIT, 1)).set(tx.flOpL);
+    fb.get(nb).i64ExtendI32U().set(tx.flA);
+    tx.known = { kind: FlKind.EXPLICIT, size: 1 };
+  } else {
+    // count 0: flags unchanged
+    fb.i32Const(flOp(FlKind.EXPLICIT, 1)).get(tx.flOpL).get(cnt).i64Eqz().i32Eqz().select().set(tx.flOpL);
+    fb.get(nb).i64ExtendI32U().get(tx.flA).get(cnt).i64Eqz().i32Eqz().select().set(tx.flA);
+    tx.flagsTouched = true;
+    tx.known = undefined;
+  }
+  for (const l of [nb, r, cf, of, cnt, a]) fb.release(l);
+  if (a0) fb.release(a0);
 }
