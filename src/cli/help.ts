@@ -43,6 +43,10 @@ export const DEFAULTS_THAT_DIFFER = `Defaults that differ from QEMU's, and why:
 -monitor    none: there is no monitor (QEMU: on the graphical console, or
             multiplexed on stdio with -nographic). Ctrl-A x still quits, Ctrl-A h
             lists the other keys, as in QEMU's stdio multiplexer.
+-no-reboot  on (QEMU: off). A triple fault or reset request ends the process with
+            status 0. TamaGo programs end with a triple fault; QEMU would reset
+            and run them again for ever. -action reboot=reset restores QEMU's
+            behaviour (the machine resets).
 -smp        1, as QEMU. TamaGo's example Makefile passes -smp $(nproc); do the
             same to give the guest every host CPU.
 isa-debug-exit is not added unless you ask for it (-device isa-debug-exit), as in QEMU.`;
@@ -89,7 +93,10 @@ Boot options:
 -append cmdline the kernel command line
 -initrd file    initial ramdisk (PVH module 0 / multiboot module)
 -no-reboot      a triple fault or reset ends the process (status 0) instead of
-                resetting the machine
+                resetting the machine (our default, see below)
+-action reboot=reset|shutdown
+                reset: QEMU's default (a triple fault resets the machine);
+                shutdown: same as -no-reboot
 
 Devices and networking:
 -device isa-debug-exit[,iobase=0x501][,iosize=2]
@@ -101,6 +108,8 @@ Devices and networking:
 -netdev tap,id=id[,ifname=tap0][,script=no][,downscript=no]
 -netdev user,id=id[,net=10.0.2.0/24][,hostfwd=[tcp|udp]:[haddr]:hport-[gaddr]:gport]
 -netdev socket,id=id[,listen=[host]:port|connect=host:port|udp=host:port,localaddr=host:port]
+-object filter-dump,id=id,netdev=dev,file=file.pcap[,maxlen=65536]
+                capture a netdev's traffic to a pcap file (the only -object type)
 -global driver.property=value  (or driver=D,property=P,value=V)
                 known: virtio-mmio.force-legacy (off: virtio 1.x modern transports),
                 virtio-mmio.ioeventfd, isa-debug-exit.iobase, isa-debug-exit.iosize,

@@ -31,6 +31,14 @@ export type ParseResult =
 
 export { DEFAULT_GDBSTUB_PORT };
 
+/**
+ * A guest reset request (triple fault) ends the process with status 0, as
+ * with QEMU's -no-reboot. QEMU's default is to reset and run the guest again:
+ * TamaGo programs end with a triple fault, so `-kernel example` would loop
+ * for ever. `-action reboot=reset` asks for QEMU's behaviour.
+ */
+export const DEFAULT_NO_REBOOT = true;
+
 /** QEMU's RAM alignment for -m (hw/core/machine.c machine_set_mem: QEMU_ALIGN_UP(size, 8192)). */
 export const RAM_SIZE_ALIGN = 8192;
 
@@ -46,7 +54,8 @@ interface State {
   nographic: boolean;
   serialGiven: boolean;
   serials: SerialConfig[];
-  noReboot: boolean;
+  /** undefined: our default (DEFAULT_NO_REBOOT). */
+  noReboot: boolean | undefined;
   deviceRequests: DeviceRequest[];
   netdevs: NetdevConfig[];
   filterDumps: FilterDumpConfig[];
@@ -115,6 +124,7 @@ const OPTIONS: Readonly<Record<string, OptionDef>> = {
     },
   },
   'no-reboot': { handle: (st) => { st.noReboot = true; } },
+  'action': { arg: 'event=action', handle: (st, a) => actionOption(st, a) },
   'device': {
     arg: 'driver',
     handle: (st, a) => {
@@ -150,6 +160,9 @@ const OPTIONS: Readonly<Record<string, OptionDef>> = {
   'rtc': { arg: 'base=utc', handle: (_st, a) => rtcOption(a) },
   'object': { arg: 'typename', handle: (st, a) => objectOption(st, a) },
 };
+
+/** Every option parseArgs accepts (without the leading '-'). */
+export const SUPPORTED_OPTIONS: readonly string[] = Object.keys(OPTIONS);
 
 /**
  * QEMU options microvm-ts does not implement, each with the reason. They are
@@ -189,7 +202,7 @@ export function parseArgs(argv: readonly string[]): ParseResult {
   if (argv.length === 0) return { action: 'demo' };
   const st: State = {
     machineType: undefined, machineProps: new Map(), memoryText: undefined, smp: undefined, cpu: undefined,
-    accels: [], enableKvm: false, nographic: false, serialGiven: false, serials: [], noReboot: false,
+    accels: [], enableKvm: false, nographic: false, serialGiven: false, serials: [], noReboot: undefined,
     deviceRequests: [], netdevs: [], filterDumps: [], globals: [], startPaused: false, gdbs: [], logItems: undefined,
     logFile: undefined, name: undefined, processName: undefined, nodefaults: false,
   };
@@ -453,6 +466,25 @@ function objectOption(st: State, text: string): void {
   st.filterDumps.push({ id, netdev, file, ...(maxlen !== undefined ? { maxlen } : {}) });
 }
 
+/** `-action reboot=reset|shutdown[,shutdown=poweroff]` (QEMU 6.0+, qapi/run-state.json). */
+function actionOption(st: State, text: string): void {
+  const where = `-action ${text}`;
+  const m = optsToMap(splitOpts(text, where), where, new Set(['reboot', 'shutdown']), new Set(['panic', 'watchdog']));
+  const reboot = m.get('reboot');
+  if (reboot !== undefined) {
+    if (reboot === 'reset') st.noReboot = false;
+    else if (reboot === 'shutdown') st.noReboot = true;
+    else throw new CliError('BAD_VALUE', `${where}: Parameter 'reboot' does not accept value '${reboot}'`);
+  }
+  const shutdown = m.get('shutdown');
+  if (shutdown !== undefined && shutdown !== 'poweroff') {
+    if (shutdown === 'pause') {
+      throw new CliError('UNSUPPORTED', `${where}: shutdown=pause is not supported (no monitor to resume a stopped guest)`);
+    }
+    throw new CliError('BAD_VALUE', `${where}: Parameter 'shutdown' does not accept value '${shutdown}'`);
+  }
+}
+
 function rtcOption(text: string): void {
   const where = `-rtc ${text}`;
   const m = optsToMap(splitOpts(text, where), where, new Set(['base', 'clock', 'driftfix']));
@@ -531,7 +563,7 @@ function buildConfig(st: State): MachineConfig {
     ...(machine.append !== undefined ? { append: machine.append } : {}),
     ...(machine.initrd !== undefined ? { initrd: machine.initrd } : {}),
     serial,
-    noReboot: st.noReboot,
+    noReboot: st.noReboot ?? DEFAULT_NO_REBOOT,
     devices,
     netdevs: st.netdevs,
     ...(st.filterDumps.length > 0 ? { filterDumps: st.filterDumps } : {}),

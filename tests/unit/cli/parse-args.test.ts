@@ -87,7 +87,7 @@ describe('issue 9: the short command boots TamaGo with our defaults', () => {
       accel: 'jit',
       kernel: 'example',
       serial: { kind: 'stdio' },
-      noReboot: false,
+      noReboot: true,
       devices: [],
       netdevs: [],
       globals: [],
@@ -409,10 +409,28 @@ describe('serial, display, monitor, -nographic, -nodefaults', () => {
 });
 
 describe('-no-reboot, -S, -s, -gdb', () => {
-  test('-no-reboot', () => {
-    expect(config('-kernel k').noReboot).toBe(false);
+  test('-no-reboot (our default) and -action reboot=', () => {
+    expect(config('-kernel k').noReboot).toBe(true);
     expect(config('-no-reboot -kernel k').noReboot).toBe(true);
+    expect(config('-action reboot=reset -kernel k').noReboot).toBe(false);
+    expect(config('-action reboot=shutdown -kernel k').noReboot).toBe(true);
+    expect(config('-action reboot=reset,shutdown=poweroff -kernel k').noReboot).toBe(false);
+    // The last word wins, as QEMU's -no-reboot is itself reboot=shutdown.
+    expect(config('-action reboot=reset -no-reboot -kernel k').noReboot).toBe(true);
+    expect(config('-no-reboot -action reboot=reset -kernel k').noReboot).toBe(false);
   });
+  const actionErrors: Array<[string, CliErrorCode, string]> = [
+    ['-action reboot=foo', 'BAD_VALUE', "-action reboot=foo: Parameter 'reboot' does not accept value 'foo'"],
+    ['-action shutdown=pause', 'UNSUPPORTED', '-action shutdown=pause: shutdown=pause is not supported (no monitor to resume a stopped guest)'],
+    ['-action panic=none', 'UNSUPPORTED', "-action panic=none: parameter 'panic' is not supported by microvm-ts"],
+    ['-action foo=1', 'BAD_VALUE', "-action foo=1: Invalid parameter 'foo'"],
+  ];
+  for (const [opts, code, msg] of actionErrors) {
+    test(`${opts} -> ${code}`, () => {
+      const e = failure(`${opts} -kernel k`);
+      expect([e.code, e.message]).toEqual([code, msg]);
+    });
+  }
   const gdb: Array<[string, MachineConfig['gdb']]> = [
     ['-s', { host: '', port: 1234 }],
     ['-gdb tcp::1235', { host: '', port: 1235 }],
