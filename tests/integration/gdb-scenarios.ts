@@ -82,6 +82,25 @@ export function defineGdbScenarios(o: ScenarioOptions): void {
     }
   });
 
+  test("TamaGo's boot sequence with -smp 2: a breakpoint on the AP's C entry stops thread 2, every vCPU stopped", async (ctx) => {
+    needsDebug(ctx);
+    const g = await bootForGdb({
+      kernel: fw('tamago-seq.elf'), accel: o.accel, cpus: 2, memory: 512 * 2 ** 20, append: 'ticks=1 pairing=off',
+    });
+    try {
+      const out = await g.gdb(['break ap_main', 'continue', 'info threads', 'bt', 'delete', 'continue'], { timeoutMs: 90_000 });
+      expect(out).toMatch(/Thread 2 hit Breakpoint 1, ap_main \(ticket=0\)/);
+      expect(out).toMatch(/\* 2\s+Thread 2 \(vCPU 1 \[64-bit\]\) ap_main/);
+      expect(out).toMatch(/ 1\s+Thread 1 \(vCPU 0 \[64-bit\]\) /);
+      expect(out).toMatch(/#1 .* in apstart \(\)/);
+      expect(out).toContain('[Inferior 1 (Remote target) exited with code 01]');
+      expect(g.serial()).toContain('cpu 1 online');
+      expect(g.serial()).toContain('TAMAGO-SEQ OK');
+    } finally {
+      await g.close();
+    }
+  });
+
   test('watch a variable: stops where the guest writes it', async (ctx) => {
     needsDebug(ctx);
     const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel });
