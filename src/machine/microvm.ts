@@ -23,6 +23,7 @@ import { createCpuidPolicy } from '../cpu/cpuid.js';
 import type { CpuidPolicy } from '../cpu/cpuid.js';
 import { setupBoot, microvmAcpiOptions, microvmKernelCmdline, microvmVirtioGsi } from '../loader/index.js';
 import { createAccelerator } from './accel-select.js';
+import { attachVirtioDevices, type VirtioAttachment } from '../virtio/index.js';
 import { JIT_RESERVED_BYTES as JIT_RESERVED } from '../cpu/state.js';
 
 /** Why a machine stopped for good. */
@@ -70,6 +71,8 @@ export class Microvm extends EventEmitter {
   readonly cpuid: CpuidPolicy;
   readonly time: TimeSource;
   readonly exited: Promise<ExitReason>;
+  /** virtio-mmio transports, NICs and netdevs (`virtio.netdevs.get(id)`). */
+  readonly virtio: VirtioAttachment;
   private resolveExit!: (r: ExitReason) => void;
   private accel: Accelerator | undefined;
   private _state: MachineState = 'created';
@@ -120,8 +123,10 @@ export class Microvm extends EventEmitter {
           { iobase: dev.iobase, iosize: dev.iosize });
         this.pio.register(dev.iobase, dev.iosize, d, 'isa-debug-exit');
       }
-      // virtio-net-device is wired by the virtio transport code (issue 6).
     }
+    // Last: it opens host resources (sockets, tap), released by `finish`.
+    this.virtio = attachVirtioDevices({ memory: this.memory, mmio: this.mmio, gsi: this.gsi, time: this.time }, config);
+    this.virtioTransports.push(...this.virtio.transports);
   }
 
   get state(): MachineState { return this._state; }
@@ -136,6 +141,7 @@ export class Microvm extends EventEmitter {
   async start(): Promise<void> {
     if (this._state !== 'created') throw new MachineError('BAD_STATE', `start() on a machine that is ${this._state}`);
     const entry = this.boot();
+    await this.virtio.ready;
     this.accel ??= await createAccelerator(this.config, { cpuid: this.cpuid, onWarning: (w) => this.emit('warning', w) });
     await this.accel.init(this.host());
     this.accel.setState(0, entry);
@@ -167,6 +173,7 @@ export class Microvm extends EventEmitter {
     this.uart?.reset();
     this.rtc?.reset();
     for (const io of this.ioapics) io.reset();
+    this.virtio.reset();
     // As QEMU: RAM keeps its contents over a reset; the kernel image is reloaded.
     this.accel.reset();
     this.accel.setState(0, this.boot());
@@ -258,6 +265,7 @@ export class Microvm extends EventEmitter {
           await accel.destroy();
         }
       } finally {
+        await this.virtio.close().catch(() => {});
         this.emit('exit', reason);
         this.resolveExit(reason);
       }
