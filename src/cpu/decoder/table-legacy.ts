@@ -641,6 +641,8 @@ NP 0F AE /7:m ; clflush Mb ; f=CLFSH dn
 NP 0F AE /5:r ; lfence ; sse2
 NP 0F AE /6:r ; mfence ; sse2
 NP 0F AE /7:r ; sfence ; sse
+# F3 0F AE /5 (INCSSP) is LFENCE space: without CET shadow stacks it does nothing (SDM Vol. 1 §18.3).
+F3 0F AE /5:r ; nop Ry ; dn hintnop
 F3 0F AE /0:r ; rdfsbase Ry ; f=FSGSBASE only64 dw
 F3 0F AE /1:r ; rdgsbase Ry ; f=FSGSBASE only64 dw
 F3 0F AE /2:r ; wrfsbase Ry ; f=FSGSBASE only64 dr
