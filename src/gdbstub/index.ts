@@ -53,6 +53,8 @@ export async function startGdbServer(machine: Microvm, opts: GdbServerOptions): 
       },
     };
   });
+  // The machine is gone: no new connections, and the listener must not keep the process alive.
+  machine.once('exit', () => listener.release());
   return {
     port: listener.port,
     close: async () => {

@@ -30,7 +30,13 @@ export interface GdbListener {
   readonly host: string;
   /** The open session, if gdb is connected. */
   readonly session: GdbSession | undefined;
+  /** Stop listening and drop the connection. */
   close(): Promise<void>;
+  /**
+   * Stop accepting connections and let the process exit while gdb is still
+   * connected (after the target exited: the connection ends when gdb closes it).
+   */
+  release(): void;
 }
 
 export async function listenGdb(
@@ -94,6 +100,11 @@ export async function listenGdb(
     port,
     host: opts.host,
     get session() { return current?.session; },
+    release: () => {
+      server.close();
+      server.unref();
+      current?.socket.unref();
+    },
     close: () => new Promise<void>((resolve) => {
       current?.session?.close('closed');
       current?.socket.destroy();
