@@ -135,6 +135,13 @@ function validateCpus(config: MachineConfig): void {
       fail('BAD_CPUS', `Invalid CPU topology: sockets (${sockets}) * cores (${cores}) * threads (${threads}) != maxcpus (${maxCpus})`);
     }
     if (maxCpus !== cpus) fail('BAD_CPUS', `topology.maxCpus (${maxCpus}) must equal cpus (${cpus}): no CPU hotplug`);
+    // The CPUID policies (src/cpu/cpuid.ts, src/kvm/cpuid.ts) model one package of N cores with one
+    // thread each; a guest counts CPUs from those leaves (MICROVM-CONTRACT.md), so refuse others
+    // rather than show the guest a topology it was not asked for.
+    if (sockets !== 1 || threads !== 1) {
+      fail('BAD_CPUS', `CPU topology sockets=${sockets},cores=${cores},threads=${threads} is not supported yet: ` +
+        `only one socket of N cores with one thread each (-smp N)`);
+    }
   }
   if (!CPU_MODEL_NAMES.includes(cpu.model)) {
     fail('BAD_CPU', `unknown CPU model '${cpu.model}' (known: ${CPU_MODEL_NAMES.join(', ')})`);

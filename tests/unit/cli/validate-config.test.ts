@@ -26,7 +26,7 @@ describe('validateConfig', () => {
     const c: MachineConfig = {
       ...base(),
       cpus: 4,
-      topology: { sockets: 2, dies: 1, cores: 2, threads: 1, maxCpus: 4 },
+      topology: { sockets: 1, dies: 1, cores: 4, threads: 1, maxCpus: 4 },
       cpu: { model: 'host', features: { invtsc: true, sse4_1: true }, vendor: 'GenuineIntel', tscKhz: 2_000_000, physBits: 46 },
       accel: 'auto',
       kernel: new Uint8Array([1]),
@@ -56,6 +56,8 @@ describe('validateConfig', () => {
     ['topology product', (c) => ({ ...c, cpus: 4, topology: { sockets: 2, dies: 1, cores: 1, threads: 1, maxCpus: 4 } }), 'BAD_CPUS', 'Invalid CPU topology: sockets (2) * cores (1) * threads (1) != maxcpus (4)'],
     ['topology vs cpus', (c) => ({ ...c, cpus: 2, topology: { sockets: 1, dies: 1, cores: 4, threads: 1, maxCpus: 4 } }), 'BAD_CPUS', 'topology.maxCpus (4) must equal cpus (2): no CPU hotplug'],
     ['topology dies', (c) => ({ ...c, cpus: 2, topology: { sockets: 1, dies: 2, cores: 1, threads: 1, maxCpus: 2 } }), 'BAD_CPUS', "dies not supported by this machine's CPU topology"],
+    ['topology with 2 sockets', (c) => ({ ...c, cpus: 4, topology: { sockets: 2, dies: 1, cores: 2, threads: 1, maxCpus: 4 } }), 'BAD_CPUS', 'CPU topology sockets=2,cores=2,threads=1 is not supported yet: only one socket of N cores with one thread each (-smp N)'],
+    ['topology with 2 threads', (c) => ({ ...c, cpus: 2, topology: { sockets: 1, dies: 1, cores: 1, threads: 2, maxCpus: 2 } }), 'BAD_CPUS', 'CPU topology sockets=1,cores=1,threads=2 is not supported yet: only one socket of N cores with one thread each (-smp N)'],
     ['cpu model', (c) => ({ ...c, cpu: { model: 'Haswell', features: {} } }), 'BAD_CPU', "unknown CPU model 'Haswell' (known: microvm-default, max, qemu64, kvm64, host)"],
     ['cpu feature', (c) => ({ ...c, cpu: { model: 'max', features: { nope: true } } }), 'BAD_CPU', "unknown CPU feature 'nope'"],
     ['cpu tscKhz', (c) => ({ ...c, cpu: { model: 'max', features: {}, tscKhz: 999 } }), 'BAD_CPU', 'cpu.tscKhz must be an integer in 1000..2^32-1, got 999'],
