@@ -25,6 +25,10 @@ export { JIT_RESERVED_BYTES };
 export interface JitStats {
   instructions: bigint; blocks: number; translatedInsns: number; inlinedInsns: number; translateMs: number;
   tlbFills: number; slowAccesses: number; invalidations: number;
+  /** Inline accesses (only counted with `profile`), and those that missed the TLB. */
+  inlineAccesses: bigint; tlbMisses: number;
+  /** Returns from wasm to the run loop (exits of the dispatcher). */
+  exits: number;
 }
 
 export class JitAccelerator implements Accelerator {
@@ -38,6 +42,8 @@ export class JitAccelerator implements Accelerator {
   private stopped = false;
   /** Disable inline translation (every instruction through the executor): differential tests. */
   noInline = false;
+  /** Count inline memory accesses (bench/: TLB hit rate); slows the guest slightly. */
+  profile = false;
 
   async init(host: AcceleratorHost): Promise<void> {
     this.host = host;
@@ -47,6 +53,7 @@ export class JitAccelerator implements Accelerator {
     if (host.cpuCount < 1 || host.cpuCount > MAX_VCPUS) throw new AccelError('JIT_UNSUPPORTED', `the JIT supports 1..${MAX_VCPUS} vCPUs`);
     const engine = new Engine<Vcpu>(host.memory);
     engine.noInline = this.noInline;
+    engine.profile = this.profile;
     this.engine = engine;
     const u8 = new Uint8Array(host.memory.wasmMemory.buffer as ArrayBuffer);
     u8.fill(0, CODE_MAP_BASE, VCPU_AREA_BASE);
@@ -131,6 +138,9 @@ export class JitAccelerator implements Accelerator {
       inlinedInsns: s.inlined, translateMs: Number(s.translateNs) / 1e6,
       tlbFills: this.vcpus.reduce((a, v) => a + v.mmu.tlbFills, 0), slowAccesses: this.vcpus.reduce((a, v) => a + v.mmu.slowAccesses, 0),
       invalidations: s.invalidations,
+      inlineAccesses: this.vcpus.reduce((a, v) => a + v.st.u64(S.MEM_ACCESSES), 0n),
+      tlbMisses: this.vcpus.reduce((a, v) => a + v.tlbMisses, 0),
+      exits: this.vcpus.reduce((a, v) => a + v.exits, 0),
     };
   }
 

@@ -85,7 +85,9 @@ export const S = {
   HALTED: 1380,
   /** Instruction-retire counter for the current block (debug). */
   LAST_BLOCK_RIP: 1384,
-  END: 1392,
+  /** Inline memory accesses (i64), counted only by blocks translated with `profile` (bench/). */
+  MEM_ACCESSES: 1392,
+  END: 1400,
 } as const;
 
 export const SEG_BYTES = 32;

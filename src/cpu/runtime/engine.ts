@@ -52,6 +52,8 @@ export class Engine<C = unknown> {
   /** Called when a page gains code: revoke TLB write tags for it on every vCPU. */
   onCodePage: (wasmPage: number) => void = () => {};
   noInline = false;
+  /** Translate with inline access counters (bench/). */
+  profile = false;
   /** Host time during which runnable vCPUs were not scheduled (event-loop turns): hidden from guest time. */
   pausedNs = 0n;
   jsImports: { rd: Function; wr: Function; interp: Function } | undefined;
@@ -112,7 +114,7 @@ export class Engine<C = unknown> {
       // Stay inside the first page (the last instruction may straddle into the next one).
       if (((rip & 0xfffn) + BigInt(off)) >= 4096n) break;
     }
-    const bytes = genBlock(insns, { mode, cpl, memPages: this.memPages });
+    const bytes = genBlock(insns, { mode, cpl, memPages: this.memPages, profile: this.profile });
     const module = new WebAssembly.Module(bytes);
     const js = this.jsImports!;
     const inst = new WebAssembly.Instance(module, {

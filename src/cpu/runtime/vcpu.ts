@@ -44,6 +44,8 @@ export class Vcpu implements SystemOps {
   private shadow = false;
   private nmiBlocked = false;
   instructions = 0n;
+  /** Returns from the wasm dispatcher to this loop. */
+  exits = 0;
   lastError: string | undefined;
   private readonly dr = [0n, 0n, 0n, 0n, 0n, 0n, 0xffff0ff0n, 0x400n];
 
@@ -181,7 +183,11 @@ export class Vcpu implements SystemOps {
     };
   }
 
+  /** Inline accesses that missed the TLB (took `rd`/`wr`). */
+  tlbMisses = 0;
+
   slowRead(lin: bigint, size: number): number {
+    this.tlbMisses++;
     const cpl = this.cpl;
     const tmp = this.base + S.TMP;
     const v = this.mmu.read(BigInt.asUintN(64, lin), size, cpl);
@@ -190,6 +196,7 @@ export class Vcpu implements SystemOps {
     return Exit.CONTINUE;
   }
   slowWrite(lin: bigint, size: number, v: bigint): number {
+    this.tlbMisses++;
     let smc = false;
     const prev = this.mmu.onCodeWrite;
     this.mmu.onCodeWrite = (gpa) => { smc = true; prev(gpa); };
@@ -825,6 +832,7 @@ export class Vcpu implements SystemOps {
       st.setU32(S.BUDGET, chunk);
       st.setU32(S.MODE_KEY, this.modeKey());
       const code = core.run(this.base);
+      this.exits++;
       const used = chunk - st.i32(S.BUDGET);
       left -= Math.max(used, 1);
       this.instructions += BigInt(Math.max(used, 0));

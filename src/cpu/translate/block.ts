@@ -29,6 +29,8 @@ export interface BlockOptions {
   memPages: number;
   /** Disable inline code (every instruction through interp): for differential testing of both paths. */
   noInline?: boolean;
+  /** Count inline memory accesses in S.MEM_ACCESSES (bench/: TLB hit rate). */
+  profile?: boolean;
 }
 
 /** Does the translator inline this instruction (64-bit mode only)? */
@@ -159,8 +161,14 @@ class Tx {
   }
 
   /** Push the value (i64, zero-extended) of `size` bytes at the address in `a`. */
+  private countAccess(): void {
+    if (!this.opts.profile) return;
+    this.fb.get(this.base).get(this.base).i64Load(S.MEM_ACCESSES).i64Const(1).i64Add().i64Store(S.MEM_ACCESSES);
+  }
+
   genLoad(a: I64, size: number, faultRip: bigint): void {
     const fb = this.fb;
+    this.countAccess();
     const e = fb.local('i32');
     const done = fb.block('i64');
     const slow = fb.block();
@@ -182,6 +190,7 @@ class Tx {
   /** Store the low `size` bytes of local v at the address in `a`. */
   genStore(a: I64, size: number, v: I64, faultRip: bigint): void {
     const fb = this.fb;
+    this.countAccess();
     const e = fb.local('i32');
     const done = fb.block();
     const slow = fb.block();
