@@ -91,13 +91,12 @@ export const KVM_CPUID_TIMING = 0x40000010;
 
 /**
  * The vendor the JIT presents (microvm-default, max, host under the JIT). The
- * JIT follows one vendor's behaviour for undefined flags (CPU-JIT.md); this
- * must name the same vendor. Note: the development host of this session is a
- * GenuineIntel Xeon, while the design assumed an AMD host: if the JIT's
- * differential tests take their oracle from an Intel host, switch this to
- * 'GenuineIntel' (TamaGo then counts CPUs from leaf 0xB, which is reported for both vendors).
+ * JIT follows one vendor's behaviour for undefined flags (CPU-JIT.md) and its
+ * differential tests take the host CPU as the oracle; the development and CI
+ * hosts are GenuineIntel Xeons, so the JIT is an Intel CPU (family 6 model
+ * 0x55, a Skylake-SP signature). TamaGo then counts CPUs from leaf 0xB.
  */
-export const JIT_VENDOR: CpuVendor = 'AuthenticAMD';
+export const JIT_VENDOR: CpuVendor = 'GenuineIntel';
 
 interface CpuModelDef {
   readonly vendor: CpuVendor;
@@ -121,11 +120,11 @@ const PPRO_FEATURES: readonly FeatureName[] = [
 
 const MODELS: Readonly<Record<string, CpuModelDef>> = {
   'microvm-default': {
-    vendor: JIT_VENDOR, family: 15, model: 107, stepping: 1, brand: 'microvm-ts JIT CPU',
+    vendor: JIT_VENDOR, family: 6, model: 0x55, stepping: 4, brand: 'microvm-ts JIT CPU',
     level: 0x1f, features: 'all', kvmLeaves: true,
   },
   'max': {
-    vendor: JIT_VENDOR, family: 15, model: 107, stepping: 1, brand: 'microvm-ts JIT CPU (max)',
+    vendor: JIT_VENDOR, family: 6, model: 0x55, stepping: 4, brand: 'microvm-ts JIT CPU (max)',
     level: 0x1f, features: 'all', kvmLeaves: true,
   },
   'qemu64': {

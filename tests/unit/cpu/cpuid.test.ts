@@ -8,8 +8,20 @@ const str = (...regs: number[]): string =>
   regs.map((r) => String.fromCharCode(r & 0xff, (r >>> 8) & 0xff, (r >>> 16) & 0xff, r >>> 24)).join('');
 const bit = (v: number, b: number): number => (v >>> b) & 1;
 
-describe('microvm-default (no -cpu): the contract features', () => {
+describe('microvm-default (no -cpu): the JIT presents an Intel CPU, like the hosts its oracle runs on', () => {
   const p = createCpuidPolicy({ cpus: 4, tscKhz: 2_500_000 });
+  test('vendor GenuineIntel, family 6 model 0x55 stepping 4', () => {
+    const l0 = p.lookup(0, 0, 0);
+    expect(str(l0.ebx, l0.edx, l0.ecx)).toBe('GenuineIntel');
+    expect(p.lookup(0, 1, 0).eax).toBe(0x00050654);
+  });
+  test('no AMD aliases in 0x80000001 EDX on Intel', () => {
+    expect(p.lookup(0, 0x80000001, 0).edx & 0x0183f3ff).toBe(0);
+  });
+});
+
+describe('microvm-default with vendor AuthenticAMD: the contract features', () => {
+  const p = createCpuidPolicy({ cpus: 4, tscKhz: 2_500_000, vendor: 'AuthenticAMD' });
   const cases: Array<{ name: string; leaf: number; sub?: number; reg: keyof CpuidResult; bit: number; want: 0 | 1 }> = [
     { name: 'hypervisor', leaf: 1, reg: 'ecx', bit: 31, want: 1 },
     { name: 'TSC-deadline', leaf: 1, reg: 'ecx', bit: 24, want: 1 },
@@ -72,9 +84,9 @@ describe('microvm-default (no -cpu): the contract features', () => {
     expect((l.ecx * l.ebx) / l.eax).toBe(2_500_000_000);
     expect(p.lookup(0, 0x16, 0).eax).toBe(2500);
   });
-  test('leaf 1 EAX: qemu64 family 15 model 107 stepping 1 = 0x00060fb1', () => {
-    expect(p.lookup(0, 1, 0).eax).toBe(0x00060fb1);
-    expect(p.lookup(0, 0x80000001, 0).eax).toBe(0x00060fb1);
+  test('leaf 1 EAX: family 6 model 0x55 stepping 4 = 0x00050654, also in 0x80000001 on AMD', () => {
+    expect(p.lookup(0, 1, 0).eax).toBe(0x00050654);
+    expect(p.lookup(0, 0x80000001, 0).eax).toBe(0x00050654);
   });
   test('leaf 1 EBX per vCPU: APIC ID, logical count 4, CLFLUSH 8', () => {
     expect(p.lookup(0, 1, 0).ebx).toBe(0x00040800);
@@ -115,7 +127,7 @@ describe('microvm-default (no -cpu): the contract features', () => {
     expect(one.tscKhz).toBe(2_000_000);
   });
   test('-smp 3: ApicIdCoreIdSize rounds up to 2 bits', () => {
-    expect(createCpuidPolicy({ cpus: 3 }).lookup(0, 0x80000008, 0).ecx).toBe(0x2002);
+    expect(createCpuidPolicy({ cpus: 3, vendor: 'AuthenticAMD' }).lookup(0, 0x80000008, 0).ecx).toBe(0x2002);
   });
 });
 
