@@ -121,6 +121,30 @@ export function defineGdbScenarios(o: ScenarioOptions): void {
     }
   });
 
+  test('x87 and SSE registers: read the reset FCW, write xmm1 and mxcsr and read them back from the vCPU', async (ctx) => {
+    const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel });
+    try {
+      if (!g.machine.accelerator?.debug?.getFpu) {
+        console.warn(`[gdb-${o.accel}] FPU registers skipped: the accelerator has no AcceleratorDebug.getFpu (gdb shows them <unavailable>)`);
+        const out = await g.gdb(['p $xmm0', 'p $rip', 'detach']);
+        expect(out).toMatch(/\$1 = <unavailable>/);
+        expect(out).toMatch(/\$2 = \(void \(\*\)\(\)\) 0x100020 <pvh_start32>/);
+        ctx.skip();
+        return;
+      }
+      const out = await g.gdb([
+        'p/x $fctrl', 'set $xmm1.v4_int32[0] = 0x12345678', 'set $mxcsr = 0x1f80',
+        // Drop gdb's cache so the values come back from the vCPU.
+        'maint flush register-cache', 'p/x $xmm1.v4_int32', 'p/x $mxcsr', 'detach',
+      ]);
+      expect(out).toContain('$1 = 0x37f'); // FCW at power-on (SDM Vol. 1 8.1.5)
+      expect(out).toContain('$2 = {0x12345678, 0x0, 0x0, 0x0}');
+      expect(out).toContain('$3 = 0x1f80');
+    } finally {
+      await g.close();
+    }
+  });
+
   test('Ctrl-C a running guest, system_reset, then kill', async () => {
     const g = await bootForGdb({ kernel: fw('exit-code.elf'), accel: o.accel, append: 'how=halt' });
     try {
