@@ -23,12 +23,12 @@ export interface GdbGuest {
   close(): Promise<void>;
 }
 
-export async function bootForGdb(opts: { kernel: string; accel: 'kvm' | 'jit'; cpus?: number; append?: string; memory?: number }): Promise<GdbGuest> {
+export async function bootForGdb(opts: { kernel: string; accel: 'kvm' | 'jit'; cpus?: number; append?: string; memory?: number; startPaused?: boolean }): Promise<GdbGuest> {
   let out = '';
   const config = resolveConfig({
     kernel: opts.kernel, accel: opts.accel, memory: opts.memory ?? 256 * 2 ** 20, cpus: opts.cpus ?? 1,
     cpu: { model: opts.accel === 'kvm' ? 'host' : 'microvm-default' },
-    serial: { kind: 'stream' }, startPaused: true,
+    serial: { kind: 'stream' }, startPaused: opts.startPaused ?? true,
     devices: [{ driver: 'isa-debug-exit', iobase: 0xf4, iosize: 4 }],
     ...(opts.append !== undefined ? { append: opts.append } : {}),
   });

@@ -145,6 +145,21 @@ export function defineGdbScenarios(o: ScenarioOptions): void {
     }
   });
 
+  test('attach to a running guest (no -S): gdb connecting stops it, detaching lets it run on', async () => {
+    const g = await bootForGdb({ kernel: fw('exit-code.elf'), accel: o.accel, append: 'how=halt', startPaused: false });
+    try {
+      const t0 = Date.now();
+      while (!g.serial().includes('halting forever') && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20));
+      const out = await g.gdb(['bt 1', 'info threads', 'detach']);
+      expect(out).toMatch(/#0\s+.*halt_forever \(\) at lib\/exit\.c/);
+      expect(out).toContain('[Inferior 1 (Remote target) detached]');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(g.machine.state).toBe('running');
+    } finally {
+      await g.close();
+    }
+  });
+
   test('Ctrl-C a running guest, system_reset, then kill', async () => {
     const g = await bootForGdb({ kernel: fw('exit-code.elf'), accel: o.accel, append: 'how=halt' });
     try {
