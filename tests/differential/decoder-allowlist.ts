@@ -13,6 +13,12 @@ const icedMnemonic = (d: Disagreement): string => d.iced.split(/[ (]/)[0] ?? '';
 
 export const ICED_ALLOW: ReadonlyArray<Rule<Disagreement>> = [
   {
+    reason: 'INT n / INT3 / INT1 / INTO push the EFLAGS image and then clear TF, IF (interrupt gates), NT, RF, VM and ' +
+      'AC (SDM Vol. 2 "INT n/INTO/INT3/INT1", Operation). iced reports no flag access; a liveness pass needs ' +
+      'the read (else flag updates before an INT would be dropped), so we keep r:all and the cleared flags.',
+    match: (d) => d.what.startsWith('flags:') && /^(int|int3|int1|into) /.test(d.ours),
+  },
+  {
     reason: '0F 18 /6, /7 are reserved-NOP hint space (SDM Vol. 2 "NOP", Table A-3 note); a CPU without ' +
       'PREFETCHI executes PREFETCHIT0/1 as NOP, which is what we decode (we do not implement PREFETCHI).',
     match: (d) => d.what === 'decoded-unsupported' && d.ours.startsWith('nop') && /^prefetchit[01]$/.test(icedMnemonic(d)),

@@ -175,6 +175,34 @@ function unsupportedFeatures(ins: IcedInstruction): string[] {
   return out;
 }
 
+/** iced RflagsBits -> RFLAGS bit positions (iced tracks OF SF ZF AF CF PF DF IF AC). */
+function icedFlags(m: number): number {
+  let r = 0;
+  if (m & 1) r |= 0x800; if (m & 2) r |= 0x80; if (m & 4) r |= 0x40; if (m & 8) r |= 0x10;
+  if (m & 16) r |= 0x1; if (m & 32) r |= 0x4; if (m & 64) r |= 0x400; if (m & 128) r |= 0x200; if (m & 256) r |= 0x40000;
+  return r;
+}
+const TRACKED_FLAGS = 0x40ed5;
+/**
+ * Instructions that leave flags unchanged for some operand values (count 0, REP with RCX 0, BSF/BSR of 0 on
+ * AMD): by our convention (types.ts) they also list those flags as read.
+ */
+const CONDITIONAL_FLAG_WRITERS = new Set(['rol', 'ror', 'rcl', 'rcr', 'shl', 'sal', 'shr', 'sar', 'shld', 'shrd',
+  'bsf', 'bsr', 'cmps', 'scas']);
+
+export function compareFlags(insn: Instruction, ins: IcedInstruction): string | null {
+  const mn = MN_NAMES[insn.mn] ?? '';
+  const w = insn.flagsWritten & TRACKED_FLAGS, u = insn.flagsUndefined & TRACKED_FLAGS, r = insn.flagsRead & TRACKED_FLAGS;
+  const iw = icedFlags(ins.rflagsModified), iu = icedFlags(ins.rflagsUndefined), ir = icedFlags(ins.rflagsRead);
+  const msgs: string[] = [];
+  if (w !== iw) msgs.push(`written ${w.toString(16)} vs ${iw.toString(16)}`);
+  if (u !== iu) msgs.push(`undefined ${u.toString(16)} vs ${iu.toString(16)}`);
+  if ((ir & ~r) !== 0) msgs.push(`read ${r.toString(16)} misses ${(ir & ~r).toString(16)}`);
+  const extra = r & ~ir;
+  if (extra !== 0 && !(CONDITIONAL_FLAG_WRITERS.has(mn) && (extra & ~w) === 0)) msgs.push(`extra read ${extra.toString(16)}`);
+  return msgs.length ? `flags: ${msgs.join(', ')}` : null;
+}
+
 /** Compare one operand with iced's operand i; returns a message or null. */
 function compareOperand(o: Operand, ins: IcedInstruction, i: number, insn: Instruction): string | null {
   const k = ins.opKind(i);
@@ -293,6 +321,8 @@ export function compareWithIced(bytes: Uint8Array, mode: CpuMode, stats: Compare
       const m = compareOperand(scratch.ops[i]!, ins, i + skip, scratch);
       if (m) { add(`operand: ${m}`, describe(scratch), ins.toString()); return; }
     }
+    const fm = compareFlags(scratch, ins);
+    if (fm) add(fm, describe(scratch), ins.toString());
   } finally {
     ins.free();
   }

@@ -722,6 +722,9 @@ export const INFO_VVVV_UNUSED = 1 << 4;
 export const INFO_FEAT64 = 1 << 5;
 export const INFO_HAS_IMPL = 1 << 6;
 export const INFO_CHECK_SHIFT = 7;
+/** Bits 11-13: flags of a shift/rotate by an immediate count depend on the count (decoder.ts shiftFlags). */
+export const INFO_SHIFTK_SHIFT = 11;
+export const SHIFTK_ROT = 1, SHIFTK_RCX = 2, SHIFTK_SHIFT = 3, SHIFTK_SHXD = 4;
 export const CHECK_NONE = 0, CHECK_MOVCR = 1, CHECK_MOVDR = 2, CHECK_SREG_DST = 3, CHECK_SREG_SRC = 4,
   CHECK_INVALID = 5, CHECK_XCHG = 6, CHECK_GATHER = 7;
 
@@ -750,6 +753,17 @@ export interface FlatTables {
   attrs: Int32Array;
   cond: Int8Array;
   fallback: Int32Array;
+}
+
+/** Which immediate-count shift family a form is (0: none). */
+function shiftKind(f: Form): number {
+  const last = f.ops[f.ops.length - 1];
+  if (!last || last.k !== K.I || f.map > OpMap.MAP_0F) return 0;
+  if (f.name === 'rol' || f.name === 'ror') return SHIFTK_ROT;
+  if (f.name === 'rcl' || f.name === 'rcr') return SHIFTK_RCX;
+  if (f.name === 'shl' || f.name === 'shr' || f.name === 'sal' || f.name === 'sar') return SHIFTK_SHIFT;
+  if (f.name === 'shld' || f.name === 'shrd') return SHIFTK_SHXD;
+  return 0;
 }
 
 export function flatten(t: Tables): FlatTables {
@@ -798,7 +812,7 @@ export function flatten(t: Tables): FlatTables {
     else if (f.ops.some((o) => o.k === K.MV)) check = CHECK_GATHER;
     ft.info[i] = (f.byteOp ? INFO_BYTEOP : 0) | (f.d64 ? INFO_D64 : 0) | (!f.vex && f.c[DIM.PFX] === 1 ? INFO_M66 : 0) |
       (f.amdfar ? INFO_AMDFAR : 0) | (f.vvvvUnused ? INFO_VVVV_UNUSED : 0) | (f.feat64Only ? INFO_FEAT64 : 0) |
-      (f.impl.length > 0 ? INFO_HAS_IMPL : 0) | (check << INFO_CHECK_SHIFT);
+      (f.impl.length > 0 ? INFO_HAS_IMPL : 0) | (check << 7 /* INFO_CHECK_SHIFT */) | (shiftKind(f) << INFO_SHIFTK_SHIFT);
     ft.feat1[i] = f.feat1;
     ft.feat2[i] = f.feat2;
     ft.ops[i * 6] = f.ops.length;

@@ -14,14 +14,14 @@
 import {
   buildTables, flatten, CHECK_INVALID, CHECK_MOVCR, CHECK_MOVDR, CHECK_SREG_DST, CHECK_SREG_SRC, CHECK_XCHG, CHECK_GATHER,
   FORMS, INFO_AMDFAR, INFO_BYTEOP, INFO_CHECK_SHIFT, INFO_D64, INFO_FEAT64, INFO_HAS_IMPL, INFO_M66,
-  INFO_VVVV_UNUSED, K, SZ, type OpSpec,
+  INFO_VVVV_UNUSED, INFO_SHIFTK_SHIFT, K, SZ, SHIFTK_RCX, SHIFTK_ROT, SHIFTK_SHIFT, type OpSpec,
 } from './build.js';
 import { ALL_FEATURES } from './features.js';
 import { Mn } from './mnemonics.js';
 import { LEGACY_LINES } from './table-legacy.js';
 import { VEX_LINES } from './table-vex.js';
 import {
-  ACCESS_READ, ATTR_LOCKABLE, ATTR_LOCKED, BASE_RIP, DECODE_GP, DECODE_MORE, DECODE_UD, Instruction, NO_REG,
+  ACCESS_READ, ATTR_LOCKABLE, FLAG_AF, FLAG_CF, FLAG_OF, FLAG_PF, FLAG_SF, FLAG_ZF, ATTR_LOCKED, BASE_RIP, DECODE_GP, DECODE_MORE, DECODE_UD, Instruction, NO_REG,
   OpKind, OpMap, PFX_ADDRSIZE, PFX_HINT_NOT_TAKEN, PFX_HINT_TAKEN, PFX_LOCK, PFX_OPSIZE, PFX_REP,
   PFX_REP_CONFLICT, PFX_REPNE, PFX_REX, PFX_SEG, PFX_VEX2, PFX_VEX3, RegClass, UdReason, Flow,
   type CpuMode, type DecodeFailure, type FeatureSet, type Operand,
@@ -355,7 +355,7 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
     if (f < 0) return udWithLength(out, p, offset, UdReason.FEATURE);
   }
   const info = F_INFO[f]!;
-  const check = info >> INFO_CHECK_SHIFT;
+  const check = (info >> INFO_CHECK_SHIFT) & 15;
   // Table lines spelled 'invalid' carve #UD holes into otherwise valid forms (e.g. F2/F3 + RDRAND).
   if (check === CHECK_INVALID) return udWithLength(out, p, offset, UdReason.OPCODE);
   if (isVex && (info & INFO_VVVV_UNUSED) !== 0 && S.vexV !== 0) return udWithLength(out, p, offset, UdReason.VEX);
@@ -455,10 +455,33 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   out.flagsRead = F_FR[f]!;
   out.flagsWritten = F_FW[f]!;
   out.flagsUndefined = F_FU[f]!;
+  if (info >> INFO_SHIFTK_SHIFT) shiftFlags(out, info >> INFO_SHIFTK_SHIFT, ops[n - 1]!.imm, opSize);
   out.flow = F_FLOW[f]! as Flow;
   out.attrs = attrs;
   out.failure = UdReason.NONE;
   return out.length;
+}
+
+/**
+ * Flags of a shift/rotate by an immediate count, which the count decides (SDM "SAL/SAR/SHL/SHR",
+ * "RCL/RCR/ROL/ROR", "SHLD", "SHRD"): a masked count of 0 affects no flag; OF is defined only for a count
+ * of 1; RCL/RCR count modulo 9 (bytes) or 17 (words) for 8/16-bit operands.
+ */
+function shiftFlags(out: Instruction, kind: number, imm: number, opSize: number): void {
+  let count = imm & (opSize === 64 ? 0x3f : 0x1f);
+  if (kind === SHIFTK_RCX) count = opSize === 8 ? count % 9 : opSize === 16 ? count % 17 : count;
+  if (count === 0) { out.flagsRead = 0; out.flagsWritten = 0; out.flagsUndefined = 0; return; }
+  const of = count === 1 ? 0 : FLAG_OF;
+  if (kind === SHIFTK_ROT || kind === SHIFTK_RCX) {
+    out.flagsRead = kind === SHIFTK_RCX ? FLAG_CF : 0;
+    out.flagsWritten = FLAG_OF | FLAG_CF;
+    out.flagsUndefined = of;
+  } else {
+    void SHIFTK_SHIFT;
+    out.flagsRead = 0;
+    out.flagsWritten = FLAG_OF | FLAG_SF | FLAG_ZF | FLAG_AF | FLAG_PF | FLAG_CF;
+    out.flagsUndefined = FLAG_AF | of;
+  }
 }
 
 /** #UD after ModRM/SIB/disp were consumed: the length up to there (immediates unknown). */

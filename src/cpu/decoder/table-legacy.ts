@@ -116,10 +116,10 @@ F3 90 ; pause ;
 99 ; cqo ; o64 impl=RAX:r,RDX:w
 9A ; call Ap ; no64 flow=callfar stack segload
 9B ; wait ;
-9C ; pushf ; d64 o16 stack r:F
+9C ; pushf ; d64 o16 stack r:OSZAPCDIT
 9C ; pushfd ; d64 o32 stack r:F
 9C ; pushfq ; d64 o64 stack r:F
-9D ; popf ; d64 o16 stack w:F
+9D ; popf ; d64 o16 stack w:OSZAPCDIT
 9D ; popfd ; d64 o32 stack w:F
 9D ; popfq ; d64 o64 stack w:F
 9E ; sahf ; w:SZAPC impl=AH:r f=LAHF_LM64
@@ -154,10 +154,10 @@ C8 ; enter Iw,Ib ; d64 stack
 C9 ; leave ; d64 stack
 CA ; retf Iw ; flow=retfar stack segload
 CB ; retf ; flow=retfar stack segload
-CC ; int3 ; flow=int stack w:TIF
-CD ; int Ib ; flow=int stack w:TIF
-CE ; into ; no64 flow=int stack r:O w:TIF
-CF ; iret ; o16 flow=iret stack w:F ser
+CC ; int3 ; flow=int stack r:F w:TIF
+CD ; int Ib ; flow=int stack r:F w:TIF
+CE ; into ; no64 flow=int stack r:F w:TIF
+CF ; iret ; o16 flow=iret stack w:OSZAPCDIT ser
 CF ; iretd ; o32 flow=iret stack w:F ser
 CF ; iretq ; o64 flow=iret stack w:F ser
 D4 ; aam Ib ; no64 w:OSZAPC u:OAC impl=AX:rw
@@ -182,7 +182,7 @@ EC ; in AL,DX ; io iopl dw
 ED ; in eAX,DX ; io iopl dw
 EE ; out DX,AL ; io iopl dr
 EF ; out DX,eAX ; io iopl dr
-F1 ; int1 ; flow=int stack w:TIF
+F1 ; int1 ; flow=int stack r:F w:TIF
 F4 ; hlt ; priv flow=hlt
 F5 ; cmc ; r:C w:C
 F6 /0 ; test Eb,Ib ; dr w:OSZAPC u:A
@@ -385,9 +385,9 @@ const MAP_0F = `
 0F 01 /6 ; lmsw Evw ; priv ser dr flow=mode
 0F 01 /7:m ; invlpg Mb ; priv ser dn
 NP 0F 01 /C1 ; vmcall ; f=VMX
-NP 0F 01 /C2 ; vmlaunch ; f=VMX priv
-NP 0F 01 /C3 ; vmresume ; f=VMX priv
-NP 0F 01 /C4 ; vmxoff ; f=VMX priv
+NP 0F 01 /C2 ; vmlaunch ; f=VMX priv w:OSZAPC
+NP 0F 01 /C3 ; vmresume ; f=VMX priv w:OSZAPC
+NP 0F 01 /C4 ; vmxoff ; f=VMX priv w:OSZAPC
 NP 0F 01 /D4 ; vmfunc ; f=VMX impl=EAX:r
 NP 0F 01 /C8 ; monitor ; f=MONITOR priv impl=aAX:r,ECX:r,EDX:r
 NP 0F 01 /C9 ; mwait ; f=MONITOR priv flow=hlt impl=EAX:r,ECX:r
@@ -416,7 +416,7 @@ NP 0F 01 /FB ; mwaitx ; f=MONITORX flow=hlt impl=EAX:r,ECX:r,EBX:r
 NP 0F 01 /FD ; rdpru ; f=RDPRU sys impl=ECX:r,EDX:w,EAX:w
 0F 02 /r ; lar Gv,Evw ; pm dw w:Z
 0F 03 /r ; lsl Gv,Evw ; pm dw w:Z
-0F 05 ; syscall ; f=SYSCALL flow=syscall impl=RCX:w,R11:w w:F
+0F 05 ; syscall ; f=SYSCALL flow=syscall impl=RCX:w,R11:w r:F w:F
 0F 06 ; clts ; priv
 0F 07 ; sysret ; f=SYSCALL priv flow=sysret notw w:F
 0F 07 ; sysretq ; f=SYSCALL priv flow=sysret W1 only64 w:F
@@ -476,10 +476,10 @@ F3 0F 1E /FA ; endbr64 ; f=CET_IBT
 F3 0F 1E /FB ; endbr32 ; f=CET_IBT
 0F 1F /0 ; nop Ev ; dn
 0F 1F /r ; nop Ev,Gv ; dn hintnop
-0F 20 /r ; mov Rc,Cc ; priv dw movcr modreg
-0F 21 /r ; mov Rc,Dc ; priv dw movdr modreg
-0F 22 /r ; mov Cc,Rc ; priv ser dw movcr modreg flow=mode
-0F 23 /r ; mov Dc,Rc ; priv ser dw movdr modreg
+0F 20 /r ; mov Rc,Cc ; priv dw movcr modreg w:OSZAPC u:OSZAPC
+0F 21 /r ; mov Rc,Dc ; priv dw movdr modreg w:OSZAPC u:OSZAPC
+0F 22 /r ; mov Cc,Rc ; priv ser dw movcr modreg flow=mode w:OSZAPC u:OSZAPC
+0F 23 /r ; mov Dc,Rc ; priv ser dw movdr modreg w:OSZAPC u:OSZAPC
 NP 0F 28 /r ; movaps Vo,Wo ; sse align dw
 66 0F 28 /r ; movapd Vo,Wo ; sse2 align dw
 NP 0F 29 /r ; movaps Wo,Vo ; sse align dw
@@ -591,10 +591,10 @@ NP 0F 73 /6:r ; psllq Nq,Ib ; mmx
 66 0F 73 /6:r ; psllq Uo,Ib ; sse2
 66 0F 73 /7:r ; pslldq Uo,Ib ; sse2
 NP 0F 77 ; emms ; mmx
-NP 0F 78 /r ; vmread EF,GF ; f=VMX priv dw
+NP 0F 78 /r ; vmread EF,GF ; f=VMX priv dw w:OSZAPC
 66 0F 78 /0:r ; extrq Uo,Ib,Ib ; f=SSE4A sse
 F2 0F 78 /r:r ; insertq Vo,Uo,Ib,Ib ; f=SSE4A sse
-NP 0F 79 /r ; vmwrite GF,EF ; f=VMX priv dw
+NP 0F 79 /r ; vmwrite GF,EF ; f=VMX priv dw w:OSZAPC
 66 0F 79 /r:r ; extrq Vo,Uo ; f=SSE4A sse
 F2 0F 79 /r:r ; insertq Vo,Uo ; f=SSE4A sse
 66 0F 7C /r ; haddpd Vo,Wo ; sse3 align
@@ -614,13 +614,13 @@ F3 0F 7F /r ; movdqu Wo,Vo ; sse2 dw
 0F A0 ; push FS ; d64 stack
 0F A1 ; pop FS ; d64 stack segload
 0F A2 ; cpuid ; ser sys impl=EAX:rw,ECX:rw,EBX:w,EDX:w
-0F A3 /r ; bt Ev,Gv ; dr w:OSZAPC u:OSZAP
+0F A3 /r ; bt Ev,Gv ; dr w:OSAPC u:OSAP
 0F A4 /r ; shld Ev,Gv,Ib ; w:OSZAPC r:OSZAPC u:OA
 0F A5 /r ; shld Ev,Gv,CL ; w:OSZAPC r:OSZAPC u:OA
 0F A8 ; push GS ; d64 stack
 0F A9 ; pop GS ; d64 stack segload
 0F AA ; rsm ; flow=mode w:F
-0F AB /r ; bts Ev,Gv ; lock w:OSZAPC u:OSZAP
+0F AB /r ; bts Ev,Gv ; lock w:OSAPC u:OSAP
 0F AC /r ; shrd Ev,Gv,Ib ; w:OSZAPC r:OSZAPC u:OA
 0F AD /r ; shrd Ev,Gv,CL ; w:OSZAPC r:OSZAPC u:OA
 NP 0F AE /0:m ; fxsave Mfx ; f=FXSR dw notw
@@ -651,21 +651,21 @@ F3 0F AE /3:r ; wrgsbase Ry ; f=FSGSBASE only64 dr
 0F B0 /r ; cmpxchg Eb,Gb ; lock w:OSZAPC impl=AL:rw
 0F B1 /r ; cmpxchg Ev,Gv ; lock w:OSZAPC impl=rAX:rw
 0F B2 /r:m ; lss Gv,Mp ; dw segload inhibit amdfar
-0F B3 /r ; btr Ev,Gv ; lock w:OSZAPC u:OSZAP
+0F B3 /r ; btr Ev,Gv ; lock w:OSAPC u:OSAP
 0F B4 /r:m ; lfs Gv,Mp ; dw segload amdfar
 0F B5 /r:m ; lgs Gv,Mp ; dw segload amdfar
 0F B6 /r ; movzx Gv,Eb ; dw
 0F B7 /r ; movzx Gv,Ew ; dw
 F3 0F B8 /r ; popcnt Gv,Ev ; f=POPCNT dw w:OSZAPC
 0F B9 /r ; ud1 Gv,Ev ; flow=ud dn
-0F BA /4 ; bt Ev,Ib ; dr w:OSZAPC u:OSZAP
-0F BA /5 ; bts Ev,Ib ; lock w:OSZAPC u:OSZAP
-0F BA /6 ; btr Ev,Ib ; lock w:OSZAPC u:OSZAP
-0F BA /7 ; btc Ev,Ib ; lock w:OSZAPC u:OSZAP
-0F BB /r ; btc Ev,Gv ; lock w:OSZAPC u:OSZAP
-0F BC /r ; bsf Gv,Ev ; w:OSZAPC r:Z u:OSAPC dwc
+0F BA /4 ; bt Ev,Ib ; dr w:OSAPC u:OSAP
+0F BA /5 ; bts Ev,Ib ; lock w:OSAPC u:OSAP
+0F BA /6 ; btr Ev,Ib ; lock w:OSAPC u:OSAP
+0F BA /7 ; btc Ev,Ib ; lock w:OSAPC u:OSAP
+0F BB /r ; btc Ev,Gv ; lock w:OSAPC u:OSAP
+0F BC /r ; bsf Gv,Ev ; w:OSZAPC u:OSAPC dwc
 F3 0F BC /r ; tzcnt Gv,Ev ; f=BMI1 dw w:OSZAPC u:OSAP
-0F BD /r ; bsr Gv,Ev ; w:OSZAPC r:Z u:OSAPC dwc
+0F BD /r ; bsr Gv,Ev ; w:OSZAPC u:OSAPC dwc
 F3 0F BD /r ; lzcnt Gv,Ev ; f=LZCNT dw w:OSZAPC u:OSAP
 0F BE /r ; movsx Gv,Eb ; dw
 0F BF /r ; movsx Gv,Ew ; dw
@@ -690,10 +690,10 @@ NP 0F C7 /4:m ; xsavec Mxs ; f=XSAVEC dw notw varsize impl=EDX:r,EAX:r
 NP 0F C7 /4:m ; xsavec64 Mxs ; f=XSAVEC dw W1 only64 varsize impl=EDX:r,EAX:r
 NP 0F C7 /5:m ; xsaves Mxs ; f=XSAVES priv dw notw varsize impl=EDX:r,EAX:r
 NP 0F C7 /5:m ; xsaves64 Mxs ; f=XSAVES priv dw W1 only64 varsize impl=EDX:r,EAX:r
-NP 0F C7 /6:m ; vmptrld Mq ; f=VMX priv dr
-66 0F C7 /6:m ; vmclear Mq ; f=VMX priv dr
-F3 0F C7 /6:m ; vmxon Mq ; f=VMX priv dr
-NP 0F C7 /7:m ; vmptrst Mq ; f=VMX priv dw
+NP 0F C7 /6:m ; vmptrld Mq ; f=VMX priv dr w:OSZAPC
+66 0F C7 /6:m ; vmclear Mq ; f=VMX priv dr w:OSZAPC
+F3 0F C7 /6:m ; vmxon Mq ; f=VMX priv dr w:OSZAPC
+NP 0F C7 /7:m ; vmptrst Mq ; f=VMX priv dw w:OSZAPC
 0F C7 /6:r ; rdrand Rv ; f=RDRAND dw w:OSZAPC
 F3 0F C7 /6:r ; invalid ;
 F2 0F C7 /6:r ; invalid ;
@@ -787,8 +787,8 @@ const MAP_0F38 = `
 66 0F 38 3F /r ; pmaxud Vo,Wo ; sse41 align
 66 0F 38 40 /r ; pmulld Vo,Wo ; sse41 align
 66 0F 38 41 /r ; phminposuw Vo,Wo ; sse41 align dw
-66 0F 38 80 /r:m ; invept GF,Mo ; f=VMX priv dr
-66 0F 38 81 /r:m ; invvpid GF,Mo ; f=VMX priv dr
+66 0F 38 80 /r:m ; invept GF,Mo ; f=VMX priv dr w:OSZAPC
+66 0F 38 81 /r:m ; invvpid GF,Mo ; f=VMX priv dr w:OSZAPC
 66 0F 38 82 /r:m ; invpcid GF,Mo ; f=INVPCID priv dr
 NP 0F 38 C8 /r ; sha1nexte Vo,Wo ; f=SHA sse align
 NP 0F 38 C9 /r ; sha1msg1 Vo,Wo ; f=SHA sse align
