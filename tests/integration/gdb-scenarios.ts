@@ -27,13 +27,17 @@ export function defineGdbScenarios(o: ScenarioOptions): void {
     const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel, append: 'gdb-test' });
     try {
       const out = await g.gdb([
-        'break guest_main', 'continue', 'info registers rip', 'x/s 0x102a60', 'p/x $sp', 'stepi', 'info registers rip',
-        'next', 'detach',
+        'break guest_main', 'continue', 'p $pc == guest_main', 'x/3i $pc', 'stepi', 'stepi', 'info registers rip', 'x/s $rdi',
+        'p/x $sp', 'next', 'detach',
       ]);
       expect(out).toMatch(/Breakpoint 1, guest_main \(\) at hello\/hello\.c:13/);
-      expect(ripOf(out)).toEqual(['0x100710', '0x100711']); // guest_main, then past the 1-byte push %rbp
-      expect(out).toContain('"Hello from microvm-ts guest\\n"');
-      expect(out).toMatch(/\$1 = 0x[0-9a-f]+/);
+      expect(out).toContain('$1 = 1');
+      // Two single steps end at the third instruction gdb disassembled at the breakpoint.
+      const insns = [...out.matchAll(/^(?:=>)?\s+(0x[0-9a-f]+) <guest_main\+?\d*>:/gm)].map((m) => m[1]);
+      expect(insns.length).toBe(3);
+      expect(ripOf(out)).toEqual([insns[2]]);
+      expect(out).toMatch(/0x[0-9a-f]+:\s+"Hello from microvm-ts guest\\n"/); // kprintf's argument, read from guest memory
+      expect(out).toMatch(/\$2 = 0x[0-9a-f]+/);
       expect(out).toMatch(/^14\s+if \(!pvh_start_info\(\)\)/m); // `next` ran kprintf and stopped on line 14
       expect(out).toContain('[Inferior 1 (Remote target) detached]');
       const reason = await g.exited;
@@ -49,20 +53,25 @@ export function defineGdbScenarios(o: ScenarioOptions): void {
     const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel, cpus: 2 });
     try {
       const out = await g.gdb([
-        'info threads', 'thread 2', 'info registers rip', 'thread 1', 'info registers rip',
-        'monitor info registers', 'monitor phys on', 'x/4xb 0x100710', 'monitor phys off', 'monitor info cpus', 'detach',
-      ]);
+        'info threads', 'thread 2', 'info registers rip', 'thread 1', 'info registers rip', 'p/x (long)&pvh_start32',
+        'monitor info registers', 'x/8xb guest_main', 'monitor phys on', 'x/8xb guest_main', 'monitor phys off', 'monitor info cpus', 'detach',
+      ], { extraArgs: ['-ex', 'x/8xb guest_main'] }); // before `target remote`: gdb reads the ELF file
+      const entry = /\$1 = (0x[0-9a-f]+)/.exec(out)?.[1];
+      expect(entry).toBeDefined();
       expect(out).toMatch(/\* 1\s+Thread 1 \(vCPU 0 \[32-bit protected\]\) pvh_start32 \(\)/);
       expect(out).toMatch(/ 2\s+Thread 2 \(vCPU 1 \[[^\]]+\]\)/);
       expect(out).toContain('[Switching to thread 2 (Thread 2)]');
       const [ap, bsp] = ripOf(out);
-      expect(bsp).toBe('0x100020'); // pvh_start32, the PVH entry
+      expect(bsp).toBe(entry); // the PVH entry
       expect(ap).not.toBe(bsp);
       expect(out).toMatch(/^CPU#0\nRAX=[0-9a-f]{16} RBX=/m);
-      expect(out).toContain('RIP=0000000000100020');
+      expect(out).toContain(`RIP=${entry!.slice(2).padStart(16, '0')}`);
       expect(out).toContain('memory access: physical addresses');
-      expect(out).toMatch(/0x100710 <guest_main>:\s+0x55/); // push %rbp, read by physical address
-      expect(out).toMatch(/\*\s+CPU #0: pc=0x0000000000100020/);
+      // The same bytes from the ELF file, through the page tables, and by physical address.
+      const dumps = [...out.matchAll(/^0x[0-9a-f]+ <guest_main>:(.*)$/gm)].map((m) => m[1]!.trim());
+      expect(dumps.length).toBe(3);
+      expect(new Set(dumps).size).toBe(1);
+      expect(out).toMatch(new RegExp(`\\*\\s+CPU #0: pc=0x${entry!.slice(2).padStart(16, '0')}`));
       expect((await g.exited).kind).toBe('debug-exit');
     } finally {
       await g.close();
@@ -128,7 +137,7 @@ export function defineGdbScenarios(o: ScenarioOptions): void {
         console.warn(`[gdb-${o.accel}] FPU registers skipped: the accelerator has no AcceleratorDebug.getFpu (gdb shows them <unavailable>)`);
         const out = await g.gdb(['p $xmm0', 'p $rip', 'detach']);
         expect(out).toMatch(/\$1 = <unavailable>/);
-        expect(out).toMatch(/\$2 = \(void \(\*\)\(\)\) 0x100020 <pvh_start32>/);
+        expect(out).toMatch(/\$2 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <pvh_start32>/);
         ctx.skip();
         return;
       }
@@ -166,11 +175,11 @@ export function defineGdbScenarios(o: ScenarioOptions): void {
       const out = await gdbWithCtrlC(g.server.port, fw('exit-code.elf'), [
         'continue', 'bt 1', 'info registers rip', 'monitor system_reset',
         // gdb caches registers across a monitor command (as with QEMU): drop the cache.
-        'maint flush register-cache', 'info registers rip', 'kill',
+        'maint flush register-cache', 'info registers rip', 'p/x (long)&pvh_start32', 'kill',
       ], 2000);
       expect(out).toContain('Program received signal SIGINT, Interrupt.');
       expect(out).toMatch(/#0\s+.*halt_forever \(\) at lib\/exit\.c/);
-      expect(ripOf(out)[1]).toBe('0x100020'); // after the reset: the PVH entry again
+      expect(ripOf(out)[1]).toBe(/\$1 = (0x[0-9a-f]+)/.exec(out)?.[1]); // after the reset: the PVH entry again
       expect(g.serial()).toContain('exit-code: halting forever');
       expect((await g.exited).kind).toBe('stopped');
     } finally {
