@@ -730,8 +730,11 @@ function stringOp(ctx: Interp, insn: Instruction, rip: bigint, next: bigint): St
     const port = Number(st.gpr(2) & 0xffffn);
     const s = ctx.sys.checkIo(port, size); if (s !== Exit.CONTINUE) return s;
   }
-  // Bound the iterations per call so the guest stays interruptible; RIP stays on the instruction until RCX = 0.
-  let budget = 4096;
+  // Bound the iterations per call so the guest stays interruptible (RIP stays on the instruction until
+  // RCX = 0), and charge them to the instruction budget so a huge RCX cannot stall the run loop.
+  const left = st.i32(S.BUDGET);
+  let budget = Math.max(1, Math.min(4096, left));
+  st.setU32(S.BUDGET, left - budget);
   for (;;) {
     if (rep && (st.gpr(1) & am) === 0n) break;
     const si = st.gpr(6) & am, di = st.gpr(7) & am;

@@ -659,7 +659,8 @@ export class Vcpu implements SystemOps {
     this.syncCtx();
     const fl = this.rflags();
     if ((st.cr0 & CR0_PE) === 0n) {
-      // Real mode: IVT entry at IDTR.base + 4 * vector (SDM §20.1.4).
+      // Real mode: IVT entry at IDTR.base + 4 * vector (SDM §20.1.4); beyond the IDTR limit: #GP.
+      if (vector * 4 + 3 > st.u32(S.IDTR_LIMIT)) { this.raise(VEC_GP, 0); return false; }
       const ent = this.mmu.read(st.u64(S.IDTR_BASE) + BigInt(vector * 4), 4, 0);
       if (ent === undefined) return false;
       if (!push(ctx, fl & 0xffffn, 2) || !push(ctx, BigInt(st.seg(1).selector), 2) || !push(ctx, st.rip & 0xffffn, 2)) return false;
