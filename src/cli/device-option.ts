@@ -6,7 +6,7 @@
  */
 import type { DeviceConfig } from '../machine/config.js';
 import { CliError } from './errors.js';
-import { optsToMap, parseBool, parseId, parseUint, splitOpts, type OptPair } from './qemu-opts.js';
+import { optsToMap, parseBool, parseId, parseUint, splitOpts } from './qemu-opts.js';
 
 /** QEMU's isa-debug-exit defaults (hw/misc/debugexit.c). */
 export const DEBUG_EXIT_DEFAULT_IOBASE = 0x501;
@@ -185,4 +185,3 @@ export function deviceHelpText(): string {
   ].join('\n');
 }
 
-export type { OptPair };

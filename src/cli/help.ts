@@ -71,6 +71,7 @@ Standard options:
                 accel=kvm[:tcg], kernel=, initrd=, append=
                 (-machine help, -machine microvm,help list them)
 -M              same as -machine
+-no-acpi        same as -machine acpi=off (deprecated in QEMU)
 -accel [accel=]kvm|tcg[,kernel-irqchip=split]
                 select the accelerator; tcg is the WebAssembly JIT. Several
                 -accel options are tried in order (-accel kvm -accel tcg: KVM

@@ -240,6 +240,10 @@ describe('-machine / -M', () => {
       expect(config(['-M', text, '-kernel', 'k']).machine).toMatchObject(want);
     });
   }
+  test('-no-acpi is -machine acpi=off (ioapic2=auto follows)', () => {
+    expect(config('-no-acpi -kernel k').machine).toMatchObject({ acpi: false, ioapic2: false });
+    expect(config('-no-acpi -M microvm,acpi=on -kernel k').machine).toMatchObject({ acpi: true });
+  });
   test('several -machine options merge (QEMU merges machine options)', () => {
     expect(config('-M microvm -M rtc=off -M isa-serial=off -kernel k').machine).toMatchObject({ rtc: false, isaSerial: false });
   });
