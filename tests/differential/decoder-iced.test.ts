@@ -9,7 +9,7 @@ import { compareWithIced, newStats, randomCase, Rng, structuredCase, summarise, 
 import type { CpuMode } from '../../src/cpu/decoder/types.js';
 
 const MODES: CpuMode[] = [64, 32, 16];
-const RANDOM_CASES = Number(process.env.DECODER_CASES ?? 40_000);
+const RANDOM_CASES = Number(process.env.DECODER_CASES ?? 100_000);
 
 function expectClean(st: CompareStats): void {
   if (st.disagreements.length > 0) console.log(summarise(st.disagreements));

@@ -384,11 +384,11 @@ const MAP_0F = `
 0F 01 /4:r ; smsw Rv ; dw
 0F 01 /6 ; lmsw Evw ; priv ser dr flow=mode
 0F 01 /7:m ; invlpg Mb ; priv ser dn
-NP 0F 01 /C1 ; vmcall ; f=VMX
+NP 0F 01 /C1 ; vmcall ; f=VMX w:OSZAPC
 NP 0F 01 /C2 ; vmlaunch ; f=VMX priv w:OSZAPC
 NP 0F 01 /C3 ; vmresume ; f=VMX priv w:OSZAPC
 NP 0F 01 /C4 ; vmxoff ; f=VMX priv w:OSZAPC
-NP 0F 01 /D4 ; vmfunc ; f=VMX impl=EAX:r
+NP 0F 01 /D4 ; vmfunc ; f=VMX impl=EAX:r w:OSZAPC
 NP 0F 01 /C8 ; monitor ; f=MONITOR priv impl=aAX:r,ECX:r,EDX:r
 NP 0F 01 /C9 ; mwait ; f=MONITOR priv flow=hlt impl=EAX:r,ECX:r
 NP 0F 01 /CA ; clac ; f=SMAP priv w:AC2
@@ -397,13 +397,13 @@ NP 0F 01 /D0 ; xgetbv ; f=XSAVE sys impl=ECX:r,EDX:w,EAX:w
 NP 0F 01 /D1 ; xsetbv ; f=XSAVE priv ser sys flow=mode impl=ECX:r,EDX:r,EAX:r
 NP 0F 01 /D5 ; xend ; f=RTM
 NP 0F 01 /D6 ; xtest ; f=RTM w:OSZAPC
-0F 01 /D8 ; vmrun ; f=SVM priv impl=aAX:r
+0F 01 /D8 ; vmrun ; f=SVM priv impl=aAX:r r:F
 0F 01 /D9 ; vmmcall ; f=SVM
 0F 01 /DA ; vmload ; f=SVM priv impl=aAX:r
 0F 01 /DB ; vmsave ; f=SVM priv impl=aAX:r
 0F 01 /DC ; stgi ; f=SVM priv
 0F 01 /DD ; clgi ; f=SVM priv
-0F 01 /DE ; skinit ; f=SVM priv impl=EAX:r
+0F 01 /DE ; skinit ; f=SVM priv impl=EAX:r w:F
 0F 01 /DF ; invlpga ; f=SVM priv impl=aAX:r,ECX:r
 NP 0F 01 /E8 ; serialize ; f=SERIALIZE ser
 NP 0F 01 /EE ; rdpkru ; f=PKU impl=ECX:r,EDX:w,EAX:w
@@ -413,7 +413,7 @@ NP 0F 01 /EF ; wrpkru ; f=PKU impl=ECX:r,EDX:r,EAX:r
 NP 0F 01 /FA ; monitorx ; f=MONITORX impl=aAX:r,ECX:r,EDX:r
 NP 0F 01 /FB ; mwaitx ; f=MONITORX flow=hlt impl=EAX:r,ECX:r,EBX:r
 0F 01 /FC ; clzero ; f=CLZERO impl=aAX:r
-NP 0F 01 /FD ; rdpru ; f=RDPRU sys impl=ECX:r,EDX:w,EAX:w
+NP 0F 01 /FD ; rdpru ; f=RDPRU sys impl=ECX:r,EDX:w,EAX:w w:OSZAPC
 0F 02 /r ; lar Gv,Evw ; pm dw w:Z
 0F 03 /r ; lsl Gv,Evw ; pm dw w:Z
 0F 05 ; syscall ; f=SYSCALL flow=syscall impl=RCX:w,R11:w r:F w:F
