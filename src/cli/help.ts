@@ -82,6 +82,7 @@ Standard options:
                 models and feature names, e.g. -cpu host,invtsc=on,kvmclock=on)
 -smp [cpus=]n[,maxcpus=n][,sockets=n][,cores=n][,threads=n]
                 number of vCPUs (1..255) and topology, checked as QEMU does
+                (modelled for now: one socket of n cores, one thread each)
 -m [size=]megs[suffix]
                 guest RAM: a number is MiB; suffixes B, K, M, G, T (powers of
                 1024) and fractions (1.5G) as in QEMU; rounded up to 8 KiB
@@ -135,11 +136,12 @@ Debugging:
 -D logfile      write the log to logfile instead of stderr
 
 During emulation with -serial stdio: Ctrl-A x exits, Ctrl-A h shows the other
-keys (Ctrl-A c is not available: there is no monitor).
+keys, Ctrl-A t toggles timestamps (Ctrl-A c only says there is no monitor).
 
 ${DEFAULTS_THAT_DIFFER}
 
-The TamaGo README command line works verbatim (KVM), and without -enable-kvm on the JIT:
+The TamaGo README command line is accepted verbatim: with -enable-kvm it runs on
+KVM (the host's KVM must handle 1 GiB guest pages), without it on the JIT:
   ${PROGRAM} -machine microvm,x-option-roms=on,pit=off,pic=off,rtc=on \\
     -global virtio-mmio.force-legacy=false \\
     -enable-kvm -cpu host,invtsc=on,kvmclock=on -no-reboot \\
