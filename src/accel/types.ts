@@ -107,6 +107,65 @@ export interface Accelerator {
   destroy(): Promise<void>;
   /** Optional debug capabilities (the GDB stub and the library use them). */
   readonly debug?: AcceleratorDebug;
+  /**
+   * Snapshots (src/machine/snapshot.ts): the whole state of every vCPU and of
+   * what the accelerator models itself (LAPICs, timers, translation-independent
+   * CPU state), taken while paused. Guest RAM is not included: the machine
+   * saves it. Optional: the library reports "not supported by this
+   * accelerator" when absent.
+   */
+  saveState?(): AcceleratorSnapshot;
+  /**
+   * Load a snapshot taken by the same kind of accelerator with the same vCPU
+   * count, after `init()` and before the first `resume()`; RAM is already
+   * restored. Throws on a snapshot it cannot use.
+   */
+  restoreState?(snapshot: AcceleratorSnapshot): void;
+  /**
+   * Deterministic mode (src/machine/deterministic.ts), called after `init()`
+   * and before the first `resume()`: see `DeterministicConfig`. Optional.
+   */
+  setDeterministic?(config: DeterministicConfig): void;
+  /** Guest instructions retired so far, all vCPUs together (deterministic runs compare it). */
+  instructionCount?(): bigint;
+}
+
+/**
+ * An accelerator's saved state. `vcpus` and `extra` hold plain data only:
+ * objects, arrays, strings, numbers, booleans, bigint, Uint8Array and Map
+ * (the snapshot file encodes these). `format` names the layout (e.g.
+ * 'kvm-1') so a restore can refuse a snapshot it does not understand.
+ */
+export interface AcceleratorSnapshot {
+  accel: 'jit' | 'kvm';
+  format: string;
+  vcpus: unknown[];
+  extra?: unknown;
+}
+
+/**
+ * What deterministic mode asks of an accelerator: two runs of the same guest
+ * with the same inputs must give the same console output and the same
+ * instruction count.
+ * - Single-thread execution: all vCPUs run on the Node thread in a fixed
+ *   interleaving (e.g. round-robin per fixed instruction quantum).
+ * - Instruction-count time: `time` is virtual; the accelerator advances it
+ *   with `time.advanceTo(BigInt(instructions) * nsPerInstruction)` as it
+ *   retires instructions (device timers fire from there), and when every
+ *   vCPU is halted it jumps to the next deadline (`time.nextDeadlineNs()` or
+ *   its own LAPIC timers), never waiting on host time. TSC, kvmclock and
+ *   LAPIC timers derive from `time.nowNs()` (`host.nowNs()` returns it).
+ * - Seeded RDRAND/RDSEED: values from a PRNG seeded with `seed`.
+ * - Scheduling that does not depend on host timing: yielding to the event
+ *   loop (setImmediate) is fine, but the amount of guest work between yields
+ *   and the points where interrupts are injected must depend only on the
+ *   instruction count, never on host time.
+ */
+export interface DeterministicConfig {
+  seed: bigint;
+  time: import('../devices/clock.js').ManualTimeSource;
+  /** Virtual nanoseconds per retired instruction (default 1: a 1 GHz, 1 IPC machine). */
+  nsPerInstruction: bigint;
 }
 
 export interface AcceleratorDebug {

@@ -240,10 +240,24 @@ export class MicrovmGdbTarget implements GdbTarget {
 
   // ---- for the monitor ----
 
+  /** `monitor quit`: once the reply is out, close the session and stop the machine. */
+  quitAfterReply(): void {
+    setImmediate(() => {
+      const session = this.session;
+      this.session = undefined;
+      this.running = false;
+      session?.close('closed');
+      void this.machine.stop();
+    });
+  }
+
   /** The vCPU gdb has selected (for `monitor info registers`). */
   get currentCpu(): number { return this.lastThread - 1; }
 
   vcpuState(cpu: number): VcpuState { return this.state(cpu + 1); }
+
+  /** Someone else (the library) changed vCPU state: drop what this target cached. */
+  invalidateState(): void { this.forget(); }
 
   // ---- internals ----
 

@@ -13,7 +13,7 @@
  * would block the event loop.
  */
 import {
-  AccelError, type Accelerator, type AcceleratorDebug, type AcceleratorHost, type StopReason, type VcpuState,
+  AccelError, type Accelerator, type AcceleratorDebug, type AcceleratorHost, type AcceleratorSnapshot, type StopReason, type VcpuState,
 } from '../accel/types.js';
 import type { CpuidResult } from '../cpu/cpuid.js';
 import type { InterruptMessage } from '../devices/irq.js';
@@ -303,6 +303,53 @@ export class KvmAccelerator implements Accelerator {
     if (this.kvmFd >= 0) this.b.close(this.kvmFd);
     this.vmFd = -1;
     this.kvmFd = -1;
+  }
+
+  /**
+   * Snapshot of every (stopped) vCPU: registers, MSRs with the TSC, and the
+   * raw kvm_fpu, kvm_lapic_state, kvm_vcpu_events and kvm_mp_state blocks
+   * (the ioctls' own layouts, api.rst 4.x), as QEMU's migration does for
+   * the same ioctls. Not saved: XSAVE beyond the FXSAVE area (AVX state) and
+   * the VM's kvmclock offset (KVM_GET_CLOCK).
+   */
+  saveState(): AcceleratorSnapshot {
+    const vcpus = this.vcpus.map((v) => {
+      const state = this.getState(v.index);
+      const tsc = encodeMsrs([{ index: MSR_IA32_TSC, data: 0n }]);
+      if (this.tryIoctl(() => this.b.ioctlBuffer(v.fd, KVM.GET_MSRS, tsc)) === 1) state.msrs!.set(MSR_IA32_TSC, decodeMsrs(tsc, 1)[0]!.data);
+      return {
+        state,
+        fpu: this.getBuffer(v.fd, KVM.GET_FPU, SIZEOF.kvm_fpu, 'KVM_GET_FPU'),
+        lapic: this.getBuffer(v.fd, KVM.GET_LAPIC, SIZEOF.kvm_lapic_state, 'KVM_GET_LAPIC'),
+        events: this.getBuffer(v.fd, KVM.GET_VCPU_EVENTS, SIZEOF.kvm_vcpu_events, 'KVM_GET_VCPU_EVENTS'),
+        mpState: this.mpState(v.index),
+      };
+    });
+    return { accel: 'kvm', format: KVM_SNAPSHOT_FORMAT, vcpus };
+  }
+
+  /** Load a `saveState()` snapshot into these (fresh, stopped) vCPUs. */
+  restoreState(snapshot: AcceleratorSnapshot): void {
+    if (snapshot.accel !== 'kvm' || snapshot.format !== KVM_SNAPSHOT_FORMAT) {
+      throw new AccelError('KVM_IOCTL_FAILED', `not a KVM snapshot (${snapshot.accel}/${snapshot.format})`);
+    }
+    if (snapshot.vcpus.length !== this.vcpus.length) {
+      throw new AccelError('KVM_IOCTL_FAILED', `the snapshot has ${snapshot.vcpus.length} vCPUs, this VM ${this.vcpus.length}`);
+    }
+    snapshot.vcpus.forEach((raw, i) => {
+      const v = this.stoppedVcpu(i, 'restoreState');
+      const s = parseKvmVcpuSnapshot(raw, i);
+      // Order as QEMU's kvm_arch_put_registers: registers, FPU, LAPIC (timer
+      // mode) before the MSRs (TSC first, then the TSC deadline it is relative
+      // to), then pending events and the MP state.
+      this.setState(i, { regs: s.state.regs, sregs: s.state.sregs });
+      this.call('KVM_SET_FPU', () => this.b.ioctlBuffer(v.fd, KVM.SET_FPU, s.fpu));
+      this.call('KVM_SET_LAPIC', () => this.b.ioctlBuffer(v.fd, KVM.SET_LAPIC, s.lapic));
+      const msrs = [...(s.state.msrs ?? new Map<number, bigint>())].sort(([a], [b]) => (a === MSR_IA32_TSC ? -1 : b === MSR_IA32_TSC ? 1 : 0));
+      for (const [index, data] of msrs) this.tryIoctl(() => this.b.ioctlBuffer(v.fd, KVM.SET_MSRS, encodeMsrs([{ index, data }])));
+      this.call('KVM_SET_VCPU_EVENTS', () => this.b.ioctlBuffer(v.fd, KVM.SET_VCPU_EVENTS, s.events));
+      this.call('KVM_SET_MP_STATE', () => this.b.ioctlBuffer(v.fd, KVM.SET_MP_STATE, encodeMpState(s.mpState)));
+    });
   }
 
   /** The CPUID table vCPU `cpu` was given (diagnostics and tests). */
@@ -635,6 +682,24 @@ function writeLe(dv: DataView, o: number, size: AccessSize, value: number): void
 
 /** DR6 bits (SDM Vol. 3B 19.2.3): B0-B3 = 0..3, BS = 14. */
 const DR6_BS = 1n << 14n;
+
+const KVM_SNAPSHOT_FORMAT = 'kvm-1';
+const MSR_IA32_TSC = 0x10;
+
+interface KvmVcpuSnapshot { state: VcpuState; fpu: Uint8Array; lapic: Uint8Array; events: Uint8Array; mpState: number }
+
+/** Check one vCPU of an untrusted snapshot (shapes and block sizes). */
+function parseKvmVcpuSnapshot(raw: unknown, i: number): KvmVcpuSnapshot {
+  const s = raw as Partial<KvmVcpuSnapshot> | null;
+  const bytes = (b: unknown, n: number): b is Uint8Array => b instanceof Uint8Array && b.length === n;
+  if (typeof s !== 'object' || s === null || typeof s.state !== 'object' || s.state === null ||
+      !Array.isArray(s.state.regs?.gpr) || typeof s.state.sregs !== 'object' ||
+      !bytes(s.fpu, SIZEOF.kvm_fpu) || !bytes(s.lapic, SIZEOF.kvm_lapic_state) ||
+      !bytes(s.events, SIZEOF.kvm_vcpu_events) || !Number.isInteger(s.mpState)) {
+    throw new AccelError('KVM_IOCTL_FAILED', `snapshot vCPU ${i}: malformed`);
+  }
+  return s as KvmVcpuSnapshot;
+}
 
 export function debugStop(cpu: number, exit: Extract<KvmExit, { kind: 'debug' }>): StopReason {
   if (exit.exception === 3) return { kind: 'debug', cpu, reason: 'breakpoint', address: exit.pc };

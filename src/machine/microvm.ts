@@ -48,6 +48,14 @@ export interface MachineOptions {
   accelerator?: Accelerator;
 }
 
+/** Hooks for `Microvm.start` (the library's snapshots and deterministic mode). */
+export interface StartOptions {
+  /** Instead of booting the kernel: restore RAM, devices and vCPUs (called once the accelerator is initialized). */
+  restore?: (accel: Accelerator) => void;
+  /** Called once the accelerator is initialized and the vCPUs set, before the first instruction. */
+  beforeRun?: (accel: Accelerator) => void;
+}
+
 export class MachineError extends Error {
   override readonly name = 'MachineError';
   constructor(readonly code: 'BAD_STATE' | 'BOOT_FAILED' | 'KERNEL_UNREADABLE', msg: string, options?: { cause?: unknown }) {
@@ -134,17 +142,30 @@ export class Microvm extends EventEmitter {
   /** The accelerator once `start()` created it (the GDB stub uses its state and debug interface). */
   get accelerator(): Accelerator | undefined { return this.accel; }
 
+  /** The kernel image as loaded (snapshots keep it so a restored machine can reset). */
+  get kernelBytes(): Uint8Array { return this.kernelImage; }
+
+  /** The initrd image, if any. */
+  get initrdBytes(): Uint8Array | undefined { return this.initrdImage; }
+
   /** Redirect guest serial output (used by chardev backends and the library's console stream). */
   setSerialOutput(sink: (byte: number) => void): void { this.serialSink = sink; }
 
-  /** Load the kernel, create the accelerator and run. Rejects (and exits) if boot fails. */
-  async start(): Promise<void> {
+  /**
+   * Load the kernel, create the accelerator and run. Rejects (and exits) if boot fails.
+   * `opts.restore` replaces the boot (snapshots: it fills RAM, devices and the
+   * accelerator's state); `opts.beforeRun` sees the initialized accelerator
+   * before any guest instruction runs (deterministic mode).
+   */
+  async start(opts: StartOptions = {}): Promise<void> {
     if (this._state !== 'created') throw new MachineError('BAD_STATE', `start() on a machine that is ${this._state}`);
-    const entry = this.boot();
+    const entry = opts.restore ? undefined : this.boot();
     await this.virtio.ready;
     this.accel ??= await createAccelerator(this.config, { cpuid: this.cpuid, onWarning: (w) => this.emit('warning', w) });
     await this.accel.init(this.host());
-    this.accel.setState(0, entry);
+    if (opts.restore) opts.restore(this.accel);
+    else this.accel.setState(0, entry!);
+    opts.beforeRun?.(this.accel);
     if (this.config.startPaused) {
       this._state = 'paused';
     } else {
