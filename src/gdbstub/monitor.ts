@@ -42,7 +42,8 @@ export async function runMonitorCommand(t: MicrovmGdbTarget, command: string, ou
       return;
     case 'quit':
     case 'q':
-      await t.machine.stop();
+      // As QEMU: the emulator ends and gdb sees the connection close (after our OK).
+      t.quitAfterReply();
       return;
     case 'phys':
       if (second === 'on' || second === 'off') t.physicalMode = second === 'on';

@@ -154,6 +154,18 @@ export function defineGdbScenarios(o: ScenarioOptions): void {
     }
   });
 
+  test('monitor quit ends the emulator; gdb sees the connection close', async () => {
+    const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel });
+    try {
+      const out = await g.gdb(['monitor quit', 'info registers rip'], { timeoutMs: 20_000 });
+      expect(out).toContain('Remote connection closed');
+      expect(out).not.toContain('timed out');
+      expect((await g.exited).kind).toBe('stopped');
+    } finally {
+      await g.close();
+    }
+  });
+
   test('attach to a running guest (no -S): gdb connecting stops it, detaching lets it run on', async () => {
     const g = await bootForGdb({ kernel: fw('exit-code.elf'), accel: o.accel, append: 'how=halt', startPaused: false });
     try {
