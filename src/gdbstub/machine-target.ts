@@ -68,7 +68,15 @@ export class MicrovmGdbTarget implements GdbTarget {
   constructor(readonly machine: Microvm, private readonly opts: MicrovmTargetOptions = {}) {
     this.paging = pagingMemoryOf(machine.memory);
     const dbg = this.debug();
-    if (dbg) {
+    if (!dbg) {
+      // Without a debug interface, refuse (Exx) rather than leave Z0 unsupported:
+      // gdb would then write INT3 itself and the guest would take the #BP.
+      const refuse = (): boolean => {
+        this.opts.log?.(`gdb: the ${machine.accelerator?.name ?? ''} accelerator has no debug interface: no breakpoints`);
+        return false;
+      };
+      this.swBreakpoints = { add: refuse, remove: () => false };
+    } else {
       this.swBreakpoints = { add: (addr) => this.addSw(addr), remove: (addr) => this.removeSw(addr) };
       this.hwBreakpoints = {
         add: (addr) => { const ok = dbg.addBreakpoint('hw', addr); if (ok) this.hw.add(addr); return ok; },

@@ -49,6 +49,19 @@ export function defineGdbScenarios(o: ScenarioOptions): void {
     }
   });
 
+  test.runIf(o.noDebug !== undefined)('without a debug interface breakpoints are refused and the guest is left alone', async () => {
+    const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel });
+    try {
+      const out = await g.gdb(['break guest_main', 'continue', 'detach']);
+      expect(out).toContain('Cannot insert breakpoint 1.');
+      expect((await g.exited).kind).toBe('debug-exit');
+      expect(g.serial()).toContain('Hello from microvm-ts guest');
+      expect(g.serial()).not.toContain('EXCEPTION');
+    } finally {
+      await g.close();
+    }
+  });
+
   test('-smp 2: threads are vCPUs; switch threads; monitor commands; physical memory mode', async () => {
     const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel, cpus: 2 });
     try {
