@@ -14,7 +14,7 @@ const RUNNER = `${ROOT}tests/unit/cli/fixtures/run-cli.ts`;
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(VITE_NODE, [RUNNER, '--', ...args], {
-    cwd: ROOT, encoding: 'utf8', timeout: 60_000, input: '',
+    cwd: ROOT, encoding: 'utf8', timeout: 100_000, input: '',
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
