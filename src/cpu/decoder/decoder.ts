@@ -391,7 +391,11 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
     switch (check) {
       case CHECK_MOVCR: {
         const op = ops[(F_OPS[ob + 1]! & 63) === 13 /* K.C */ ? 0 : 1]!;
-        if (prefixes & PFX_LOCK) op.reg |= 8;
+        if (prefixes & PFX_LOCK) {
+          // AMD AltMovCr8 reaches CR8 only from CR0's encoding (REX.R must be clear).
+          if (op.reg >= 8) return udWithLength(out, p, offset, UdReason.LOCK);
+          op.reg |= 8;
+        }
         if (op.reg > 15 || !((CR_VALID >> op.reg) & 1)) return udWithLength(out, p, offset, UdReason.OPCODE);
         break;
       }
