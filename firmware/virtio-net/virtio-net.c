@@ -13,6 +13,7 @@
  *   ping=A.B.C.D count=N ping that host N times (ARP first) and print replies
  *   base=0x.. gsi=N      transport address / GSI (default: scan from the top, GSI 24+n)
  *   quiet                do not print a line per packet
+ *   nofeatures           (version 2) negotiate no feature bits, as TamaGo's driver does: 10-byte header
  *
  * Output (tests wait for these):
  *   virtio-net: transport 0x<base> version <1|2> gsi <n> mac <mac>
@@ -525,7 +526,22 @@ int guest_main(void)
 	uint32_t f1 = rd(VM_DEV_FEAT);
 	wr(VM_DRV_FEAT_SEL, 0);
 	wr(VM_DRV_FEAT, f0 & (1u << F_MAC));
-	if (version == 2) {
+	if (version == 2 && cmdline_get("nofeatures", buf, sizeof(buf))) {
+		/*
+		 * TamaGo's kvm/virtio negotiation ends with no feature bits (it ANDs
+		 * the reserved bits with its device-type bits) and QEMU accepts that
+		 * on a version 2 transport: legacy semantics, 10-byte header.
+		 */
+		wr(VM_DRV_FEAT, 0);
+		wr(VM_DRV_FEAT_SEL, 1);
+		wr(VM_DRV_FEAT, 0);
+		wr(VM_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK);
+		if (!(rd(VM_STATUS) & ST_FEATURES_OK)) {
+			kprintf("virtio-net: device refused FEATURES_OK without VERSION_1\n");
+			return 1;
+		}
+		hdr_len = 10;
+	} else if (version == 2) {
 		if (!(f1 & 1)) {
 			kprintf("virtio-net: modern transport without VERSION_1\n");
 			return 1;

@@ -76,6 +76,8 @@ export interface VirtioMmioCounters {
   notifies: number;
   interrupts: number;
   needsReset: number;
+  /** FEATURES_OK writes whose feature set had bits the device did not offer (they were dropped). */
+  featuresDropped: number;
   lastError: string | undefined;
 }
 
@@ -95,7 +97,7 @@ export class VirtioMmioTransport implements BusDevice, VirtioTransportContext {
   private shmSel = 0;
   private lineLevel = false;
   private broken = false;
-  readonly counters: VirtioMmioCounters = { badAccesses: 0, notifies: 0, interrupts: 0, needsReset: 0, lastError: undefined };
+  readonly counters: VirtioMmioCounters = { badAccesses: 0, notifies: 0, interrupts: 0, needsReset: 0, featuresDropped: 0, lastError: undefined };
 
   constructor(
     private readonly mem: GuestMemory,
@@ -331,12 +333,14 @@ export class VirtioMmioTransport implements BusDevice, VirtioTransportContext {
     let next = value | (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
     const offered = device.deviceFeatures(this.opts.modern);
     if ((next & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
-      // §3.1.1 step 5: the device refuses a feature set it cannot support:
-      // bits it did not offer, or (modern transport) no VERSION_1.
-      const extra = this.driverFeaturesValue & ~offered;
-      if (extra !== 0n || (this.opts.modern && !hasFeature(this.driverFeaturesValue, VIRTIO_F_VERSION_1))) {
-        next &= ~VIRTIO_STATUS_FEATURES_OK;
-      }
+      // §3.1.1 step 5 lets a device refuse FEATURES_OK. QEMU's virtio-mmio
+      // does not: it keeps the offered subset of what the driver wrote
+      // (virtio_set_features_nocheck) and accepts a driver without
+      // VERSION_1 on a version 2 transport, which then runs with legacy
+      // device semantics (10-byte net header). TamaGo's driver relies on
+      // that: its negotiation ends with no feature bits at all. We do the same.
+      this.counters.featuresDropped += this.driverFeaturesValue & ~offered ? 1 : 0;
+      this.driverFeaturesValue &= offered;
     }
     if (!this.opts.modern) {
       // A legacy driver has no FEATURES_OK step: keep only what was offered.

@@ -89,5 +89,23 @@ describe.skipIf(!haveFirmware)('virtio-net guest through the stream netdev', () 
       }
     }
   }
+  for (const { accel, skip } of accelerators()) {
+    test.skipIf(skip !== undefined)(`${accel}: transport v2 with a driver that negotiates no features (TamaGo's kvm/virtio): 10-byte header`, async () => {
+      const port = new FramePort();
+      const g = await bootNetGuest({
+        accel, append: 'virtio=poll nofeatures',
+        netdevs: [{ kind: 'stream', id: 'n0', port }], devices: [{ driver: 'virtio-net-device', netdev: 'n0' }],
+        globals: MODERN,
+      });
+      try {
+        await g.waitFor('virtio-net ready');
+        expect(g.output()).toContain('version 2 gsi 47');
+        await exerciseGuest(port);
+        expect(g.virtio.mmioTransports.get(23)!.driverFeatures).toBe(0n);
+      } finally {
+        await g.stop();
+      }
+    });
+  }
   if (accelerators().some((a) => a.skip)) console.warn(`net-stream: ${accelerators().filter((a) => a.skip).map((a) => `${a.accel} skipped (${a.skip})`).join('; ')}`);
 });

@@ -56,15 +56,26 @@ describe('features', () => {
     expect(f >> 32n).toBe(0n);
     expect(f & bit(VIRTIO_NET_F_MAC)).not.toBe(0n);
   });
-  test('modern refuses FEATURES_OK without VERSION_1', () => {
-    const { d } = netDriver(true);
-    const s = d.negotiate(bit(VIRTIO_NET_F_MAC));
-    expect(s & STATUS.FEATURES_OK).toBe(0);
+  test('modern accepts FEATURES_OK without VERSION_1, as QEMU does (TamaGo negotiates no bits): legacy 10-byte header', async () => {
+    const { d, nd } = netDriver(true);
+    const s = d.negotiate(0n);
+    expect(s & STATUS.FEATURES_OK).toBe(STATUS.FEATURES_OK);
+    expect(d.t.modern).toBe(false);
+    d.setupQueue(0, 8);
+    d.setupQueue(1, 8);
+    d.driverOk();
+    const buf = d.alloc(2048);
+    d.addChain(0, [{ addr: buf, len: 2048, write: true }]);
+    nd.port.send(new Uint8Array(60).fill(7));
+    expect(d.takeUsed(0)).toEqual([{ id: 0, len: 70 }]);
+    expect(d.mem.readU8(buf + 10)).toBe(7);
   });
-  test('modern refuses features it did not offer', () => {
+  test('bits the device did not offer are dropped at FEATURES_OK (QEMU virtio_set_features_nocheck)', () => {
     const { d } = netDriver(true);
     const s = d.negotiate(bit(VIRTIO_F_VERSION_1) | bit(41));
-    expect(s & STATUS.FEATURES_OK).toBe(0);
+    expect(s & STATUS.FEATURES_OK).toBe(STATUS.FEATURES_OK);
+    expect(d.t.driverFeatures).toBe(bit(VIRTIO_F_VERSION_1));
+    expect(d.t.counters.featuresDropped).toBe(1);
   });
   test('modern accepts a subset with VERSION_1', () => {
     const { d } = netDriver(true);
