@@ -168,10 +168,33 @@ export interface DeterministicConfig {
   nsPerInstruction: bigint;
 }
 
+/**
+ * What the GDB stub (src/gdbstub) expects, on any accelerator. Every stop is
+ * reported through `host.onStop({ kind: 'debug', ... })` by the vCPU that
+ * stopped; the stub then calls `pause()` (all-stop: every vCPU stops) and
+ * reads state; `resume()` runs them all again. Called only while paused.
+ */
 export interface AcceleratorDebug {
+  /**
+   * On the next resume this vCPU executes exactly one instruction (an
+   * interrupt or exception delivered instead counts as that step) and stops
+   * with reason 'single-step', `address` = the new RIP.
+   */
   setSingleStep(cpu: number, on: boolean): void;
+  /**
+   * Stop before executing the instruction at linear address `gva`: reason
+   * 'breakpoint', `address` = gva = RIP, the instruction not executed. The
+   * stub removes a breakpoint before stepping over it. Returns false when it
+   * cannot be set (no free debug register for 'hw'). See swBreakpointsInMemory.
+   */
   addBreakpoint(kind: 'sw' | 'hw', gva: bigint): boolean;
   removeBreakpoint(kind: 'sw' | 'hw', gva: bigint): boolean;
+  /**
+   * Stop after an instruction accessed [gva, gva+len) (len 1, 2, 4 or 8,
+   * aligned; the stub splits other ranges): reason 'watchpoint', `address` =
+   * RIP after the access, `dataAddress` = the watched address. 'read' may
+   * also fire on writes (x86 debug registers have no read-only mode).
+   */
   addWatchpoint?(kind: 'write' | 'read' | 'access', gva: bigint, len: number): boolean;
   removeWatchpoint?(kind: 'write' | 'read' | 'access', gva: bigint, len: number): boolean;
   /** Translate a guest virtual address with the vCPU's current page tables. */
