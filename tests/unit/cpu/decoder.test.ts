@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { decode, decodeInto, relTarget } from '../../../src/cpu/decoder/decoder.js';
 import { formatInstruction } from '../../../src/cpu/decoder/disasm.js';
-import { ALL_FEATURES, makeFeatureSet, withoutFeatures } from '../../../src/cpu/decoder/features.js';
+import { ALL_FEATURES, featuresFromCpuid, hasFeature, makeFeatureSet, withoutFeatures } from '../../../src/cpu/decoder/features.js';
 import {
   ACCESS_READ, ACCESS_WRITE, ATTR_LOCKED, ATTR_PRIVILEGED, ATTR_SERIALIZING, BASE_RIP, DECODE_GP, DECODE_MORE,
   DECODE_UD, Feature, FLAG_CF, FLAG_OF, FLAGS_STATUS, Flow, Instruction, Mn, NO_REG, OpKind, RegClass, UdReason,
@@ -76,6 +76,21 @@ describe('features', () => {
     expect(ok('f3 0f bd c1', 64, none).mn).toBe(Mn.BSR);
     expect(ok('f3 0f bc c1').mn).toBe(Mn.TZCNT);
     expect(ok('f3 0f 1e fa', 64, none).mn).toBe(Mn.NOP); // ENDBR64 without CET is a hint NOP
+  });
+  test('featuresFromCpuid reads the SDM/APM bit positions', () => {
+    // Leaf 1 ECX bit 23 POPCNT, bit 28 AVX; leaf 7 EBX bit 3 BMI1; 80000001h ECX bit 5 LZCNT (ABM).
+    const regs: Record<string, { eax: number; ebx: number; ecx: number; edx: number }> = {
+      '0': { eax: 7, ebx: 0, ecx: 0, edx: 0 },
+      '1': { eax: 0, ebx: 0, ecx: 1 << 23, edx: (1 << 25) | (1 << 26) },
+      '7': { eax: 0, ebx: 1 << 3, ecx: 0, edx: 0 },
+      '2147483648': { eax: 0x80000001, ebx: 0, ecx: 0, edx: 0 },
+      '2147483649': { eax: 0, ebx: 0, ecx: 1 << 5, edx: 0 },
+    };
+    const fs = featuresFromCpuid((leaf) => regs[String(leaf >>> 0)] ?? { eax: 0, ebx: 0, ecx: 0, edx: 0 });
+    expect([Feature.POPCNT, Feature.BMI1, Feature.LZCNT, Feature.SSE2].map((f) => hasFeature(fs, f))).toEqual([true, true, true, true]);
+    expect([Feature.AVX, Feature.BMI2, Feature.SSE3].map((f) => hasFeature(fs, f))).toEqual([false, false, false]);
+    expect(decode(bytes('c5 fc 58 c1'), 0, 64, fs)).toMatchObject({ kind: 'ud', reason: UdReason.FEATURE });
+    expect(ok('f3 0f b8 c1', 64, fs).mn).toBe(Mn.POPCNT);
   });
   test('LAHF/SAHF need LAHF_LM only in 64-bit mode', () => {
     const noLahf = withoutFeatures(ALL_FEATURES, [Feature.LAHF_LM]);
