@@ -15,7 +15,7 @@ import {
   VIRTIO_STATUS_DEVICE_NEEDS_RESET, VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_FAILED, VIRTIO_STATUS_FEATURES_OK,
   bit, hasFeature, type VirtioDevice, type VirtioTransportContext,
 } from './device.js';
-import { Virtqueue, legacyRingLayout, u64ToNumber } from './virtqueue.js';
+import { Virtqueue, legacyRingLayout, u64ToNumber, VIRTQ_MAX_SIZE, type VirtqueueState } from './virtqueue.js';
 
 // virtio 1.2 §4.2.2, Table "MMIO Device Register Layout".
 export const VIRTIO_MMIO_MAGIC_VALUE = 0x000;
@@ -375,6 +375,53 @@ export class VirtioMmioTransport implements BusDevice, VirtioTransportContext {
     this.updateLine();
   }
 
+  /** Plain JSON state for snapshots (the device's own state is saved by the device). */
+  saveState(): VirtioMmioState {
+    return {
+      version: 1,
+      status: this.status, deviceFeaturesSel: this.deviceFeaturesSel, driverFeaturesSel: this.driverFeaturesSel,
+      driverFeatures: this.driverFeaturesValue.toString(16), queueSel: this.queueSel, guestPageSize: this.guestPageSize,
+      interruptStatus: this.interruptStatus, configGeneration: this.configGeneration, shmSel: this.shmSel, broken: this.broken,
+      queues: this.queues.map((q, i) => ({ ...q.s, align: this.legacyQueues[i]!.align, pfn: this.legacyQueues[i]!.pfn, resetDone: this.queueResetDone[i]! })),
+    };
+  }
+
+  /**
+   * Restore from untrusted JSON: every field is checked and every ready
+   * queue re-validated against guest RAM; returns false (state unchanged)
+   * on any error. Re-raises the interrupt line from InterruptStatus.
+   */
+  restoreState(x: unknown): boolean {
+    const st = parseMmioState(x, this.queues.length);
+    if (!st) return false;
+    const queues = this.queues.map((q) => new Virtqueue(this.mem, q.maxSize));
+    for (const [i, qs] of st.queues.entries()) {
+      const q = queues[i]!;
+      const { align: _a, pfn: _p, resetDone: _r, ...vq } = qs;
+      q.s = { ...vq, ready: false };
+      if (qs.ready) {
+        q.features = { indirect: hasFeature(st.driverFeatures, VIRTIO_F_INDIRECT_DESC), eventIdx: hasFeature(st.driverFeatures, VIRTIO_F_EVENT_IDX) };
+        if (q.activate()) return false;
+      }
+    }
+    this.queues.splice(0, this.queues.length, ...queues);
+    this.legacyQueues = st.queues.map((q) => ({ align: q.align, pfn: q.pfn }));
+    this.queueResetDone = st.queues.map((q) => q.resetDone);
+    this.status = st.status;
+    this.deviceFeaturesSel = st.deviceFeaturesSel;
+    this.driverFeaturesSel = st.driverFeaturesSel;
+    this.driverFeaturesValue = st.driverFeatures;
+    this.queueSel = st.queueSel;
+    this.guestPageSize = st.guestPageSize;
+    this.interruptStatus = st.interruptStatus;
+    this.configGeneration = st.configGeneration;
+    this.shmSel = st.shmSel;
+    this.broken = st.broken;
+    this.lineLevel = !(this.interruptStatus !== 0);
+    this.updateLine();
+    return true;
+  }
+
   private readConfig(offset: number, size: AccessSize): number {
     const dev = this.device;
     const ones = size >= 4 ? 0xffffffff : (1 << (size * 8)) - 1;
@@ -401,6 +448,55 @@ export class VirtioMmioTransport implements BusDevice, VirtioTransportContext {
       this.irq.set(level);
     }
   }
+}
+
+export interface VirtioMmioQueueState extends VirtqueueState { align: number; pfn: number; resetDone: boolean }
+
+export interface VirtioMmioState {
+  version: 1;
+  status: number;
+  deviceFeaturesSel: number;
+  driverFeaturesSel: number;
+  /** Hex string (a u64). */
+  driverFeatures: string;
+  queueSel: number;
+  guestPageSize: number;
+  interruptStatus: number;
+  configGeneration: number;
+  shmSel: number;
+  broken: boolean;
+  queues: VirtioMmioQueueState[];
+}
+
+function parseMmioState(x: unknown, nQueues: number): (Omit<VirtioMmioState, 'driverFeatures'> & { driverFeatures: bigint }) | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const o = x as Record<string, unknown>;
+  const u32 = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+  const u16 = (v: unknown): v is number => u32(v) && v <= 0xffff;
+  const addr = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (o.version !== 1 || typeof o.broken !== 'boolean' || typeof o.driverFeatures !== 'string' || !/^[0-9a-f]{1,16}$/.test(o.driverFeatures)) return undefined;
+  for (const k of ['status', 'deviceFeaturesSel', 'driverFeaturesSel', 'queueSel', 'guestPageSize', 'interruptStatus', 'configGeneration', 'shmSel']) {
+    if (!u32(o[k])) return undefined;
+  }
+  if (!Array.isArray(o.queues) || o.queues.length !== nQueues) return undefined;
+  const queues: VirtioMmioQueueState[] = [];
+  for (const q of o.queues as unknown[]) {
+    if (typeof q !== 'object' || q === null) return undefined;
+    const r = q as Record<string, unknown>;
+    if (r.version !== 1 || !u16(r.size) || r.size > VIRTQ_MAX_SIZE || typeof r.ready !== 'boolean' || typeof r.signalledUsedValid !== 'boolean' || typeof r.resetDone !== 'boolean') return undefined;
+    if (!addr(r.descAddr) || !addr(r.availAddr) || !addr(r.usedAddr) || !u16(r.lastAvailIdx) || !u16(r.usedIdx) || !u16(r.signalledUsed) || !u32(r.align) || !u32(r.pfn)) return undefined;
+    queues.push({
+      version: 1, size: r.size, ready: r.ready, descAddr: r.descAddr, availAddr: r.availAddr, usedAddr: r.usedAddr,
+      lastAvailIdx: r.lastAvailIdx, usedIdx: r.usedIdx, signalledUsed: r.signalledUsed, signalledUsedValid: r.signalledUsedValid,
+      align: r.align, pfn: r.pfn, resetDone: r.resetDone,
+    });
+  }
+  return {
+    version: 1, status: (o.status as number) & 0xff, deviceFeaturesSel: o.deviceFeaturesSel as number, driverFeaturesSel: o.driverFeaturesSel as number,
+    driverFeatures: BigInt(`0x${o.driverFeatures}`), queueSel: o.queueSel as number, guestPageSize: o.guestPageSize as number,
+    interruptStatus: (o.interruptStatus as number) & 3, configGeneration: o.configGeneration as number, shmSel: o.shmSel as number,
+    broken: o.broken, queues,
+  };
 }
 
 /** Features every transport offers on top of the device's (ring layout features). */

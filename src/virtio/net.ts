@@ -140,6 +140,22 @@ export class VirtioNet implements VirtioDevice, NetClient {
     new DataView(this.config.buffer).setUint16(6, this.linkUp ? VIRTIO_NET_S_LINK_UP : 0, true);
   }
 
+  saveState(): { version: 1; config: number[]; linkUp: boolean } {
+    return { version: 1, config: [...this.config], linkUp: this.linkUp };
+  }
+
+  /** Restore from untrusted JSON; false (state unchanged) if malformed. */
+  restoreState(x: unknown): boolean {
+    if (typeof x !== 'object' || x === null) return false;
+    const o = x as Record<string, unknown>;
+    if (o.version !== 1 || typeof o.linkUp !== 'boolean' || !Array.isArray(o.config) || o.config.length !== this.config.length) return false;
+    if (!o.config.every((b) => Number.isInteger(b) && (b as number) >= 0 && (b as number) <= 255)) return false;
+    this.config.set(o.config as number[]);
+    this.linkUp = o.linkUp;
+    this.writeStatusField();
+    return true;
+  }
+
   get mac(): Uint8Array { return this.config.slice(0, 6); }
 
   /** 12 with VERSION_1 or MRG_RXBUF, else 10 (§5.1.6, "Legacy Interface: Device Operation"). */
