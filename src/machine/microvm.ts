@@ -19,8 +19,8 @@ import { Uart16550 } from '../devices/uart16550.js';
 import { DebugExit, debugExitStatus } from '../devices/debug-exit.js';
 import { HostTimeSource, type TimeSource } from '../devices/clock.js';
 import { Mc146818Rtc, setMicrovmCmosMemory } from '../devices/rtc-mc146818.js';
-import { createCpuidPolicy } from '../cpu/cpuid.js';
-import type { CpuidPolicy } from '../cpu/cpuid.js';
+import { createCpuidPolicy, type MicrovmCpuidPolicy } from '../cpu/cpuid.js';
+import { validateConfig } from './validate.js';
 import { setupBoot, microvmAcpiOptions, microvmKernelCmdline, microvmVirtioGsi } from '../loader/index.js';
 import { createAccelerator } from './accel-select.js';
 import { attachVirtioDevices, type VirtioAttachment } from '../virtio/index.js';
@@ -76,7 +76,7 @@ export class Microvm extends EventEmitter {
   readonly gsi: GsiRouter;
   readonly uart: Uart16550 | undefined;
   readonly rtc: Mc146818Rtc | undefined;
-  readonly cpuid: CpuidPolicy;
+  readonly cpuid: MicrovmCpuidPolicy;
   readonly time: TimeSource;
   readonly exited: Promise<ExitReason>;
   /** virtio-mmio transports, NICs and netdevs (`virtio.netdevs.get(id)`). */
@@ -92,6 +92,7 @@ export class Microvm extends EventEmitter {
 
   constructor(readonly config: MachineConfig, private readonly opts: MachineOptions = {}) {
     super();
+    validateConfig(config);
     this.exited = new Promise((res) => { this.resolveExit = res; });
     this.time = opts.time ?? new HostTimeSource();
     this.kernelImage = readImage(config.kernel, 'kernel');
@@ -101,7 +102,11 @@ export class Microvm extends EventEmitter {
     this.cpuid = createCpuidPolicy({
       model: config.cpu.model, features: config.cpu.features, cpus: config.cpus,
       accel: config.accel === 'kvm' ? 'kvm' : 'jit',
+      ...(config.cpu.vendor !== undefined ? { vendor: config.cpu.vendor } : {}),
+      ...(config.cpu.tscKhz !== undefined ? { tscKhz: config.cpu.tscKhz } : {}),
+      ...(config.cpu.physBits !== undefined ? { physAddrBits: config.cpu.physBits } : {}),
     });
+    for (const w of this.cpuid.warnings) queueMicrotask(() => this.emit('warning', w));
     this.serialSink = opts.onSerialOutput ?? (() => {});
 
     // Interrupt controllers: IOAPIC 0 (GSI 0-23) and, with ioapic2, IOAPIC 1 (GSI 24-47).

@@ -5,6 +5,7 @@
 import type { MachineConfig } from './config.js';
 import { Microvm, type ExitReason } from './microvm.js';
 import { createCharBackend, serialDevicePresent, SerialPort, type CharBackend } from '../chardev/index.js';
+import { startGdbServer, type GdbServer } from '../gdbstub/index.js';
 
 export interface RunOptions {
   /** Status lines for the user (stderr by default). */
@@ -17,6 +18,7 @@ export async function runFromCli(config: MachineConfig, opts: RunOptions = {}): 
   let machine: Microvm | undefined;
   let backend: CharBackend | undefined;
   let port: SerialPort | undefined;
+  let gdb: GdbServer | undefined;
   if (serialDevicePresent(config.serial)) {
     backend = createCharBackend(config.serial, {
       onQuit: () => { void machine?.stop(); },
@@ -41,8 +43,14 @@ export async function runFromCli(config: MachineConfig, opts: RunOptions = {}): 
     if (port && machine.uart) port.attach(machine.uart);
     if (backend) await backend.ready;
     await machine.start();
+    if (config.gdb) {
+      // QEMU's `tcp::1234` (empty host) listens on every address.
+      gdb = await startGdbServer(machine, { host: config.gdb.host === '' ? '0.0.0.0' : config.gdb.host, port: config.gdb.port });
+      if (config.startPaused) log(`waiting for gdb on port ${gdb.port} (machine paused by -S)`);
+    }
     reason = await machine.exited;
   } finally {
+    await gdb?.close().catch(() => {});
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
     process.off('SIGINT', onSignal);
