@@ -72,20 +72,34 @@ export class MachineDebugger {
   /**
    * Arm a breakpoint at `address` (linear) and resolve when a vCPU reaches it
    * (it is removed then: one-shot). The machine stays paused after the hit.
-   * If the machine was running it keeps running until then.
+   * On a paused machine the breakpoint is armed before this returns (so a
+   * `resume()` right after cannot miss it); on a running one the vCPUs stop
+   * briefly to arm it and run on.
    */
-  async breakpoint(address: bigint): Promise<DebugStop> {
-    this.requireDebug('breakpoints');
-    const wasRunning = this.machine.state === 'running';
-    await this.target.stopForDebugger();
-    if (!this.breakpoints.has(address)) {
-      const ok = await this.target.swBreakpoints!.add(address, 1);
-      if (!ok) throw new DebugError('NO_BREAKPOINT', `could not place a breakpoint at 0x${address.toString(16)}`);
-      this.breakpoints.add(address);
+  breakpoint(address: bigint): Promise<DebugStop> {
+    try {
+      this.requireDebug('breakpoints');
+      if (this.machine.state === 'paused') {
+        this.arm(address);
+        return this.wait(address).finally(() => this.removeBreakpoint(address));
+      }
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const hit = this.wait(address).finally(() => this.removeBreakpoint(address));
-    if (wasRunning) this.resume();
-    return hit;
+    return (async () => {
+      await this.target.stopForDebugger();
+      this.arm(address);
+      const hit = this.wait(address).finally(() => this.removeBreakpoint(address));
+      this.resume();
+      return hit;
+    })();
+  }
+
+  private arm(address: bigint): void {
+    if (this.breakpoints.has(address)) return;
+    const ok = this.target.swBreakpoints!.add(address, 1);
+    if (ok !== true) throw new DebugError('NO_BREAKPOINT', `could not place a breakpoint at 0x${address.toString(16)}`);
+    this.breakpoints.add(address);
   }
 
   /** Remove a breakpoint (its pending promise never resolves then). */

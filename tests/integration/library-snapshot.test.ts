@@ -1,0 +1,104 @@
+// Snapshots: boot console.elf once, save the machine at its prompt, and
+// start ten machines from that point; each one behaves the same (identical
+// console output for the same input, same exit). Through a file too; the
+// RAM kept is only the non-zero pages. Runs on every accelerator that has
+// Accelerator.saveState/restoreState (KVM here; the JIT once it does).
+import { describe, expect, test } from 'vitest';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startVm, Vm, parseSnapshot, NotSupportedError, SnapshotError, FramePort } from '../../src/index.js';
+import { acceleratorsFor, cpuFor, debugExit, fw, haveFirmware, jitLacks, MiB } from './library-helpers.js';
+
+describe.skipIf(!haveFirmware)('library snapshots', () => {
+  for (const { accel, skip } of acceleratorsFor('saveState')) {
+    describe.skipIf(skip !== undefined)(`on ${accel}${skip ? ` (${skip})` : ''}`, () => {
+      test('a snapshot at the prompt restored 10 times gives identical behaviour', async () => {
+        let snap: Uint8Array;
+        {
+          await using vm = await startVm({ kernel: fw('console.elf'), accel, cpu: cpuFor(accel), memory: 256 * MiB, devices: [debugExit] });
+          await vm.waitFor('> ', { timeout: 60_000 });
+          snap = await vm.snapshot();
+          // The original goes on running after the snapshot.
+          vm.send('echo original\r');
+          await vm.waitFor('original\r\n> ', { timeout: 20_000 });
+        }
+        const parsed = parseSnapshot(snap);
+        // Only touched pages are kept: far less than the 256 MiB of RAM.
+        expect(parsed.ramBytes).toBeGreaterThan(0);
+        expect(parsed.ramBytes).toBeLessThan(8 * MiB);
+        expect(parsed.config.memory).toBe(256 * MiB);
+
+        const outputs: string[] = [];
+        for (let i = 0; i < 10; i++) {
+          await using vm = await Vm.restore(snap);
+          vm.send('echo forked\r');
+          await vm.waitFor('forked\r\n> ', { timeout: 20_000 });
+          vm.send('exit 2\r');
+          expect(await vm.exited).toEqual({ kind: 'debug-exit', code: 5, status: 5 });
+          outputs.push(vm.output());
+        }
+        // The restored guest starts after the prompt: it prints only what follows.
+        expect(outputs[0]).toBe('echo forked\r\nforked\r\n> exit 2\r\nbye (isa-debug-exit value 2)\r\n');
+        expect(new Set(outputs).size).toBe(1);
+      }, 180_000);
+
+      test('save to a file, restore paused, registers survive; a reset reboots the saved kernel', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'mvm-snap-'));
+        try {
+          const file = join(dir, 'console.snap');
+          let rip: bigint;
+          {
+            await using vm = await startVm({ kernel: fw('console.elf'), accel, cpu: cpuFor(accel), memory: 512 * MiB });
+            await vm.waitFor('> ', { timeout: 60_000 });
+            await vm.pause();
+            rip = vm.registers().regs.rip;
+            await vm.saveSnapshot(file);
+          }
+          expect(statSync(file).size).toBeLessThan(8 * MiB);
+          await using r = await Vm.restore(file, { paused: true });
+          expect(r.state).toBe('paused');
+          expect(r.registers().regs.rip).toBe(rip);
+          r.resume();
+          r.send('echo from-file\r');
+          await r.waitFor('from-file\r\n> ', { timeout: 20_000 });
+          await r.reset();
+          await r.waitFor('console ready', { timeout: 60_000 });
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }, 180_000);
+
+      test('a started virtio device is refused with a clear error (not saved yet)', async () => {
+        const port = new FramePort();
+        await using vm = await startVm({
+          kernel: fw('virtio-net.elf'), accel, cpu: cpuFor(accel), memory: 64 * MiB,
+          netdevs: [{ kind: 'stream', id: 'n0', port }], devices: [{ driver: 'virtio-net-device', netdev: 'n0' }],
+        });
+        await vm.waitFor('virtio-net ready', { timeout: 60_000 });
+        const err = await vm.snapshot().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(SnapshotError);
+        expect((err as SnapshotError).code).toBe('UNSUPPORTED');
+        expect(vm.state).toBe('running');
+      }, 90_000);
+    });
+  }
+
+  test.skipIf(jitLacks('saveState') === undefined)('an accelerator without saveState: "not supported by this accelerator"', async () => {
+    await using vm = await startVm({ kernel: fw('console.elf'), accel: 'jit', memory: 64 * MiB });
+    await vm.waitFor('> ', { timeout: 60_000 });
+    const err = await vm.snapshot().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotSupportedError);
+    expect((err as Error).message).toBe('taking a snapshot is not supported by this accelerator (jit: Accelerator.saveState is missing)');
+    // The machine runs on.
+    expect(vm.state).toBe('running');
+  }, 90_000);
+
+  test('corrupt snapshots are refused', () => {
+    expect(() => parseSnapshot(new Uint8Array(4))).toThrow(SnapshotError);
+    const bad = new Uint8Array(64);
+    bad.set(Buffer.from('MVMSNAP1'), 0);
+    new DataView(bad.buffer).setUint32(8, 1000, true);
+    expect(() => parseSnapshot(bad)).toThrow(/header runs past the end/);
+  });
+});
