@@ -4,13 +4,13 @@
  * live block, the interp helper registry, and the code cache keyed by
  * physical address + linear RIP + mode key, with per-page invalidation.
  */
-import { decodeInto } from '../decoder/decoder.js';
+import { decodeInto, relTarget } from '../decoder/decoder.js';
 import { makeFeatureSet } from '../decoder/features.js';
 import { ATTR_INHIBIT_IRQ, ATTR_IO, ATTR_PRIVILEGED, ATTR_SEGLOAD, ATTR_SERIALIZING, ATTR_SYSTEM_STATE, DECODE_MORE, Feature, Flow, Instruction, Mn, type CpuMode, type FeatureSet } from '../decoder/types.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import { CODE_MAP_BASE, JC_ENTRIES, JC_ENTRY_BYTES, JC_OFFSET } from '../state.js';
 import { buildCoreModule, jcHash, type CoreExports } from '../translate/core.js';
-import { canInline, genBlock, type BlockInsn } from '../translate/block.js';
+import { BlockModule, canInline, type BlockInsn } from '../translate/block.js';
 
 export interface CompiledBlock {
   key: string;
@@ -33,6 +33,9 @@ export const JIT_DECODER_FEATURES: FeatureSet = makeFeatureSet([
 ]);
 
 export const MAX_BLOCK_INSNS = 64;
+/** Blocks and instructions compiled together in one module. */
+export const MAX_BATCH_BLOCKS = 16;
+export const MAX_BATCH_INSNS = 400;
 
 export class Engine<C = unknown> {
   readonly table: WebAssembly.Table;
@@ -86,58 +89,100 @@ export class Engine<C = unknown> {
   }
 
   /**
-   * Decode a block at linear `lin` (RIP `rip`) from `code` (bytes from the
-   * fetch; `gpas` the physical pages they came from) and compile it.
-   * Returns the block, or a decode failure to raise (#UD / #GP / #PF on the next page).
+   * Translate the block at RIP `rip` and, in the same module, up to
+   * MAX_BATCH_BLOCKS more blocks reachable from it by static control flow on
+   * the same page (compile + instantiate once per batch).
+   * `code` holds the bytes of the page from its start (and up to 15 bytes of
+   * the next page when that page translates); `startOff` is rip's offset in it.
+   * Returns the requested block, or a decode failure to raise.
    */
-  compile(key: string, rip: bigint, code: Uint8Array, wasmPages: number[], mode: CpuMode, cpl: number,
-    makeHelper: (insn: Instruction, rip: bigint) => HelperFn<C>): CompiledBlock | { fail: 'ud' | 'gp' | 'more' } {
+  compile(rip: bigint, startOff: number, code: Uint8Array, pageGpa: number, wasmPages: number[], mode: CpuMode, cpl: number,
+    modeKey: number, csBase: bigint, makeHelper: (insn: Instruction, rip: bigint) => HelperFn<C>): CompiledBlock | { fail: 'ud' | 'gp' | 'more' } {
     const t0 = process.hrtime.bigint();
-    const insns: BlockInsn[] = [];
-    let off = 0;
-    const helpers: number[] = [];
-    while (insns.length < MAX_BLOCK_INSNS) {
-      const insn = new Instruction();
-      const n = decodeInto(insn, code, off, code.length, mode, JIT_DECODER_FEATURES);
-      if (n < 0) {
-        if (insns.length > 0) break; // end the block before the bad instruction; it faults when reached
-        return { fail: n === DECODE_MORE ? 'more' : n === -2 ? 'gp' : 'ud' };
+    const ripBase = rip - BigInt(startOff);
+    const keyOf = (off: number): string => `${pageGpa}:${BigInt.asUintN(64, ripBase + BigInt(off))}:${modeKey}:${csBase}`;
+    const bm = new BlockModule(this.memPages);
+    const batch: Array<{ key: string; name: string; helpers: number[]; pages: number[]; n: number; inl: number }> = [];
+    const queue = [startOff];
+    const seen = new Set<number>();
+    let total = 0;
+    while (queue.length > 0 && batch.length < MAX_BATCH_BLOCKS && total < MAX_BATCH_INSNS) {
+      const start = queue.shift()!;
+      if (seen.has(start)) continue;
+      seen.add(start);
+      const key = keyOf(start);
+      if (batch.length > 0 && this.cache.has(key)) continue;
+      const insns: BlockInsn[] = [];
+      const helpers: number[] = [];
+      let off = start;
+      let fail: 'ud' | 'gp' | 'more' | undefined;
+      let last: Instruction | undefined;
+      while (insns.length < MAX_BLOCK_INSNS) {
+        const insn = new Instruction();
+        const n = decodeInto(insn, code, off, code.length, mode, JIT_DECODER_FEATURES);
+        if (n < 0) {
+          if (insns.length === 0) fail = n === DECODE_MORE ? 'more' : n === -2 ? 'gp' : 'ud';
+          break; // end the block before the bad instruction; it faults when reached
+        }
+        const irip = BigInt.asUintN(64, ripBase + BigInt(off));
+        const inline = !this.noInline && canInline(insn, mode);
+        let helper = -1;
+        if (!inline) { helper = this.addHelper(makeHelper(insn, irip)); helpers.push(helper); }
+        insns.push({ insn, rip: irip, helper });
+        off += n;
+        last = insn;
+        if (insn.flow !== Flow.NONE) break;
+        if (!inline && endsBlock(insn)) break;
+        if (off >= 4096) break; // stay inside the page (the last instruction may straddle into the next one)
       }
-      const irip = BigInt.asUintN(64, rip + BigInt(off));
-      const inline = !this.noInline && canInline(insn, mode);
-      let helper = -1;
-      if (!inline) { helper = this.addHelper(makeHelper(insn, irip)); helpers.push(helper); }
-      insns.push({ insn, rip: irip, helper });
-      off += n;
-      if (insn.flow !== Flow.NONE) break;
-      if (!inline && endsBlock(insn)) break;
-      // Stay inside the first page (the last instruction may straddle into the next one).
-      if (((rip & 0xfffn) + BigInt(off)) >= 4096n) break;
+      if (fail) {
+        if (batch.length === 0) return { fail };
+        continue;
+      }
+      const name = bm.add(insns, { mode, cpl, memPages: this.memPages, profile: this.profile });
+      const pages = off > 4096 ? wasmPages.slice(0, 2) : wasmPages.slice(0, 1);
+      batch.push({ key, name, helpers, pages, n: insns.length, inl: insns.filter((i) => i.helper < 0).length });
+      total += insns.length;
+      // static successors on this page
+      if (last) {
+        const lastRip = insns[insns.length - 1]!.rip;
+        const succ: bigint[] = [];
+        const f = last.flow;
+        if (f === Flow.JCC || f === Flow.JMP || f === Flow.CALL) succ.push(relTarget(last, lastRip));
+        if (f === Flow.NONE || f === Flow.JCC || f === Flow.CALL) succ.push(BigInt.asUintN(64, ripBase + BigInt(off)));
+        for (const t of succ) {
+          const o = Number(BigInt.asIntN(64, t - ripBase));
+          if (o >= 0 && o < 4096 && o < code.length) queue.push(o);
+        }
+      }
     }
-    const bytes = genBlock(insns, { mode, cpl, memPages: this.memPages, profile: this.profile });
-    const module = new WebAssembly.Module(bytes);
+    const module = new WebAssembly.Module(bm.bytes());
     const js = this.jsImports!;
     const inst = new WebAssembly.Instance(module, {
       env: { mem: this.mem.wasmMemory },
       core: { flags: this.coreInstance.exports['flags']!, cond: this.coreInstance.exports['cond']! },
       js: { rd: js.rd, wr: js.wr, interp: js.interp },
     });
-    const slot = this.allocSlot();
-    this.table.set(slot, inst.exports['b']);
-    const usedPages = wasmPages.slice(0, off > 4096 - Number(rip & 0xfffn) ? 2 : 1);
-    const blk: CompiledBlock = { key, tableIndex: slot, helpers, pages: usedPages, insnCount: insns.length };
-    this.cache.set(key, blk);
-    for (const p of usedPages) {
-      let s = this.byPage.get(p);
-      if (!s) { s = new Set(); this.byPage.set(p, s); }
-      s.add(key);
-      if (this.u8[CODE_MAP_BASE + p] === 0) { this.u8[CODE_MAP_BASE + p] = 1; this.onCodePage(p); }
+    let first: CompiledBlock | undefined;
+    for (const b of batch) {
+      const slot = this.allocSlot();
+      this.table.set(slot, inst.exports[b.name]);
+      const blk: CompiledBlock = { key: b.key, tableIndex: slot, helpers: b.helpers, pages: b.pages, insnCount: b.n };
+      this.cache.set(b.key, blk);
+      first ??= blk;
+      for (const p of b.pages) {
+        let set = this.byPage.get(p);
+        if (!set) { set = new Set(); this.byPage.set(p, set); }
+        set.add(b.key);
+        if (this.u8[CODE_MAP_BASE + p] === 0) { this.u8[CODE_MAP_BASE + p] = 1; this.onCodePage(p); }
+      }
+      this.stats.blocks++;
+      this.stats.insns += b.n;
+      this.stats.inlined += b.inl;
     }
-    this.stats.blocks++; this.stats.modules++;
-    this.stats.insns += insns.length;
-    this.stats.inlined += insns.filter((i) => i.helper < 0).length;
+    this.stats.modules++;
     this.stats.translateNs += process.hrtime.bigint() - t0;
-    return blk;
+    return first!;
   }
 
   /** Install a block in a vCPU's jump cache (base = vCPU state base). */

@@ -100,7 +100,7 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
       if (o0.kind === OpKind.REG && o0.regClass === RegClass.SEG) {
         const v = rd(o1); if (v === undefined) return Exit.EXCEPTION;
         const s = sys.loadSeg(o0.reg, Number(v & 0xffffn)); if (s !== Exit.CONTINUE) return s;
-        if (o0.reg === 2) sys.inhibitIrq();
+        if (o0.reg === 2) { sys.inhibitIrq(); done(); return Exit.HOST; }
         return done();
       }
       if (o1.kind === OpKind.REG && o1.regClass === RegClass.SEG) {
@@ -526,7 +526,7 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
         const v = peek(ctx, 0, insn.opSize / 8); if (v === undefined) return Exit.EXCEPTION;
         const s = sys.loadSeg(o0.reg, Number(v & 0xffffn)); if (s !== Exit.CONTINUE) return s;
         pop(ctx, insn.opSize / 8);
-        if (o0.reg === 2) sys.inhibitIrq();
+        if (o0.reg === 2) { sys.inhibitIrq(); done(); return Exit.HOST; }
         return done();
       }
       const v = peek(ctx, 0, insn.opSize / 8); if (v === undefined) return Exit.EXCEPTION;
@@ -577,9 +577,11 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
     case Mn.CLI: { const s = sys.checkIopl(); if (s !== Exit.CONTINUE) return s; st.setU64(S.RFLAGS, st.u64(S.RFLAGS) & ~IF_MASK); return done(); }
     case Mn.STI: {
       const s = sys.checkIopl(); if (s !== Exit.CONTINUE) return s;
-      if ((st.u64(S.RFLAGS) & IF_MASK) === 0n) sys.inhibitIrq();
+      const shadow = (st.u64(S.RFLAGS) & IF_MASK) === 0n;
       st.setU64(S.RFLAGS, st.u64(S.RFLAGS) | IF_MASK);
-      return done();
+      if (!shadow) return done();
+      // Interrupt shadow (SDM STI): back to the run loop, which runs exactly one more instruction before checking.
+      sys.inhibitIrq(); done(); return Exit.HOST;
     }
     case Mn.LAHF: setGprSized(st, 0, 1, BigInt((statusFlags(ctx) & 0xd5) | 2), true); return done();
     case Mn.SAHF: {

@@ -404,6 +404,8 @@ export class Vcpu implements SystemOps {
   portOut(port: number, size: number, value: number): void { this.host.pio.write(port & 0xffff, size as 1 | 2 | 4, value); }
 
   hlt(): number {
+    // A HLT in an interrupt shadow (STI; HLT) is woken by the next interrupt: the shadow ends here.
+    this.shadow = false;
     this.runState = 'halted';
     return Exit.HOST;
   }
@@ -855,22 +857,30 @@ export class Vcpu implements SystemOps {
     const mode = this.mode, cpl = this.cpl;
     const rip = st.rip;
     const lin = mode === 64 ? rip : (rip + st.segBase(1)) & 0xffffffffn;
-    const fetched = this.mmu.fetch(lin, Math.min(4096 - Number(lin & 0xfffn) + 15, 4096 + 15), cpl);
-    if (!fetched) return this.deliverPending() !== 'triple';
-    if (fetched.bytes.length === 0) {
-      // Executing from MMIO / non-RAM: not supported -> #UD-like stop? Raise #PF-free #GP? Use #UD.
-      this.raise(VEC_UD);
+    // Fetch the whole page (and up to 15 bytes of the next) so that a batch can include other blocks of the page.
+    const pageLin = lin & ~0xfffn;
+    const startOff = Number(lin & 0xfffn);
+    const fetched = this.mmu.fetch(pageLin, 4096 + 15, cpl);
+    if (!fetched || fetched.bytes.length <= startOff) {
+      if (fetched) this.raise(VEC_UD); // executing from MMIO / non-RAM: not supported
+      else {
+        // The fetch fault of the page itself: report it for the faulting address (CR2 = RIP's linear address).
+        this.st.setU32(S.EXC_VECTOR, 0xffffffff);
+        if (this.mmu.translate(lin, Access.FETCH, cpl) >= 0) this.raise(VEC_UD);
+      }
       return this.deliverPending() !== 'triple';
     }
     const wasmPages = fetched.gpas.map((g) => this.mmu.wasmAddr(g, 1) >>> 12);
-    const key = `${fetched.gpas[0]}:${rip}:${this.modeKey()}:${st.segBase(1)}`;
+    const modeKey = this.modeKey();
+    const csBase = st.segBase(1);
+    const key = `${fetched.gpas[0]}:${rip}:${modeKey}:${csBase}`;
     let blk = this.engine.cache.get(key);
     if (!blk) {
-      const r = this.engine.compile(key, rip, fetched.bytes, wasmPages, mode, cpl, (insn, irip) => Vcpu.makeHelper(insn, irip));
+      const r = this.engine.compile(rip, startOff, fetched.bytes, fetched.gpas[0]!, wasmPages, mode, cpl, modeKey, csBase, (insn, irip) => Vcpu.makeHelper(insn, irip));
       if ('fail' in r) {
         if (r.fail === 'more') {
           // The instruction continues on a page that did not translate: the fetch fault (#PF with CR2 = next page).
-          const nextPage = (lin & ~0xfffn) + 4096n;
+          const nextPage = pageLin + 4096n;
           if (this.mmu.translate(nextPage, Access.FETCH, cpl) >= 0) this.raise(VEC_UD);
         } else this.raise(r.fail === 'gp' ? VEC_GP : VEC_UD, r.fail === 'gp' ? 0 : -1);
         return this.deliverPending() !== 'triple';

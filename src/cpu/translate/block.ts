@@ -55,6 +55,10 @@ export function canInline(insn: Instruction, mode: number): boolean {
     case Mn.RET: return insn.flow === Flow.RET && insn.opSize === 64 && insn.opCount === 0;
     case Mn.JMP: return insn.flow === Flow.JMP || (insn.flow === Flow.JMP_IND && insn.opSize === 64 && gprOrMem(o0) && memOk(o0));
     case Mn.IMUL: return insn.opCount >= 2 && (o0.size === 4 || o0.size === 8) && gprOrMem(o1) && memOk(o1);
+    case Mn.BT: case Mn.BTS: case Mn.BTR: case Mn.BTC:
+      // register bit base only (memory bit strings with a register offset go to the executor)
+      return o0.kind === OpKind.REG && o0.regClass === RegClass.GPR &&
+        (o1.kind === OpKind.IMM || (o1.kind === OpKind.REG && o1.regClass === RegClass.GPR));
     case Mn.SHL: case Mn.SAL: case Mn.SHR: case Mn.SAR: case Mn.ROL: case Mn.ROR:
       return gprOrMem(o0) && memOk(o0) && (o1.kind === OpKind.IMM || (o1.kind === OpKind.REG && o1.regClass === RegClass.GPR));
     default:
@@ -67,8 +71,38 @@ export function canInline(insn: Instruction, mode: number): boolean {
 
 interface FlagsDesc { kind: number; size: number }
 
-class Tx {
+/**
+ * A module holding several blocks (compile and instantiation cost is paid
+ * once per batch): the shared imports, then one exported function per block
+ * ("b", "b1", "b2", ...).
+ */
+export class BlockModule {
   readonly mb = new ModuleBuilder();
+  readonly fnFlags: number; readonly fnCond: number; readonly fnRd: number; readonly fnWr: number; readonly fnInterp: number;
+  count = 0;
+
+  constructor(memPages: number) {
+    const mb = this.mb;
+    this.fnFlags = mb.importFunc('core', 'flags', { params: ['i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] });
+    this.fnCond = mb.importFunc('core', 'cond', { params: ['i32', 'i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] });
+    this.fnRd = mb.importFunc('js', 'rd', { params: ['i32', 'i64', 'i32'], results: ['i32'] });
+    this.fnWr = mb.importFunc('js', 'wr', { params: ['i32', 'i64', 'i32', 'i64'], results: ['i32'] });
+    this.fnInterp = mb.importFunc('js', 'interp', { params: ['i32', 'i32'], results: ['i32'] });
+    mb.importMemory('env', 'mem', memPages, memPages, true);
+  }
+
+  /** Add a block; returns its export name. */
+  add(insns: readonly BlockInsn[], opts: BlockOptions): string {
+    const name = this.count === 0 ? 'b' : `b${this.count}`;
+    this.count++;
+    emitBlock(new Tx(this, opts, name), insns);
+    return name;
+  }
+
+  bytes(): Uint8Array { return this.mb.bytes(); }
+}
+
+class Tx {
   readonly fb: FunctionBuilder;
   readonly base: I32;
   readonly regs: I64[] = [];
@@ -83,15 +117,12 @@ class Tx {
   readonly fnFlags: number; readonly fnCond: number; readonly fnRd: number; readonly fnWr: number; readonly fnInterp: number;
   readonly tlb: number;
 
-  constructor(readonly opts: BlockOptions) {
-    const mb = this.mb;
-    this.fnFlags = mb.importFunc('core', 'flags', { params: ['i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] });
-    this.fnCond = mb.importFunc('core', 'cond', { params: ['i32', 'i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] });
-    this.fnRd = mb.importFunc('js', 'rd', { params: ['i32', 'i64', 'i32'], results: ['i32'] });
-    this.fnWr = mb.importFunc('js', 'wr', { params: ['i32', 'i64', 'i32', 'i64'], results: ['i32'] });
-    this.fnInterp = mb.importFunc('js', 'interp', { params: ['i32', 'i32'], results: ['i32'] });
-    mb.importMemory('env', 'mem', opts.memPages, opts.memPages, true);
-    const { fb } = mb.func({ params: ['i32'], results: ['i32'] }, 'b');
+  readonly mb: ModuleBuilder;
+
+  constructor(bm: BlockModule, readonly opts: BlockOptions, exportName: string) {
+    const mb = this.mb = bm.mb;
+    this.fnFlags = bm.fnFlags; this.fnCond = bm.fnCond; this.fnRd = bm.fnRd; this.fnWr = bm.fnWr; this.fnInterp = bm.fnInterp;
+    const { fb } = mb.func({ params: ['i32'], results: ['i32'] }, exportName);
     this.fb = fb;
     this.base = fb.param(0, 'i32');
     for (let i = 0; i < 16; i++) this.regs.push(fb.local('i64'));
@@ -353,7 +384,12 @@ class Tx {
 
 /** Emit a whole block; returns the module bytes (export "b"). */
 export function genBlock(insns: readonly BlockInsn[], opts: BlockOptions): Uint8Array {
-  const tx = new Tx(opts);
+  const bm = new BlockModule(opts.memPages);
+  bm.add(insns, opts);
+  return bm.bytes();
+}
+
+function emitBlock(tx: Tx, insns: readonly BlockInsn[]): void {
   const fb = tx.fb;
   tx.exit = fb.block();
   let endRip = 0n;
@@ -391,7 +427,6 @@ export function genBlock(insns: readonly BlockInsn[], opts: BlockOptions): Uint8
   for (const r of tx.used) fb.get(tx.base).i64Load(S.GPR + r * 8).set(tx.regs[r]!);
   if (tx.flagsTouched || tx.flagsWritten) tx.loadFlags();
   for (const b of body) fb.code.push(b);
-  return tx.mb.bytes();
 }
 
 declare module '../wasm/builder.js' {
@@ -573,6 +608,31 @@ function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolea
     case Mn.SHL: case Mn.SAL: case Mn.SHR: case Mn.SAR: case Mn.ROL: case Mn.ROR:
       genShift(tx, insn, rip, next);
       return false;
+    case Mn.BT: case Mn.BTS: case Mn.BTR: case Mn.BTC: {
+      // SDM BT: CF = the selected bit (offset mod operand width); ZF unchanged; OF SF AF PF undefined (kept).
+      const a = tx.readOp(o0, next, rip, undefined);
+      const n = tx.readOp(o1, next, rip, undefined);
+      fb.get(n).i64Const(size * 8 - 1).i64And().set(n);
+      const bit = fb.local('i64');
+      fb.get(a).get(n).i64ShrU().i64Const(1).i64And().set(bit);
+      if (insn.mn !== Mn.BT) {
+        const m = fb.local('i64');
+        fb.i64Const(1).get(n).i64Shl().set(m);
+        fb.get(a).get(m);
+        if (insn.mn === Mn.BTS) fb.i64Or(); else if (insn.mn === Mn.BTC) fb.i64Xor(); else { fb.i64Const(-1).i64Xor().i64And(); }
+        fb.set(a);
+        tx.setGpr(o0.reg, size, false, a);
+        release(m);
+      }
+      fb.get(tx.flOpL).get(tx.flA).get(tx.flB).get(tx.flRes).get(tx.flAux).call(tx.fnFlags);
+      tx.flagsTouched = true;
+      fb.i32Const(~1).i32And().get(bit).i32WrapI64().i32Or().i64ExtendI32U().set(tx.flA);
+      fb.i32Const(flOp(FlKind.EXPLICIT, 1)).set(tx.flOpL);
+      tx.flagsWritten = true;
+      tx.known = { kind: FlKind.EXPLICIT, size: 1 };
+      release(a, n, bit);
+      return false;
+    }
     default: break;
   }
   if (insn.flow === Flow.JCC) {
