@@ -7,6 +7,7 @@
  * layout is unit-tested (tests/unit/kvm/abi.test.ts compares the numbers with
  * the ones the addon compiled from the kernel headers).
  */
+import type { FpuState } from '../accel/types.js';
 
 // ---- ioctl numbers (include/uapi/asm-generic/ioctl.h) ----
 const IOC_NONE = 0;
@@ -327,6 +328,37 @@ export function encodeResetFpu(): Uint8Array {
   const dv = new DataView(b.buffer);
   dv.setUint16(128, 0x37f, true); // fcw
   dv.setUint32(408, 0x1f80, true); // mxcsr
+  return b;
+}
+
+/**
+ * kvm_fpu <-> FpuState (arch/x86/include/uapi/asm/kvm.h): fpr[8][16] (the
+ * 80-bit registers in the low 10 bytes), fcw, fsw, ftwx, pad, last_opcode,
+ * last_ip, last_dp, xmm[16][16], mxcsr, pad.
+ */
+export function decodeFpu(b: Uint8Array): FpuState {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const fpr = new Uint8Array(80);
+  for (let i = 0; i < 8; i++) fpr.set(b.subarray(i * 16, i * 16 + 10), i * 10);
+  return {
+    fpr, fcw: dv.getUint16(128, true), fsw: dv.getUint16(130, true), ftwx: dv.getUint8(132),
+    lastOpcode: dv.getUint16(134, true), lastIp: dv.getBigUint64(136, true), lastDp: dv.getBigUint64(144, true),
+    xmm: b.slice(152, 408), mxcsr: dv.getUint32(408, true),
+  };
+}
+
+export function encodeFpu(s: FpuState): Uint8Array {
+  const b = new Uint8Array(SIZEOF.kvm_fpu);
+  const dv = new DataView(b.buffer);
+  for (let i = 0; i < 8; i++) b.set(s.fpr.subarray(i * 10, i * 10 + 10), i * 16);
+  dv.setUint16(128, s.fcw & 0xffff, true);
+  dv.setUint16(130, s.fsw & 0xffff, true);
+  dv.setUint8(132, s.ftwx & 0xff);
+  dv.setUint16(134, s.lastOpcode & 0x7ff, true);
+  dv.setBigUint64(136, BigInt.asUintN(64, s.lastIp), true);
+  dv.setBigUint64(144, BigInt.asUintN(64, s.lastDp), true);
+  b.set(s.xmm.subarray(0, 256), 152);
+  dv.setUint32(408, s.mxcsr >>> 0, true);
   return b;
 }
 

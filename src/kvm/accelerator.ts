@@ -20,7 +20,7 @@ import type { InterruptMessage } from '../devices/irq.js';
 import type { AccessSize } from '../memory/bus.js';
 import {
   KVM, KVM_CAP, KVM_EXIT, KVM_GUESTDBG, KVM_INTERNAL_ERROR, KVM_MP_STATE, KVM_SYSTEM_EVENT, RUN, SIZEOF,
-  decodeCpuid2, decodeExit, decodeMsrs, decodeRegs, decodeSregs, decodeTranslation, encodeCpuid2,
+  decodeCpuid2, decodeExit, decodeFpu, decodeMsrs, encodeFpu, decodeRegs, decodeSregs, decodeTranslation, encodeCpuid2,
   encodeEnableCap, encodeGuestDebug, encodeMpState, encodeMsi, encodeMsiRouting, encodeMsrs, encodeRegs,
   encodeResetFpu, encodeSregs, encodeTranslation, type CpuidEntry2, type KvmExit, type MsiAddressData,
 } from './abi.js';
@@ -515,6 +515,13 @@ export class KvmAccelerator implements Accelerator {
         this.hasGuestDebug && this.addHwSlot({ kind: kind === 'write' ? 'write' : 'access', gva, len: len as HwSlot['len'] }),
       removeWatchpoint: (kind, gva, len) =>
         this.removeHwSlot({ kind: kind === 'write' ? 'write' : 'access', gva, len: len as HwSlot['len'] }),
+      // KVM_GUESTDBG_USE_SW_BP: #BP exits to us; the caller writes the INT3 byte.
+      swBreakpointsInMemory: true,
+      getFpu: (cpu) => decodeFpu(this.getBuffer(this.stoppedVcpu(cpu, 'getFpu').fd, KVM.GET_FPU, SIZEOF.kvm_fpu, 'KVM_GET_FPU')),
+      setFpu: (cpu, state) => {
+        const v = this.stoppedVcpu(cpu, 'setFpu');
+        this.call('KVM_SET_FPU', () => this.b.ioctlBuffer(v.fd, KVM.SET_FPU, encodeFpu(state)));
+      },
       translate: (cpu, gva) => {
         const v = this.stoppedVcpu(cpu, 'translate');
         const buf = encodeTranslation(gva);
