@@ -5,11 +5,11 @@
  */
 import { describe, expect, test } from 'vitest';
 import { allowIced } from './decoder-allowlist.js';
-import { compareWithIced, newStats, randomCase, Rng, structuredCase, summarise, type CompareStats } from './decoder-oracle.js';
+import { compareChunkWithIced, compareWithIced, newStats, randomCase, Rng, structuredCase, summarise, type CompareStats } from './decoder-oracle.js';
 import type { CpuMode } from '../../src/cpu/decoder/types.js';
 
 const MODES: CpuMode[] = [64, 32, 16];
-const RANDOM_CASES = Number(process.env.DECODER_CASES ?? 100_000);
+const RANDOM_CASES = Number(process.env.DECODER_CASES ?? 300_000);
 
 function expectClean(st: CompareStats): void {
   if (st.disagreements.length > 0) console.log(summarise(st.disagreements));
@@ -21,11 +21,16 @@ describe('decoder vs iced-x86', () => {
     test(`random and structured byte strings, ${mode}-bit`, () => {
       const rng = new Rng(0x5eed0000 + mode);
       const st = newStats();
-      const buf = new Uint8Array(16);
+      const all = new Uint8Array(RANDOM_CASES * 16);
       for (let i = 0; i < RANDOM_CASES; i++) {
+        const buf = all.subarray(i * 16, i * 16 + 16);
         if (i & 1) randomCase(rng, buf); else structuredCase(rng, mode, buf);
-        compareWithIced(buf, mode, st, allowIced);
       }
+      compareChunkWithIced(all, RANDOM_CASES, mode, st, allowIced);
+      // The one-decoder-per-string path must agree with the chunked one (spot check).
+      const spot = newStats();
+      for (let i = 0; i < 2000; i++) compareWithIced(all.subarray(i * 16, i * 16 + 16), mode, spot, allowIced);
+      expect(spot.disagreements).toEqual([]);
       // The corpus must exercise both outcomes, or the comparison proves little.
       expect(st.bothValid).toBeGreaterThan(RANDOM_CASES / 2);
       expect(st.bothInvalid).toBeGreaterThan(RANDOM_CASES / 20);
