@@ -322,6 +322,8 @@ const FIXED_REGS: Record<string, { cls: number; reg: number; sz: SizeCode; hi?: 
   RBX: { cls: GPR, reg: 3, sz: SZ.Q }, R11: { cls: GPR, reg: 11, sz: SZ.Q },
   rAX: { cls: GPR, reg: 0, sz: SZ.V }, rDX: { cls: GPR, reg: 2, sz: SZ.V }, eAX: { cls: GPR, reg: 0, sz: SZ.Z },
   aAX: { cls: GPR, reg: 0, sz: SZ.ASZ }, rDXy: { cls: GPR, reg: 2, sz: SZ.Y },
+  aCX: { cls: GPR, reg: 1, sz: SZ.ASZ }, aSI: { cls: GPR, reg: 6, sz: SZ.ASZ }, aDI: { cls: GPR, reg: 7, sz: SZ.ASZ },
+  rSP: { cls: GPR, reg: 4, sz: SZ.F },
   ES: { cls: SEGC, reg: 0, sz: SZ.W }, CS: { cls: SEGC, reg: 1, sz: SZ.W }, SS: { cls: SEGC, reg: 2, sz: SZ.W },
   DS: { cls: SEGC, reg: 3, sz: SZ.W }, FS: { cls: SEGC, reg: 4, sz: SZ.W }, GS: { cls: SEGC, reg: 5, sz: SZ.W },
   XMM0: { cls: XMMC, reg: 0, sz: SZ.O }, ST: { cls: STC, reg: 0, sz: SZ.T },
@@ -570,6 +572,7 @@ function makeForms(d: Draft): Form[] {
       }
     }
     if (d.vex) attrs |= ATTR_AVX;
+    if (ops.length > 5 || impl.length > 4) throw new Error(`too many operands (Instruction holds 5 + 4): ${d.line}`);
     // Entries that constrain operand size and default to 64 bits use the d64 operand-size dimension.
     if (d64 && c[DIM.OSZ] !== -1) { c[DIM.OSZD] = c[DIM.OSZ]!; c[DIM.OSZ] = -1; }
     // Operand kinds that need a memory or register ModRM constrain MOD.

@@ -382,7 +382,38 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   const n = F_OPS[ob]!;
   const ops = out.ops;
   for (let i = 0; i < n; i++) {
-    const r = fillOperand(out, ops[i]!, F_OPS[ob + 1 + i]!, opSize, asz, mode, lim, offset);
+    const code = F_OPS[ob + 1 + i]!;
+    const k = code & 63;
+    const sz = (code >> 6) & 63;
+    // Fast paths for most integer instructions: a b/v-sized GPR (ModRM.reg, ModRM.rm with mod 3, opcode +r)
+    // or a b/v-sized memory operand; everything else goes through fillOperand.
+    if ((sz === 8 /* SZ.V */ || sz === 1 /* SZ.B */) && k === 1 /* K.E */ && mod !== 3) {
+      const o = ops[i]!;
+      o.kind = OpKind.MEM;
+      o.size = sz === 1 || opSize === 8 ? 1 : opSize >> 3;
+      o.access = (code >> 12) & 15;
+      o.base = S.memBase;
+      o.index = S.memIndex;
+      o.scale = S.memScale;
+      o.disp = S.memDisp;
+      o.dispHi = S.memDisp < 0 ? -1 : 0;
+      o.addrSize = asz as 16 | 32 | 64;
+      o.vsib = 0;
+      o.seg = seg >= 0 ? seg : S.memSeg;
+      continue;
+    }
+    if ((k === 2 /* K.G */ || k === 9 /* K.Z */ || (k === 1 /* K.E */ && mod === 3)) && (sz === 8 /* SZ.V */ || sz === 1 /* SZ.B */)) {
+      const o = ops[i]!;
+      const reg = k === 2 ? S.regX : S.rmX;
+      const size = sz === 1 || opSize === 8 ? 1 : opSize >> 3;
+      o.kind = OpKind.REG;
+      o.regClass = RegClass.GPR;
+      o.size = size;
+      o.access = (code >> 12) & 15;
+      if (size === 1 && !S.hasRex && reg >= 4 && reg < 8) { o.reg = reg - 4; o.highByte = true; } else { o.reg = reg; o.highByte = false; }
+      continue;
+    }
+    const r = fillOperand(out, ops[i]!, code, opSize, asz, mode, lim, offset);
     if (r < 0) return r;
   }
   p = S.immPos;
@@ -429,7 +460,7 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   if (info & INFO_HAS_IMPL) {
     const impl = FORMS[f]!.impl;
     ni = impl.length;
-    for (let i = 0; i < ni; i++) fillImplicit(out.implicit[i]!, impl[i]!, opSize, asz);
+    for (let i = 0; i < ni; i++) fillImplicit(out.implicit[i]!, impl[i]!, opSize, asz, mode);
   }
   out.length = p - offset;
   out.mode = mode;
@@ -796,19 +827,16 @@ function fillOperand(out: Instruction, o: Operand, code: number, opSize: number,
   }
 }
 
-function fillImplicit(o: Operand, s: OpSpec, opSize: number, asz: number): void {
-  const size = s.sz === SZ.V ? (opSize === 8 ? 1 : opSize >> 3) : s.sz === SZ.Z ? (opSize === 16 ? 2 : 4)
-    : s.sz === SZ.ASZ ? asz >> 3 : s.sz === SZ.B ? 1 : s.sz === SZ.W ? 2 : s.sz === SZ.D ? 4 : s.sz === SZ.Q ? 8
-      : s.sz === SZ.O ? 16 : s.sz === SZ.X ? 16 : s.sz === SZ.C ? 64 : 10;
+function fillImplicit(o: Operand, s: OpSpec, opSize: number, asz: number, mode: CpuMode): void {
   if (s.k === K.MEM_DI) {
-    o.kind = OpKind.MEM; o.size = size; o.access = s.access; o.base = 7; o.index = NO_REG; o.scale = 1; o.disp = 0;
-    o.dispHi = 0; o.vsib = 0; o.addrSize = asz as 16 | 32 | 64; o.seg = s.reg;
+    o.kind = OpKind.MEM; o.size = sizeOf(s.sz, opSize, asz, mode); o.access = s.access; o.base = 7; o.index = NO_REG;
+    o.scale = 1; o.disp = 0; o.dispHi = 0; o.vsib = 0; o.addrSize = asz as 16 | 32 | 64; o.seg = s.reg;
     return;
   }
   o.kind = OpKind.REG;
   o.regClass = s.cls as RegClass;
   o.reg = s.reg;
-  o.size = size;
+  o.size = s.sz === SZ.X ? 16 : sizeOf(s.sz, opSize, asz, mode);
   o.highByte = s.hi;
   o.access = s.access;
 }

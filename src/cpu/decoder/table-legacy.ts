@@ -61,36 +61,36 @@ function aluLines(): string[] {
 }
 
 const ONE_BYTE = `
-06 ; push ES ; no64 stack d64
-07 ; pop ES ; no64 stack d64 segload
-0E ; push CS ; no64 stack d64
-16 ; push SS ; no64 stack d64
-17 ; pop SS ; no64 stack d64 segload inhibit
-1E ; push DS ; no64 stack d64
-1F ; pop DS ; no64 stack d64 segload
+06 ; push ES ; no64 stack d64 impl=rSP:rw
+07 ; pop ES ; no64 stack d64 segload impl=rSP:rw
+0E ; push CS ; no64 stack d64 impl=rSP:rw
+16 ; push SS ; no64 stack d64 impl=rSP:rw
+17 ; pop SS ; no64 stack d64 segload inhibit impl=rSP:rw
+1E ; push DS ; no64 stack d64 impl=rSP:rw
+1F ; pop DS ; no64 stack d64 segload impl=rSP:rw
 27 ; daa ; no64 r:AC w:OSZAPC u:O impl=AL:rw
 2F ; das ; no64 r:AC w:OSZAPC u:O impl=AL:rw
 37 ; aaa ; no64 r:A w:OSZAPC u:OSZP impl=AX:rw
 3F ; aas ; no64 r:A w:OSZAPC u:OSZP impl=AX:rw
 40+r ; inc Zv ; no64 w:OSZAP
 48+r ; dec Zv ; no64 w:OSZAP
-50+r ; push Zv ; d64 stack dr
-58+r ; pop Zv ; d64 stack dw
-60 ; pusha ; no64 o16 stack
-60 ; pushad ; no64 o32 stack
-61 ; popa ; no64 o16 stack
-61 ; popad ; no64 o32 stack
+50+r ; push Zv ; d64 stack dr impl=rSP:rw
+58+r ; pop Zv ; d64 stack dw impl=rSP:rw
+60 ; pusha ; no64 o16 stack impl=rSP:rw
+60 ; pushad ; no64 o32 stack impl=rSP:rw
+61 ; popa ; no64 o16 stack impl=rSP:rw
+61 ; popad ; no64 o32 stack impl=rSP:rw
 62 /r:m ; bound Gv,Ma ; no64 dr
 63 /r ; arpl Evw,Gv ; no64 pm w:Z
 63 /r ; movsxd Gv,Ez ; only64 dw
-68 ; push Iz ; d64 stack
+68 ; push Iz ; d64 stack impl=rSP:rw
 69 /r ; imul Gv,Ev,Iz ; dw w:OSZAPC u:SZAP
-6A ; push Ibs ; d64 stack
+6A ; push Ibs ; d64 stack impl=rSP:rw
 6B /r ; imul Gv,Ev,Ibs ; dw w:OSZAPC u:SZAP
-6C ; ins Yb,DX ; string rep io iopl r:D dw
-6D ; ins Yz,DX ; string rep io iopl r:D dw
-6E ; outs DX,Xb ; string rep io iopl r:D dr
-6F ; outs DX,Xz ; string rep io iopl r:D dr
+6C ; ins Yb,DX ; string rep io iopl r:D dw impl=aDI:rw,aCX:rw
+6D ; ins Yz,DX ; string rep io iopl r:D dw impl=aDI:rw,aCX:rw
+6E ; outs DX,Xb ; string rep io iopl r:D dr impl=aSI:rw,aCX:rw
+6F ; outs DX,Xz ; string rep io iopl r:D dr impl=aSI:rw,aCX:rw
 70+cc ; jcc Jb ; flow=jcc d64 r:cc
 84 /r ; test Eb,Gb ; dr w:OSZAPC u:A
 85 /r ; test Ev,Gv ; dr w:OSZAPC u:A
@@ -103,7 +103,7 @@ const ONE_BYTE = `
 8C /r ; mov Evw,Sw ; dw
 8D /r:m ; lea Gv,M ; dw
 8E /r ; mov Sw,Evw ; dw segload
-8F /0 ; pop Ev ; d64 stack dw
+8F /0 ; pop Ev ; d64 stack dw impl=rSP:rw
 90 ; nop ; norexb
 90 ; xchg Zv,rAX ; rexb srw
 F3 90 ; pause ;
@@ -114,52 +114,52 @@ F3 90 ; pause ;
 99 ; cwd ; o16 impl=AX:r,DX:w
 99 ; cdq ; o32 impl=EAX:r,EDX:w
 99 ; cqo ; o64 impl=RAX:r,RDX:w
-9A ; call Ap ; no64 flow=callfar stack segload
+9A ; call Ap ; no64 flow=callfar stack segload impl=rSP:rw
 9B ; wait ;
-9C ; pushf ; d64 o16 stack r:OSZAPCDIT
-9C ; pushfd ; d64 o32 stack r:F
-9C ; pushfq ; d64 o64 stack r:F
-9D ; popf ; d64 o16 stack w:OSZAPCDIT
-9D ; popfd ; d64 o32 stack w:F
-9D ; popfq ; d64 o64 stack w:F
+9C ; pushf ; d64 o16 stack r:OSZAPCDIT impl=rSP:rw
+9C ; pushfd ; d64 o32 stack r:F impl=rSP:rw
+9C ; pushfq ; d64 o64 stack r:F impl=rSP:rw
+9D ; popf ; d64 o16 stack w:OSZAPCDIT impl=rSP:rw
+9D ; popfd ; d64 o32 stack w:F impl=rSP:rw
+9D ; popfq ; d64 o64 stack w:F impl=rSP:rw
 9E ; sahf ; w:SZAPC impl=AH:r f=LAHF_LM64
 9F ; lahf ; r:SZAPC impl=AH:w f=LAHF_LM64
 A0 ; mov AL,Ob ; dw
 A1 ; mov rAX,Ov ; dw
 A2 ; mov Ob,AL ; dw
 A3 ; mov Ov,rAX ; dw
-A4 ; movs Yb,Xb ; string rep r:D dw
-A5 ; movs Yv,Xv ; string rep r:D dw
-A6 ; cmps Xb,Yb ; string repcc r:D w:OSZAPC dr
-A7 ; cmps Xv,Yv ; string repcc r:D w:OSZAPC dr
+A4 ; movs Yb,Xb ; string rep r:D dw impl=aSI:rw,aDI:rw,aCX:rw
+A5 ; movs Yv,Xv ; string rep r:D dw impl=aSI:rw,aDI:rw,aCX:rw
+A6 ; cmps Xb,Yb ; string repcc r:D w:OSZAPC dr impl=aSI:rw,aDI:rw,aCX:rw
+A7 ; cmps Xv,Yv ; string repcc r:D w:OSZAPC dr impl=aSI:rw,aDI:rw,aCX:rw
 A8 ; test AL,Ib ; dr w:OSZAPC u:A
 A9 ; test rAX,Iz ; dr w:OSZAPC u:A
-AA ; stos Yb,AL ; string rep r:D dw
-AB ; stos Yv,rAX ; string rep r:D dw
-AC ; lods AL,Xb ; string rep r:D dw
-AD ; lods rAX,Xv ; string rep r:D dw
-AE ; scas AL,Yb ; string repcc r:D w:OSZAPC dr
-AF ; scas rAX,Yv ; string repcc r:D w:OSZAPC dr
+AA ; stos Yb,AL ; string rep r:D dw impl=aDI:rw,aCX:rw
+AB ; stos Yv,rAX ; string rep r:D dw impl=aDI:rw,aCX:rw
+AC ; lods AL,Xb ; string rep r:D dw impl=aSI:rw,aCX:rw
+AD ; lods rAX,Xv ; string rep r:D dw impl=aSI:rw,aCX:rw
+AE ; scas AL,Yb ; string repcc r:D w:OSZAPC dr impl=aDI:rw,aCX:rw
+AF ; scas rAX,Yv ; string repcc r:D w:OSZAPC dr impl=aDI:rw,aCX:rw
 B0+r ; mov Zb,Ib ; dw
 B8+r ; mov Zv,Iv ; dw
-C2 ; ret Iw ; d64 flow=ret stack
-C3 ; ret ; d64 flow=ret stack
+C2 ; ret Iw ; d64 flow=ret stack impl=rSP:rw
+C3 ; ret ; d64 flow=ret stack impl=rSP:rw
 C4 /r:m ; les Gz,Mp ; no64 dw segload
 C5 /r:m ; lds Gz,Mp ; no64 dw segload
 C6 /0 ; mov Eb,Ib ; dw
 C6 /F8 ; xabort Ib ; f=RTM
 C7 /0 ; mov Ev,Iz ; dw
 C7 /F8 ; xbegin Jz ; f=RTM flow=jcc
-C8 ; enter Iw,Ib ; d64 stack
-C9 ; leave ; d64 stack
-CA ; retf Iw ; flow=retfar stack segload
-CB ; retf ; flow=retfar stack segload
-CC ; int3 ; flow=int stack r:F w:TIF
-CD ; int Ib ; flow=int stack r:F w:TIF
-CE ; into ; no64 flow=int stack r:F w:TIF
-CF ; iret ; o16 flow=iret stack w:OSZAPCDIT ser
-CF ; iretd ; o32 flow=iret stack w:F ser
-CF ; iretq ; o64 flow=iret stack w:F ser
+C8 ; enter Iw,Ib ; d64 stack impl=rSP:rw
+C9 ; leave ; d64 stack impl=rSP:rw
+CA ; retf Iw ; flow=retfar stack segload impl=rSP:rw
+CB ; retf ; flow=retfar stack segload impl=rSP:rw
+CC ; int3 ; flow=int stack r:F w:TIF impl=rSP:rw
+CD ; int Ib ; flow=int stack r:F w:TIF impl=rSP:rw
+CE ; into ; no64 flow=int stack r:F w:TIF impl=rSP:rw
+CF ; iret ; o16 flow=iret stack w:OSZAPCDIT ser impl=rSP:rw
+CF ; iretd ; o32 flow=iret stack w:F ser impl=rSP:rw
+CF ; iretq ; o64 flow=iret stack w:F ser impl=rSP:rw
 D4 ; aam Ib ; no64 w:OSZAPC u:OAC impl=AX:rw
 D5 ; aad Ib ; no64 w:OSZAPC u:OAC impl=AX:rw
 D6 ; salc ; no64 r:C impl=AL:w undoc
@@ -174,7 +174,7 @@ E4 ; in AL,Ib ; io iopl dw
 E5 ; in eAX,Ib ; io iopl dw
 E6 ; out Ib,AL ; io iopl dr
 E7 ; out Ib,eAX ; io iopl dr
-E8 ; call Jz ; d64 flow=call stack
+E8 ; call Jz ; d64 flow=call stack impl=rSP:rw
 E9 ; jmp Jz ; d64 flow=jmp
 EA ; jmp Ap ; no64 flow=jmpfar segload
 EB ; jmp Jb ; d64 flow=jmp
@@ -182,7 +182,7 @@ EC ; in AL,DX ; io iopl dw
 ED ; in eAX,DX ; io iopl dw
 EE ; out DX,AL ; io iopl dr
 EF ; out DX,eAX ; io iopl dr
-F1 ; int1 ; flow=int stack r:F w:TIF
+F1 ; int1 ; flow=int stack r:F w:TIF impl=rSP:rw
 F4 ; hlt ; priv flow=hlt
 F5 ; cmc ; r:C w:C
 F6 /0 ; test Eb,Ib ; dr w:OSZAPC u:A
@@ -211,11 +211,11 @@ FE /0 ; inc Eb ; lock w:OSZAP
 FE /1 ; dec Eb ; lock w:OSZAP
 FF /0 ; inc Ev ; lock w:OSZAP
 FF /1 ; dec Ev ; lock w:OSZAP
-FF /2 ; call Ev ; d64 flow=callind stack dr
-FF /3:m ; call Mp ; flow=callfar stack segload dr amdfar
+FF /2 ; call Ev ; d64 flow=callind stack dr impl=rSP:rw
+FF /3:m ; call Mp ; flow=callfar stack segload dr amdfar impl=rSP:rw
 FF /4 ; jmp Ev ; d64 flow=jmpind dr
 FF /5:m ; jmp Mp ; flow=jmpfar segload dr amdfar
-FF /6 ; push Ev ; d64 stack dr
+FF /6 ; push Ev ; d64 stack dr impl=rSP:rw
 `;
 
 /** x87 (SDM Vol. 2 Appendix A.4, "Escape Opcode Instructions"). */
@@ -611,14 +611,14 @@ NP 0F 7F /r ; movq Qq,Pq ; mmx dw
 F3 0F 7F /r ; movdqu Wo,Vo ; sse2 dw
 0F 80+cc ; jcc Jz ; flow=jcc d64 r:cc
 0F 90+cc /r ; setcc Eb ; r:cc dw
-0F A0 ; push FS ; d64 stack
-0F A1 ; pop FS ; d64 stack segload
+0F A0 ; push FS ; d64 stack impl=rSP:rw
+0F A1 ; pop FS ; d64 stack segload impl=rSP:rw
 0F A2 ; cpuid ; ser sys impl=EAX:rw,ECX:rw,EBX:w,EDX:w
 0F A3 /r ; bt Ev,Gv ; dr w:OSAPC u:OSAP
 0F A4 /r ; shld Ev,Gv,Ib ; w:OSZAPC r:OSZAPC u:OA
 0F A5 /r ; shld Ev,Gv,CL ; w:OSZAPC r:OSZAPC u:OA
-0F A8 ; push GS ; d64 stack
-0F A9 ; pop GS ; d64 stack segload
+0F A8 ; push GS ; d64 stack impl=rSP:rw
+0F A9 ; pop GS ; d64 stack segload impl=rSP:rw
 0F AA ; rsm ; flow=mode w:F
 0F AB /r ; bts Ev,Gv ; lock w:OSAPC u:OSAP
 0F AC /r ; shrd Ev,Gv,Ib ; w:OSZAPC r:OSZAPC u:OA

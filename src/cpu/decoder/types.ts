@@ -40,7 +40,9 @@
  * Operands are the five preallocated `Operand` objects in `ops` (explicit, in
  * Intel order: destination first) and four in `implicit` (registers and memory
  * the instruction touches that the encoding does not name, e.g. RAX/RDX of MUL,
- * RSP and the stack slot of PUSH, RCX of REP, RCX/R11 of SYSCALL).
+ * RSP of PUSH/POP/CALL/RET/ENTER/LEAVE/INT/IRET (sized 8 in 64-bit mode, else 4: SS.B
+ * decides between ESP and SP at run time), RSI/RDI/RCX of string instructions
+ * (address-size; RCX only matters with a REP prefix), RCX/R11 of SYSCALL).
  *
  * ## Operands (`Operand`)
  * - `kind`: OpKind.REG | MEM | IMM | REL | FAR.

@@ -178,6 +178,10 @@ describe('operands', () => {
       { kind: OpKind.REG, reg: 2, size: 8, access: ACCESS_WRITE },
     ]);
     expect(ok('0f a2').implicitCount).toBe(4);
+    const push = ok('50');
+    expect(push.implicit.slice(0, push.implicitCount)).toMatchObject([{ regClass: RegClass.GPR, reg: 4, size: 8 }]);
+    const stos32 = ok('67 f3 ab');
+    expect(stos32.implicit.slice(0, stos32.implicitCount).map((o) => [o.reg, o.size])).toEqual([[7, 4], [1, 4]]);
     const movs = ok('f3 48 a5');
     expect(movs.ops.slice(0, 2)).toMatchObject([{ base: 7, seg: 0, size: 8 }, { base: 6, seg: 3, size: 8 }]);
     expect(formatInstruction(movs)).toBe('rep movs QWORD PTR es:[rdi],QWORD PTR ds:[rsi]');
