@@ -35,8 +35,8 @@ const ROUNDS = Number(arg('rounds', 200));
 const PACKETS = Number(arg('packets', 2000));
 const ONLY = arg('only', 'jit,kvm,qemu-tcg,qemu-kvm').split(',');
 const json = process.argv.includes('--json');
-/** The JIT guest polls by default: `sti; hlt` wake-ups are broken on the JIT at the time of writing (see the report of issue 6). */
-const JIT_MODE = arg('jit-mode', 'poll');
+/** The guest's completion mode on the JIT (irq: HLT until the virtio interrupt; poll: spin on the rings). */
+const JIT_MODE = arg('jit-mode', 'irq');
 const elf = `${root}firmware/out/virtio-net.elf`;
 if (!existsSync(elf)) { console.error(`missing ${elf}: run npm run build`); process.exit(1); }
 

@@ -97,6 +97,15 @@ export function u64ToNumber(lo: number, hi: number): number | undefined {
 export class Virtqueue {
   s: VirtqueueState;
   features: RingFeatures = { indirect: false, eventIdx: false };
+  /**
+   * avail.idx and used.idx as 16-bit views of guest RAM, accessed with
+   * Atomics: under KVM the driver runs on other threads, and a
+   * sequentially consistent store of used.idx orders the used elements
+   * before it (virtio 1.2 §2.7.13: the device writes the ring entries, then
+   * the index, with a memory barrier between).
+   */
+  private availIdxView: Uint16Array | undefined;
+  private usedIdxView: Uint16Array | undefined;
 
   constructor(private readonly mem: GuestMemory, readonly maxSize: number, state?: VirtqueueState) {
     this.s = state ?? virtqueueReset(maxSize);
@@ -104,6 +113,12 @@ export class Virtqueue {
 
   reset(): void {
     this.s = virtqueueReset(this.maxSize);
+    this.availIdxView = this.usedIdxView = undefined;
+  }
+
+  private idxView(gpa: number): Uint16Array | undefined {
+    const v = this.mem.view(gpa, 2);
+    return v.byteOffset % 2 === 0 ? new Uint16Array(v.buffer, v.byteOffset, 1) : undefined;
   }
 
   /**
@@ -127,13 +142,18 @@ export class Virtqueue {
       || !this.mem.isRangeRam(usedAddr, 4 + 8 * size + ev)) {
       return qerr('RING_NOT_RAM', 'a ring of the queue lies outside guest RAM');
     }
+    this.availIdxView = this.idxView(availAddr + 2);
+    this.usedIdxView = this.idxView(usedAddr + 2);
     this.s.ready = true;
     return undefined;
   }
 
   get ready(): boolean { return this.s.ready; }
 
-  private availIdx(): number { return this.mem.readU16(this.s.availAddr + 2); }
+  private availIdx(): number {
+    // An acquire: ring entries read after this see what the driver wrote before the index.
+    return this.availIdxView ? Atomics.load(this.availIdxView, 0) : this.mem.readU16(this.s.availAddr + 2);
+  }
   private availFlags(): number { return this.mem.readU16(this.s.availAddr); }
 
   /** Number of chains the driver has made available and we have not taken, or an error. */
@@ -243,7 +263,8 @@ export class Virtqueue {
     }
     // The index is written after the elements: a driver that sees the new idx sees the elements.
     this.s.usedIdx = idx;
-    this.mem.writeU16(this.s.usedAddr + 2, idx);
+    if (this.usedIdxView) Atomics.store(this.usedIdxView, 0, idx);
+    else this.mem.writeU16(this.s.usedAddr + 2, idx);
   }
 
   /**

@@ -77,8 +77,6 @@ describe.skipIf(!haveFirmware)('virtio-net guest through the stream netdev', () 
           try {
             await g.waitFor(`virtio-net ready ip=10.0.2.15 udp=7 mode=${mode}`);
             expect(g.output()).toContain(`transport 0xfeb02e00 version ${version} gsi 47`);
-            // On the JIT in irq mode this fails until the JIT takes interrupts after `sti; hlt`
-            // (a halted vCPU keeps the STI shadow; reported with issue 6).
             await exerciseGuest(port, 15_000);
             expect(g.virtio.nics[0]!.counters.rxFrames).toBeGreaterThanOrEqual(5);
             expect(g.virtio.mmioTransports.get(23)!.counters.needsReset).toBe(0);

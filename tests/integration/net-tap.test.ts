@@ -70,7 +70,7 @@ describe.skipIf(!haveFirmware || skipReason !== undefined)('virtio-net guest on 
       const ifname = `mvt${process.pid % 10000}${accel[0]}`;
       ip('netns', 'add', ns);
       const g = await bootNetGuest({
-        accel, append: `virtio=${accel === 'kvm' ? 'irq' : 'poll'} ip=10.99.0.2`,
+        accel, append: 'virtio=irq ip=10.99.0.2',
         netdevs: [{ kind: 'tap', id: 'net0', ifname, script: 'no', downscript: 'no' }],
         devices: [{ driver: 'virtio-net-device', netdev: 'net0' }],
         globals: [{ driver: 'virtio-mmio', property: 'force-legacy', value: 'false' }],
