@@ -102,7 +102,7 @@ export class Engine<C = unknown> {
     const ripBase = rip - BigInt(startOff);
     const keyOf = (off: number): string => `${pageGpa}:${BigInt.asUintN(64, ripBase + BigInt(off))}:${modeKey}:${csBase}`;
     const bm = new BlockModule(this.memPages);
-    const batch: Array<{ key: string; name: string; helpers: number[]; pages: number[]; n: number; inl: number }> = [];
+    const batch: Array<{ key: string; name: string; insns: BlockInsn[]; succ: bigint[]; helpers: number[]; pages: number[]; n: number; inl: number }> = [];
     const queue = [startOff];
     const seen = new Set<number>();
     let total = 0;
@@ -139,14 +139,11 @@ export class Engine<C = unknown> {
         if (batch.length === 0) return { fail };
         continue;
       }
-      const name = bm.add(insns, { mode, cpl, memPages: this.memPages, profile: this.profile });
       const pages = off > 4096 ? wasmPages.slice(0, 2) : wasmPages.slice(0, 1);
-      batch.push({ key, name, helpers, pages, n: insns.length, inl: insns.filter((i) => i.helper < 0).length });
-      total += insns.length;
       // static successors on this page
+      const succ: bigint[] = [];
       if (last) {
         const lastRip = insns[insns.length - 1]!.rip;
-        const succ: bigint[] = [];
         const f = last.flow;
         if (f === Flow.JCC || f === Flow.JMP || f === Flow.CALL) succ.push(relTarget(last, lastRip));
         if (f === Flow.NONE || f === Flow.JCC || f === Flow.CALL) succ.push(BigInt.asUintN(64, ripBase + BigInt(off)));
@@ -155,6 +152,15 @@ export class Engine<C = unknown> {
           if (o >= 0 && o < 4096 && o < code.length) queue.push(o);
         }
       }
+      batch.push({ key, name: '', insns, succ, helpers, pages, n: insns.length, inl: insns.filter((i) => i.helper < 0).length });
+      total += insns.length;
+    }
+    // Emit: a block ending at the start of another block of this module continues into it by a tail call.
+    const fnOfRip = new Map<bigint, number>();
+    batch.forEach((b, i) => fnOfRip.set(b.insns[0]!.rip, BlockModule.IMPORTED_FUNCS + i));
+    for (const b of batch) {
+      const chain = b.succ.filter((r) => fnOfRip.has(r)).map((r) => ({ rip: r, fn: fnOfRip.get(r)! }));
+      b.name = bm.add(b.insns, { mode, cpl, memPages: this.memPages, profile: this.profile, chain });
     }
     const module = new WebAssembly.Module(bm.bytes());
     const js = this.jsImports!;

@@ -31,6 +31,12 @@ export interface BlockOptions {
   noInline?: boolean;
   /** Count inline memory accesses in S.MEM_ACCESSES (bench/: TLB hit rate). */
   profile?: boolean;
+  /**
+   * Blocks of the same module this block may continue into directly (a tail
+   * call instead of a trip through the dispatcher) when it ends normally at
+   * their RIP with budget left and no host request.
+   */
+  chain?: ReadonlyArray<{ rip: bigint; fn: number }>;
 }
 
 /** Does the translator inline this instruction (64-bit mode only)? */
@@ -91,6 +97,8 @@ export class BlockModule {
     mb.importMemory('env', 'mem', memPages, memPages, true);
   }
 
+  /** Function index the next added block will get (for chaining). */
+  static readonly IMPORTED_FUNCS = 5;
   /** Add a block; returns its export name. */
   add(insns: readonly BlockInsn[], opts: BlockOptions): string {
     const name = this.count === 0 ? 'b' : `b${this.count}`;
@@ -420,6 +428,18 @@ function emitBlock(tx: Tx, insns: readonly BlockInsn[]): void {
   for (const r of tx.written) fb.get(tx.base).get(tx.regs[r]!).i64Store(S.GPR + r * 8);
   tx.storeFlags();
   fb.get(tx.base).get(tx.rip).i64Store(S.RIP);
+  const chain = tx.opts.chain ?? [];
+  if (chain.length > 0) {
+    fb.get(tx.st).i32Eqz();
+    fb.get(tx.base).i32Load(S.BUDGET).i32Const(0).i32GtS().i32And();
+    fb.get(tx.base).i32Load(S.REQUEST).i32Eqz().i32And();
+    fb.if_();
+    for (const c of chain) {
+      fb.get(tx.rip).i64Const(BigInt.asIntN(64, c.rip)).i64Eq();
+      fb.if_(); fb.get(tx.base).returnCall(c.fn); fb.end();
+    }
+    fb.end();
+  }
   fb.get(tx.st);
   // prologue (spliced in front): charge the budget, load the registers and flags the block uses
   const body = fb.code.splice(0, fb.code.length);
