@@ -78,7 +78,10 @@ export class Vm {
   private dbg: MachineDebugger | undefined;
   private symtab: SymbolTable | undefined;
 
-  private constructor(readonly machine: Microvm, private readonly backend: StreamBackend, private readonly port: SerialPort) {
+  private constructor(
+    readonly machine: Microvm, private readonly backend: StreamBackend, private readonly port: SerialPort,
+    private readonly firstByte: { at: number | undefined },
+  ) {
     this.console = backend.stream;
     this.exited = machine.exited;
     machine.on('exit', () => this.notify());
@@ -125,9 +128,16 @@ export class Vm {
   private static create(config: MachineConfig, opts: MachineOptions): Vm {
     const backend = new StreamBackend();
     const port = new SerialPort(backend);
-    const machine = new Microvm(config, { ...opts, onSerialOutput: port.tx });
+    const firstByte: { at: number | undefined } = { at: undefined };
+    const machine = new Microvm(config, {
+      ...opts,
+      onSerialOutput: (b) => {
+        firstByte.at ??= performance.now();
+        port.tx(b);
+      },
+    });
     if (machine.uart) port.attach(machine.uart);
-    return new Vm(machine, backend, port);
+    return new Vm(machine, backend, port, firstByte);
   }
 
   private async boot(opts: Parameters<Microvm['start']>[0]): Promise<void> {
@@ -146,6 +156,9 @@ export class Vm {
     this.port.flush();
     return this.out;
   }
+
+  /** `performance.now()` when the guest wrote its first byte to the UART (benchmarks: time to first output). */
+  get firstOutputAt(): number | undefined { return this.firstByte.at; }
 
   /** Send text (UTF-8) or bytes to the guest's console. */
   send(data: string | Uint8Array): void {

@@ -14,6 +14,15 @@ describe('snapshot format', () => {
     expect(nonZeroRuns(ram)).toEqual([{ start: 0, pages: 1 }, { start: 3 * 4096, pages: 2 }, { start: 15 * 4096, pages: 1 }]);
   });
 
+  test('nonZeroRuns: runs across 64 KiB chunk boundaries; a partial last page is ignored', () => {
+    const ram = new Uint8Array(40 * 4096 + 100);
+    ram[15 * 4096 + 1] = 1; // last page of chunk 0
+    ram[16 * 4096] = 1; // first page of chunk 1: same run
+    ram[39 * 4096] = 1; // in the last, partial chunk
+    ram[40 * 4096 + 5] = 1; // the partial page: not a whole page, not kept
+    expect(nonZeroRuns(ram)).toEqual([{ start: 15 * 4096, pages: 2 }, { start: 39 * 4096, pages: 1 }]);
+  });
+
   test('encode/decode round-trip bigint, bytes, Map and nesting; undefined members vanish', () => {
     const v = { a: 1n << 70n, b: Uint8Array.of(0, 255, 7), m: new Map([[0x10, 5n]]), l: [true, 'x', null, { c: -3n }], u: undefined };
     const json = JSON.parse(JSON.stringify(encode(v))) as unknown;
