@@ -241,6 +241,7 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
     S.hasRex = false;
   } else if (b0 === 0x62 && (mode === 64 || p >= lim || (bytes[p]! & 0xc0) === 0xc0)) {
     // EVEX (AVX-512): recognised, not supported. 62 P0 P1 P2 opcode ModRM ...
+    if (p >= lim) return short(out, p, 1, offset); // outside 64-bit mode this byte decides BOUND vs EVEX
     if (p + 3 > lim) return short(out, p, 3, offset);
     const mm = bytes[p]! & 7;
     p += 3;
@@ -250,6 +251,7 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
     return skipModrm(out, p, offset, lim, asz, mode, imm);
   } else if (b0 === 0x8f && (p >= lim || (bytes[p]! & 0x1f) >= 8)) {
     // XOP (AMD): recognised, not supported. 8F RXB.mmmmm W.vvvv.L.pp opcode ModRM ...
+    if (p >= lim) return short(out, p, 1, offset); // this byte decides POP Ev vs XOP
     if (p + 2 > lim) return short(out, p, 2, offset);
     const mm = bytes[p]! & 0x1f;
     p += 2;

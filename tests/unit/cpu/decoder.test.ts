@@ -252,3 +252,50 @@ describe('every mode decodes the same bytes differently where the SDM says so', 
     expect(new Set([DECODE_UD, DECODE_GP, DECODE_MORE]).size).toBe(3);
   });
 });
+
+describe('needs-more-bytes is never an overestimate', () => {
+  // For every prefix of a valid instruction, `needed` must not exceed the instruction's real length.
+  const samples: Array<[string, CpuMode]> = [
+    ['8f c0', 32], ['62 00', 32], ['c4 00', 32], ['c5 f8 77', 64], ['62 f1 7c 48 58 c1', 64],
+    ['48 8b 84 24 00 01 00 00', 64], ['66 0f 3a 0f c1 08', 64], ['f3 0f 1e fa', 64], ['9a 00 00 00 00 00 00', 32],
+    ['67 a1 00 00 00 00', 64], ['48 a1 00 00 00 00 00 00 00 00', 64], ['c8 00 01 02', 16], ['0f 0f c1 9e', 64],
+  ];
+  for (const [hex, mode] of samples) {
+    test(`${hex} (${mode}-bit)`, () => {
+      const b = bytes(hex);
+      const insn = new Instruction();
+      for (let end = 0; end < b.length; end++) {
+        const r = decodeInto(insn, b, 0, end, mode);
+        expect(r).toBe(DECODE_MORE);
+        expect(insn.length).toBeGreaterThan(end);
+        expect(insn.length).toBeLessThanOrEqual(b.length);
+      }
+      const r = decodeInto(insn, b, 0, b.length, mode);
+      expect(r === b.length || (r === DECODE_UD && insn.length === b.length)).toBe(true);
+    });
+  }
+});
+
+test('property: every truncation of a decodable string asks for more, within its real length', () => {
+  let seed = 0x1234567;
+  const rnd = (): number => { seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0; return seed & 0xff; };
+  const insn = new Instruction();
+  const buf = new Uint8Array(15);
+  let checked = 0;
+  for (let i = 0; i < 20_000; i++) {
+    for (let k = 0; k < 15; k++) buf[k] = rnd();
+    for (const mode of [64, 32, 16] as const) {
+      const full = decodeInto(insn, buf, 0, 15, mode);
+      const len = full > 0 ? full : full === DECODE_UD && insn.length > 0 ? insn.length : 0;
+      if (len === 0) continue;
+      for (let end = 0; end < len; end++) {
+        const r = decodeInto(insn, buf, 0, end, mode);
+        if (r !== DECODE_MORE || insn.length <= end || insn.length > len) {
+          throw new Error(`${Buffer.from(buf).toString('hex')} mode ${mode} end ${end}: r=${r} needed ${insn.length} len ${len}`);
+        }
+      }
+      checked++;
+    }
+  }
+  expect(checked).toBeGreaterThan(30_000);
+});
