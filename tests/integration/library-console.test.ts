@@ -43,17 +43,13 @@ describe.skipIf(!haveFirmware)('library console and lifecycle', () => {
         expect(Buffer.concat(chunks).toString('latin1')).toContain('console ready');
       }, 90_000);
 
-      // On the JIT the second line typed at console.elf is never read: the
-      // UART holds it with its interrupt asserted but the guest, halted, is
-      // not interrupted again (a JIT interrupt-delivery bug, reported to the
-      // lead). `test.fails` keeps this visible: it fails once the JIT is fixed.
-      (accel === 'jit' ? test.fails : test)('send(): two lines in turn, waitFor fromNow', async () => {
+      test('send(): two lines in turn, waitFor fromNow', async () => {
         await using vm = await startVm({ kernel: fw('console.elf'), accel, cpu: cpuFor(accel), memory: 64 * MiB });
         await vm.waitFor('> ', { timeout: 60_000 });
         vm.send('echo ping-42\r');
         await vm.waitFor(/\r\nping-42\r\n> /, { timeout: 20_000, fromNow: true });
         vm.send('echo pong-43\r');
-        await vm.waitFor(/\r\npong-43\r\n> /, { timeout: accel === 'jit' ? 3_000 : 20_000, fromNow: true });
+        await vm.waitFor(/\r\npong-43\r\n> /, { timeout: 20_000, fromNow: true });
         // fromNow: output before the call does not match.
         await expect(vm.waitFor('ping-42', { timeout: 100, fromNow: true })).rejects.toBeInstanceOf(WaitForTimeoutError);
       }, 90_000);
