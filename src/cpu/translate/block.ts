@@ -354,6 +354,14 @@ class Tx {
       }
       if (handled) { if (cc & 1) fb.i32Eqz(); return; }
     }
+    // ZF / SF of any arithmetic record of known size come from the result alone.
+    if (k && k.kind !== FlKind.EXPLICIT && k.kind !== FlKind.MUL && ((cc >> 1) === 2 || (cc >> 1) === 4)) {
+      fb.get(this.flRes);
+      if (k.size < 8) fb.i64Const(64 - k.size * 8).i64Shl();
+      if ((cc >> 1) === 2) fb.i64Eqz(); else fb.i64Const(0).i64LtS();
+      if (cc & 1) fb.i32Eqz();
+      return;
+    }
     this.flagsTouched = true;
     fb.i32Const(cc).get(this.flOpL).get(this.flA).get(this.flB).get(this.flRes).get(this.flAux).call(this.fnCond);
   }

@@ -99,7 +99,13 @@ export class FunctionBuilder {
 
   // --- constants
   i32Const(v: number): this { this.code.push(Op.I32Const); sleb32(this.code, v); return this; }
-  i64Const(v: bigint | number): this { this.code.push(Op.I64Const); sleb64(this.code, BigInt(v)); return this; }
+  i64Const(v: bigint | number): this {
+    this.code.push(Op.I64Const);
+    // Small constants (the common case) encode like i32 ones: no BigInt arithmetic.
+    if (typeof v === 'number' ? v === (v | 0) : v >= -0x80000000n && v <= 0x7fffffffn) sleb32(this.code, Number(v));
+    else sleb64(this.code, BigInt(v));
+    return this;
+  }
   f64Const(v: number): this {
     this.code.push(Op.F64Const);
     const b = new Uint8Array(new Float64Array([v]).buffer);
