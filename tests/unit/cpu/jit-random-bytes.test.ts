@@ -9,7 +9,7 @@ import { JitAccelerator, JIT_RESERVED_BYTES } from '../../../src/cpu/accelerator
 import { createCpuidPolicy } from '../../../src/cpu/cpuid.js';
 import type { SegmentState, VcpuState } from '../../../src/accel/types.js';
 
-const CASES = process.env['FULL'] ? 3000 : 100;
+const CASES = process.env['FULL'] ? 3000 : 60;
 const CODE = 0x200000;
 
 function seg(sel: number, code: boolean, l: boolean, db: boolean, base = 0n, limit = 0xffffffff): SegmentState {
