@@ -9,7 +9,7 @@
  * When every vCPU is halted the loop sleeps on a timer until the earliest
  * LAPIC deadline or an interrupt delivery (no busy spin).
  */
-import { AccelError, type Accelerator, type AcceleratorHost, type VcpuState } from '../accel/types.js';
+import { AccelError, type Accelerator, type AcceleratorDebug, type AcceleratorHost, type VcpuState } from '../accel/types.js';
 import type { InterruptMessage } from '../devices/irq.js';
 import { deliverInterruptMessage, deliverIpi, type Lapic } from '../devices/lapic.js';
 import { Engine } from './runtime/engine.js';
@@ -130,6 +130,36 @@ export class JitAccelerator implements Accelerator {
     await this.pause();
   }
 
+  /**
+   * Debug capabilities for the GDB stub: software/hardware breakpoints are
+   * both implemented as translation-level stops (the block ends before the
+   * address, arriving there stops the vCPU); single-step translates one
+   * instruction per block and stops after each.
+   */
+  readonly debug: AcceleratorDebug = {
+    setSingleStep: (_cpu: number, on: boolean): void => {
+      if (this.engine.stepping === on) return;
+      this.engine.stepping = on;
+      this.engine.flushAll();
+    },
+    addBreakpoint: (_kind: 'sw' | 'hw', gva: bigint): boolean => {
+      const a = BigInt.asUintN(64, gva);
+      if (!this.engine.breakpoints.has(a)) { this.engine.breakpoints.add(a); this.engine.flushAll(); }
+      return true;
+    },
+    removeBreakpoint: (_kind: 'sw' | 'hw', gva: bigint): boolean => {
+      const had = this.engine.breakpoints.delete(BigInt.asUintN(64, gva));
+      if (had) this.engine.flushAll();
+      return had;
+    },
+    translate: (cpu: number, gva: bigint): bigint | undefined => {
+      const v = this.vcpus[cpu];
+      if (!v) return undefined;
+      const r = v.mmu.walk(BigInt.asUintN(64, gva), 0, 0);
+      return typeof r === 'number' ? undefined : BigInt(r.gpa);
+    },
+  };
+
   /** Statistics for bench/ and diagnostics. */
   stats(): JitStats {
     const s = this.engine.stats;
@@ -180,6 +210,12 @@ export class JitAccelerator implements Accelerator {
             this.running = false;
             this.host.onStop({ kind: 'internal-error', cpu: v.index, message: v.lastError ?? 'unknown' });
             return;
+          case 'debug': {
+            this.running = false;
+            const d = v.debugStop!;
+            this.host.onStop({ kind: 'debug', cpu: v.index, reason: d.reason, address: d.address });
+            return;
+          }
           case 'budget': allIdle = false; break;
           default: break;
         }

@@ -57,6 +57,10 @@ export class Engine<C = unknown> {
   noInline = false;
   /** Translate with inline access counters (bench/). */
   profile = false;
+  /** Debug: guest linear addresses that stop execution before their instruction (GDB breakpoints). */
+  readonly breakpoints = new Set<bigint>();
+  /** Debug: translate one instruction per block and run one block at a time. */
+  stepping = false;
   /** Host time during which runnable vCPUs were not scheduled (event-loop turns): hidden from guest time. */
   pausedNs = 0n;
   jsImports: { rd: Function; wr: Function; interp: Function } | undefined;
@@ -117,7 +121,8 @@ export class Engine<C = unknown> {
       let off = start;
       let fail: 'ud' | 'gp' | 'more' | undefined;
       let last: Instruction | undefined;
-      while (insns.length < MAX_BLOCK_INSNS) {
+      const maxInsns = this.stepping ? 1 : MAX_BLOCK_INSNS;
+      while (insns.length < maxInsns) {
         const insn = new Instruction();
         const n = decodeInto(insn, code, off, code.length, mode, JIT_DECODER_FEATURES);
         if (n < 0) {
@@ -125,6 +130,8 @@ export class Engine<C = unknown> {
           break; // end the block before the bad instruction; it faults when reached
         }
         const irip = BigInt.asUintN(64, ripBase + BigInt(off));
+        // A breakpoint ends the block before its instruction (the run loop stops on arrival there).
+        if (insns.length > 0 && this.breakpoints.size > 0 && this.breakpoints.has(irip)) break;
         const inline = !this.noInline && canInline(insn, mode);
         let helper = -1;
         if (!inline) { helper = this.addHelper(makeHelper(insn, irip)); helpers.push(helper); }
@@ -159,7 +166,8 @@ export class Engine<C = unknown> {
     const fnOfRip = new Map<bigint, number>();
     batch.forEach((b, i) => fnOfRip.set(b.insns[0]!.rip, BlockModule.IMPORTED_FUNCS + i));
     for (const b of batch) {
-      const chain = b.succ.filter((r) => fnOfRip.has(r)).map((r) => ({ rip: r, fn: fnOfRip.get(r)! }));
+      const debugging = this.stepping || this.breakpoints.size > 0;
+      const chain = debugging ? [] : b.succ.filter((r) => fnOfRip.has(r)).map((r) => ({ rip: r, fn: fnOfRip.get(r)! }));
       b.name = bm.add(b.insns, { mode, cpl, memPages: this.memPages, profile: this.profile, chain });
     }
     const module = new WebAssembly.Module(bm.bytes());

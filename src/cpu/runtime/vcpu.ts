@@ -821,42 +821,70 @@ export class Vcpu implements SystemOps {
    * Run up to `budget` instructions (approximately: blocks are charged whole).
    * Returns why it stopped.
    */
-  run(budget: number): 'budget' | 'halted' | 'triple' | 'error' | 'wait' {
+  /** The next dispatcher run executes only the block at a breakpoint being resumed over. */
+  private bpStep = false;
+  /** Set when the vCPU stopped at a breakpoint: the next arrival at that RIP executes it. */
+  private resumeOverBp: bigint | undefined;
+  /** Why the last run() returned 'debug'. */
+  debugStop: { reason: 'breakpoint' | 'single-step'; address: bigint } | undefined;
+
+  run(budget: number): 'budget' | 'halted' | 'triple' | 'error' | 'wait' | 'debug' {
     const st = this.st;
     const core = this.engine.core;
     let left = budget;
+    const stepping = this.engine.stepping;
     while (left > 0) {
       this.lapic.tick(this.guestNow());
       this.checkEvents();
       if (this.runState === 'halted') return 'halted';
       if (this.runState !== 'running') return 'wait';
-      const chunk = this.shadow ? 1 : Math.min(left, 20000);
+      const chunk = this.shadow || stepping || this.bpStep ? 1 : Math.min(left, 20000);
       this.shadow = false;
       st.setU32(S.BUDGET, chunk);
       st.setU32(S.MODE_KEY, this.modeKey());
       const code = core.run(this.base);
       this.exits++;
+      if (this.bpStep && code !== Exit.MISS) { this.bpStep = false; Engine.flushJumpCache(st.u8, this.base); }
       const used = chunk - st.i32(S.BUDGET);
       left -= Math.max(used, 1);
       this.instructions += BigInt(Math.max(used, 0));
       switch (code) {
         case Exit.BUDGET: case Exit.CONTINUE: break;
-        case Exit.MISS: if (!this.translate()) return 'triple'; break;
+        case Exit.MISS: {
+          const t = this.translate();
+          if (t === 'debug') return 'debug';
+          if (!t) return 'triple';
+          break;
+        }
         case Exit.EXCEPTION: if (this.deliverPending() === 'triple') return 'triple'; break;
         case Exit.HOST: if ((this.runState as VcpuRunState) === 'halted') return 'halted'; break;
         default: this.lastError = `unknown exit ${code}`; return 'error';
+      }
+      if (stepping && code !== Exit.MISS && used > 0) {
+        this.debugStop = { reason: 'single-step', address: st.rip };
+        return 'debug';
       }
     }
     return 'budget';
   }
 
   /** Translate the block at CS:RIP (or raise the fetch fault). Returns false on triple fault. */
-  translate(): boolean {
+  translate(): boolean | 'debug' {
     const st = this.st;
     this.syncCtx();
     const mode = this.mode, cpl = this.cpl;
     const rip = st.rip;
     const lin = mode === 64 ? rip : (rip + st.segBase(1)) & 0xffffffffn;
+    const bps = this.engine.breakpoints;
+    const atBp = bps.size > 0 && bps.has(lin);
+    if (atBp) {
+      if (this.resumeOverBp !== lin) {
+        this.resumeOverBp = lin;
+        this.debugStop = { reason: 'breakpoint', address: lin };
+        return 'debug';
+      }
+      this.resumeOverBp = undefined;
+    }
     // Fetch the whole page (and up to 15 bytes of the next) so that a batch can include other blocks of the page.
     const pageLin = lin & ~0xfffn;
     const startOff = Number(lin & 0xfffn);
@@ -887,7 +915,10 @@ export class Vcpu implements SystemOps {
       }
       blk = r;
     }
+    // A block at a breakpoint stays out of the jump cache: every arrival comes back here.
+    // At a breakpoint being resumed over: run exactly this block, then drop it from the jump cache again.
     this.engine.installJump(this.base, rip, this.modeKey(), blk);
+    if (atBp) this.bpStep = true;
     return true;
   }
 }
