@@ -108,6 +108,12 @@ export interface Accelerator {
   /** Optional debug capabilities (the GDB stub and the library use them). */
   readonly debug?: AcceleratorDebug;
   /**
+   * `-d item,...` logging the accelerator produces itself (QEMU's names:
+   * in_asm, out_asm, int, exec, cpu, mmu, ...). Returns the items it does
+   * not implement, which the machine reports to the user.
+   */
+  setLogging?(items: ReadonlySet<string>, write: (line: string) => void): string[];
+  /**
    * Snapshots (src/machine/snapshot.ts): the whole state of every vCPU and of
    * what the accelerator models itself (LAPICs, timers, translation-independent
    * CPU state), taken while paused. Guest RAM is not included: the machine

@@ -21,6 +21,8 @@ import { HostTimeSource, type TimeSource } from '../devices/clock.js';
 import { Mc146818Rtc, setMicrovmCmosMemory } from '../devices/rtc-mc146818.js';
 import { createCpuidPolicy, type MicrovmCpuidPolicy } from '../cpu/cpuid.js';
 import { validateConfig } from './validate.js';
+import { MachineLog, MACHINE_LOG_ITEMS } from './log.js';
+import { GPR_NAMES } from '../accel/types.js';
 import { setupBoot, microvmAcpiOptions, microvmKernelCmdline, microvmVirtioGsi } from '../loader/index.js';
 import { createAccelerator } from './accel-select.js';
 import { attachVirtioDevices, type VirtioAttachment } from '../virtio/index.js';
@@ -84,6 +86,8 @@ export class Microvm extends EventEmitter {
   private resolveExit!: (r: ExitReason) => void;
   private accel: Accelerator | undefined;
   private _state: MachineState = 'created';
+  /** -d / -D logging, when configured. */
+  readonly log: MachineLog | undefined;
   private readonly kernelImage: Uint8Array;
   private readonly initrdImage: Uint8Array | undefined;
   private serialSink: (byte: number) => void;
@@ -108,6 +112,17 @@ export class Microvm extends EventEmitter {
     });
     for (const w of this.cpuid.warnings) queueMicrotask(() => this.emit('warning', w));
     this.serialSink = opts.onSerialOutput ?? (() => {});
+    if (config.log) {
+      const log = new MachineLog(config.log.items, config.log.file);
+      this.log = log;
+      if (log.enabled('guest_errors')) {
+        // QEMU logs these as "invalid access" under guest_errors.
+        for (const bus of [this.pio, this.mmio]) {
+          bus.onUnassigned = (addr, size, write, value) => log.write(
+            `${bus.kind}: unassigned ${write ? 'write' : 'read'} at 0x${addr.toString(16)} size ${size}${write ? ` value 0x${value.toString(16)}` : ''}`);
+        }
+      }
+    }
 
     // Interrupt controllers: IOAPIC 0 (GSI 0-23) and, with ioapic2, IOAPIC 1 (GSI 24-47).
     const sink: InterruptSink = { deliver: (msg: InterruptMessage) => this.accel?.deliverInterrupt(msg) };
@@ -168,6 +183,7 @@ export class Microvm extends EventEmitter {
     await this.virtio.ready;
     this.accel ??= await createAccelerator(this.config, { cpuid: this.cpuid, onWarning: (w) => this.emit('warning', w) });
     await this.accel.init(this.host());
+    this.setUpAcceleratorLogging(this.accel);
     if (opts.restore) opts.restore(this.accel);
     else this.accel.setState(0, entry!);
     opts.beforeRun?.(this.accel);
@@ -202,6 +218,7 @@ export class Microvm extends EventEmitter {
     this.virtio.reset();
     // As QEMU: RAM keeps its contents over a reset; the kernel image is reloaded.
     this.accel.reset();
+    if (this.log?.enabled('cpu_reset')) this.logCpuState('CPU Reset', 0, this.accel.getState(0));
     this.accel.setState(0, this.boot());
     this.emit('reset');
     if (wasRunning) this.accel.resume();
@@ -241,6 +258,26 @@ export class Microvm extends EventEmitter {
     } catch (e) {
       throw new MachineError('BOOT_FAILED', (e as Error).message, { cause: e });
     }
+  }
+
+  private setUpAcceleratorLogging(accel: Accelerator): void {
+    const log = this.log;
+    if (!log) return;
+    const wanted = new Set([...log.items].filter((i) => !MACHINE_LOG_ITEMS.has(i)));
+    if (wanted.size === 0) return;
+    const unsupported = accel.setLogging ? accel.setLogging(wanted, log.write) : [...wanted];
+    for (const item of unsupported) this.emit('warning', `-d ${item}: not implemented by the ${accel.name} accelerator; nothing will be logged for it`);
+  }
+
+  private logCpuState(title: string, cpu: number, st: VcpuState): void {
+    const hex = (v: bigint): string => v.toString(16).padStart(16, '0');
+    const lines = [`${title} (CPU ${cpu})`];
+    for (let i = 0; i < 16; i += 4) {
+      lines.push(GPR_NAMES.slice(i, i + 4).map((n, j) => `${n.toUpperCase().padEnd(3)}=${hex(st.regs.gpr[i + j] ?? 0n)}`).join(' '));
+    }
+    lines.push(`RIP=${hex(st.regs.rip)} RFL=${st.regs.rflags.toString(16).padStart(8, '0')}`);
+    lines.push(`CR0=${st.sregs.cr0.toString(16)} CR3=${hex(st.sregs.cr3)} CR4=${st.sregs.cr4.toString(16)} EFER=${st.sregs.efer.toString(16)}`);
+    this.log?.write(lines.join('\n'));
   }
 
   private host(): AcceleratorHost {
@@ -292,6 +329,7 @@ export class Microvm extends EventEmitter {
         }
       } finally {
         await this.virtio.close().catch(() => {});
+        this.log?.close();
         this.emit('exit', reason);
         this.resolveExit(reason);
       }

@@ -21,6 +21,8 @@ export class Bus {
   /** Counters for accesses that hit no device (useful when a guest probes). */
   unassignedReads = 0;
   unassignedWrites = 0;
+  /** Called for each access that hits no device (the machine's -d guest_errors log). */
+  onUnassigned: ((addr: number, size: AccessSize, write: boolean, value: number) => void) | undefined;
 
   constructor(readonly kind: 'pio' | 'mmio') {}
 
@@ -49,6 +51,7 @@ export class Bus {
     const m = this.find(addr);
     if (!m) {
       this.unassignedReads++;
+      this.onUnassigned?.(addr, size, false, 0);
       return size >= 4 ? 0xffffffff : (1 << (size * 8)) - 1;
     }
     return m.dev.read(addr - m.base, size);
@@ -58,6 +61,7 @@ export class Bus {
     const m = this.find(addr);
     if (!m) {
       this.unassignedWrites++;
+      this.onUnassigned?.(addr, size, true, value);
       return;
     }
     m.dev.write(addr - m.base, size, value);
