@@ -290,7 +290,8 @@ export const ATTR_LOCKED = 1 << 4;
 export const ATTR_PROTECTED_ONLY = 1 << 5;
 /** A string instruction (MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS). */
 export const ATTR_STRING = 1 << 6;
-/** REP (F3) applies: the string op repeats RCX times (MOVS/STOS/LODS/INS/OUTS). */
+/** REP applies: the string op repeats RCX times (MOVS/STOS/LODS/INS/OUTS) when `rep` is nonzero; F2 acts like F3
+ * here (both CPU vendors repeat; only CMPS/SCAS distinguish REPE from REPNE). */
 export const ATTR_REP = 1 << 7;
 /** REPE (F3) / REPNE (F2) apply (CMPS/SCAS): repeat while ZF=1 / ZF=0. See `rep`. */
 export const ATTR_REPCC = 1 << 8;
