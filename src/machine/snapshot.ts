@@ -6,7 +6,8 @@
  * later `reset()` reloads the same image), every vCPU and whatever the
  * accelerator models itself (`Accelerator.saveState`: on KVM registers,
  * MSRs, FPU, LAPIC, MP state and pending events), the devices the machine
- * owns (UART, RTC, IOAPICs through their `saveState()`), and guest RAM.
+ * owns (UART, RTC, IOAPICs, virtio-mmio transports and their devices
+ * through their `saveState()`), and guest RAM.
  *
  * RAM: guest memory is committed lazily (untouched pages cost nothing), and
  * a booted small guest touches little of it. A snapshot keeps only the
@@ -22,9 +23,10 @@
  * (UTF-8) | payload. The header refers to payload bytes by [offset, length];
  * bigint, Uint8Array and Map values in it are tagged objects (see `encode`).
  *
- * Not yet saved: virtio devices once a driver has started them (the
- * transports have no saveState); taking a snapshot then fails with
- * SnapshotError('UNSUPPORTED').
+ * virtio devices: the transport's and the device's state (`SnapshotDevice`,
+ * used when present). Host-side netdev state (a `user` netdev's TCP
+ * connections, a socket peer) is not saved: the restored machine gets fresh
+ * netdevs from the same configuration.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { AcceleratorSnapshot } from '../accel/types.js';
@@ -52,7 +54,8 @@ interface SnapshotHeader {
   kernel: BlobRef;
   initrd?: BlobRef;
   accel: unknown;
-  devices: { uart?: unknown; rtc?: unknown; ioapics: unknown[] };
+  /** `virtio`: started virtio-mmio transports by index (those with saveState). */
+  devices: { uart?: unknown; rtc?: unknown; ioapics: unknown[]; virtio?: Record<string, unknown> };
   /** The machine's clock when saved (informational; devices carry their own deadlines). */
   savedAtNs: string;
   /** Non-zero RAM: [gpa, pages, payload offset]. */
@@ -83,10 +86,15 @@ export function saveMachine(machine: Microvm): Uint8Array {
     throw new SnapshotError('BAD_STATE', `a snapshot needs a started, paused machine (it is ${machine.state})`);
   }
   if (!accel.saveState) throw new NotSupportedError(accel.name, 'saveState', 'taking a snapshot');
+  const virtio: Record<string, unknown> = {};
   for (const [index, t] of machine.virtio.mmioTransports) {
-    if (t.device && t.deviceStatus !== 0) {
-      throw new SnapshotError('UNSUPPORTED', `virtio-mmio.${index}: a snapshot of a started virtio device is not supported yet (the transport has no saveState)`);
+    if (!t.device || t.deviceStatus === 0) continue;
+    const transport = t as Partial<SnapshotDevice>;
+    const device = t.device as Partial<SnapshotDevice>;
+    if (!transport.saveState || !transport.restoreState || !device.saveState || !device.restoreState) {
+      throw new SnapshotError('UNSUPPORTED', `virtio-mmio.${index}: a snapshot of a started virtio device is not supported yet (no saveState)`);
     }
+    virtio[String(index)] = encode({ transport: transport.saveState(), device: device.saveState() });
   }
   const payload: Uint8Array[] = [];
   let payloadLen = 0;
@@ -125,6 +133,7 @@ export function saveMachine(machine: Microvm): Uint8Array {
       ...(machine.uart ? { uart: encode(machine.uart.saveState()) } : {}),
       ...(machine.rtc ? { rtc: encode(machine.rtc.saveState()) } : {}),
       ioapics: machine.ioapics.map((io) => encode(io.saveState())),
+      ...(Object.keys(virtio).length > 0 ? { virtio } : {}),
     },
     savedAtNs: machine.time.nowNs().toString(),
     ram,
@@ -188,6 +197,8 @@ export function parseSnapshot(buf: Uint8Array): MachineSnapshot {
     ...(h.devices?.uart !== undefined ? { uart: decode(h.devices.uart) } : {}),
     ...(h.devices?.rtc !== undefined ? { rtc: decode(h.devices.rtc) } : {}),
     ioapics: Array.isArray(h.devices?.ioapics) ? h.devices.ioapics.map(decode) : [],
+    ...(typeof h.devices?.virtio === 'object' && h.devices.virtio !== null
+      ? { virtio: Object.fromEntries(Object.entries(h.devices.virtio).map(([k, v]) => [k, decode(v)])) } : {}),
   };
   return { config, accel, devices, ram, ramBytes: ram.reduce((n, r) => n + r.data.length, 0) };
 }
@@ -208,6 +219,32 @@ export function restoreMachine(machine: Microvm, snap: MachineSnapshot): void {
   if (snap.devices.uart !== undefined) machine.uart?.restoreState(snap.devices.uart);
   if (snap.devices.rtc !== undefined) machine.rtc?.restoreState(snap.devices.rtc);
   snap.devices.ioapics.forEach((s, i) => machine.ioapics[i]?.restoreState(s));
+  for (const [index, raw] of Object.entries(snap.devices.virtio ?? {})) {
+    const t = machine.virtio.mmioTransports.get(Number(index));
+    const transport = t as Partial<SnapshotDevice> | undefined;
+    const device = t?.device as Partial<SnapshotDevice> | undefined;
+    if (!t || !transport?.restoreState || !device?.restoreState) {
+      throw new SnapshotError('MISMATCH', `the snapshot has state for virtio-mmio.${index}, which this machine cannot restore`);
+    }
+    const state = raw as { transport?: unknown; device?: unknown } | null;
+    // The device first: the transport's restore re-raises the line from its own state.
+    if (device.restoreState(state?.device) === false || transport.restoreState(state?.transport) === false) {
+      throw new SnapshotError('BAD_FORMAT', `virtio-mmio.${index}: the saved state was refused`);
+    }
+    // A started device picks up where it was: pending transmits, receive readiness.
+    if (t.live) t.device!.activate();
+  }
+}
+
+/**
+ * What a device needs for snapshots (the UART, RTC, IOAPIC, the virtio-mmio
+ * transport and virtio-net have it). A started virtio device whose
+ * transport or device lacks it makes `saveMachine` refuse.
+ */
+export interface SnapshotDevice {
+  saveState(): unknown;
+  /** Untrusted input: validate; throw or return false without changing anything on error. */
+  restoreState(state: unknown): void | boolean;
 }
 
 export async function writeSnapshotFile(path: string, snapshot: Uint8Array): Promise<void> {

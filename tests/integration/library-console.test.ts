@@ -5,6 +5,8 @@
 import { describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { startVm, WaitForTimeoutError, VmExitedError, type Vm } from '../../src/index.js';
+import { JitAccelerator } from '../../src/cpu/accelerator.js';
+import type { AcceleratorHost } from '../../src/accel/types.js';
 import { acceleratorsFor, cpuFor, debugExit, fw, haveFirmware, kvmSkip, MiB } from './library-helpers.js';
 
 describe.skipIf(!haveFirmware)('library console and lifecycle', () => {
@@ -102,6 +104,21 @@ describe.skipIf(!haveFirmware)('library console and lifecycle', () => {
     await vm.exited;
     expect(vm.machine.config.accel).toBe('auto');
     expect(vm.output()).toContain('Hello from microvm-ts guest');
+  }, 60_000);
+
+  test('an accelerator failure ends the machine with kind "error" (status 1)', async () => {
+    // A JIT that reports an internal error instead of running (as a vCPU thread failing would).
+    class FailingJit extends JitAccelerator {
+      private hostRef: AcceleratorHost | undefined;
+      override async init(host: AcceleratorHost): Promise<void> { this.hostRef = host; await super.init(host); }
+      override resume(): void { setImmediate(() => this.hostRef?.onStop({ kind: 'internal-error', cpu: 0, message: 'injected failure' })); }
+    }
+    await using vm = await startVm({ kernel: fw('hello.elf'), memory: 64 * MiB }, { accelerator: new FailingJit() });
+    const r = await vm.exited;
+    expect(r.kind).toBe('error');
+    expect(r.status).toBe(1);
+    expect(r.kind === 'error' && r.error.message).toBe('vCPU 0: injected failure');
+    await expect(vm.waitFor('Hello', { timeout: 1000 })).rejects.toBeInstanceOf(VmExitedError);
   }, 60_000);
 
   test('await using stops the machine at the end of the scope', async () => {

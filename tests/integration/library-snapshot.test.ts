@@ -8,7 +8,12 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startVm, Vm, parseSnapshot, NotSupportedError, SnapshotError, FramePort } from '../../src/index.js';
+import { ETHERTYPE_ARP, buildArp, buildEth, parseArp, parseEth } from '../../src/net/packet.js';
 import { acceleratorsFor, cpuFor, debugExit, fw, haveFirmware, jitLacks, MiB } from './library-helpers.js';
+
+const HOST_MAC = new Uint8Array([0x02, 0, 0, 0, 0, 0x99]);
+const HOST_IP = 0x0a000202;
+const GUEST_IP = 0x0a00020f;
 
 describe.skipIf(!haveFirmware)('library snapshots', () => {
   for (const { accel, skip } of acceleratorsFor('saveState')) {
@@ -69,18 +74,28 @@ describe.skipIf(!haveFirmware)('library snapshots', () => {
         }
       }, 180_000);
 
-      test('a started virtio device is refused with a clear error (not saved yet)', async () => {
-        const port = new FramePort();
-        await using vm = await startVm({
-          kernel: fw('virtio-net.elf'), accel, cpu: cpuFor(accel), memory: 64 * MiB,
-          netdevs: [{ kind: 'stream', id: 'n0', port }], devices: [{ driver: 'virtio-net-device', netdev: 'n0' }],
-        });
-        await vm.waitFor('virtio-net ready', { timeout: 60_000 });
-        const err = await vm.snapshot().catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(SnapshotError);
-        expect((err as SnapshotError).code).toBe('UNSUPPORTED');
-        expect(vm.state).toBe('running');
-      }, 90_000);
+      test('a started virtio-net guest forks: each restored machine answers ARP on its own wire', async () => {
+        let snap: Uint8Array;
+        {
+          await using vm = await startVm({
+            kernel: fw('virtio-net.elf'), accel, cpu: cpuFor(accel), memory: 64 * MiB,
+            netdevs: [{ kind: 'stream', id: 'n0' }], devices: [{ driver: 'virtio-net-device', netdev: 'n0' }],
+          });
+          await vm.waitFor('virtio-net ready', { timeout: 60_000 });
+          snap = await vm.snapshot();
+          expect(vm.state).toBe('running');
+        }
+        expect(parseSnapshot(snap).devices.virtio).toBeDefined();
+        for (let i = 0; i < 2; i++) {
+          const port = new FramePort();
+          await using fork = await Vm.restore(snap, { streamPorts: { n0: port } });
+          expect(fork.net('n0')).toBe(port);
+          port.send(buildEth(new Uint8Array(6).fill(0xff), HOST_MAC, ETHERTYPE_ARP, buildArp(1, HOST_MAC, HOST_IP, new Uint8Array(6), GUEST_IP)));
+          const reply = await port.nextFrame((f) => parseEth(f)?.type === ETHERTYPE_ARP && parseArp(parseEth(f)!.payload)?.op === 2, 30_000);
+          expect(parseArp(parseEth(reply)!.payload)!.spa).toBe(GUEST_IP);
+          await fork.waitFor('arp: who-has 10.0.2.15 from 10.0.2.2', { timeout: 20_000 });
+        }
+      }, 120_000);
     });
   }
 
