@@ -3,7 +3,8 @@
  * Decoder throughput (issue 3): instructions decoded per second by
  * decodeInto() over the .text of real binaries (libc, busybox-static, the Go
  * toolchain), walked linearly as a JIT would walk a block. Also reported:
- * decode() (allocating) and formatInstruction() throughput.
+ * decode() (allocating) and formatInstruction() throughput, and iced-x86's wasm decoder on the same
+ * corpus as a calibration of this machine.
  *
  * Figures are per CPU-second of this process (process.cpuUsage), best of
  * several passes, so other load on the machine inflates them less; wall time
@@ -86,6 +87,25 @@ if (first) {
     return n;
   });
   results.push({ corpus: first.file, what: 'decodeInto + formatInstruction', insns: rf.n, cpuS: rf.cpu, wallS: rf.wall, mPerS: rf.n / rf.cpu / 1e6 });
+}
+
+// Calibration on the same machine and load: iced-x86's own decoder (Rust compiled to wasm), decodeOut only.
+try {
+  const iced = await import('iced-x86');
+  const mod2 = iced.default ?? iced;
+  for (const { file, bytes } of corpora.slice(0, 1)) {
+    const r = best(5, () => {
+      const d = new mod2.Decoder(64, bytes, mod2.DecoderOptions.AMD);
+      const ins = new mod2.Instruction();
+      let n = 0;
+      while (d.canDecode) { d.decodeOut(ins); n++; }
+      d.free(); ins.free();
+      return n;
+    });
+    results.push({ corpus: file, what: 'iced-x86 decodeOut (reference)', insns: r.n, cpuS: r.cpu, wallS: r.wall, mPerS: r.n / r.cpu / 1e6 });
+  }
+} catch (e) {
+  console.error(`bench/decoder: iced-x86 calibration skipped (${e.message})`);
 }
 
 if (json) console.log(JSON.stringify(results, null, 2));
