@@ -57,14 +57,15 @@
  *   replace an earlier FS/GS override), `base` (GPR 0..15, BASE_RIP, or NO_REG),
  *   `index` (GPR 0..15 or NO_REG; XMM/YMM register number for VSIB when
  *   `vsib` is 16/32), `scale` (1,2,4,8), `disp` / `dispHi`, `addrSize` (16/32/64
- *   bits), `size` = bytes accessed (0 when the instruction does not access
- *   memory at that address, e.g. LEA, NOP Ev, PREFETCH*, CLFLUSH, INVLPG; 6/10
- *   for m16:32/m16:64 far pointers, 10 for m80, and the x87/FXSAVE/XSAVE area
- *   sizes where fixed (XSAVE*: 0 = variable)).
+ *   bits), `size` = the operand's size in bytes (6/10 for m16:32/m16:64 far
+ *   pointers, 10 for m80, 512 for FXSAVE, 0 for LEA and for XSAVE* whose size
+ *   is run-time state); `access` 0 means the instruction computes the address
+ *   but does not access memory there (LEA, NOP Ev, PREFETCH*, CLFLUSH, INVLPG).
  *   The 64-bit displacement is `(BigInt(dispHi >>> 0) << 32n) | BigInt(disp >>> 0)`;
  *   for ordinary displacements `disp` is the sign-extended int32 value and
- *   `dispHi` its sign (0 or -1). Only moffs64 (A0-A3 with 64-bit addresses) uses a
- *   full 64-bit `dispHi`. For RIP-relative operands `disp` is relative to the
+ *   `dispHi` its sign (0 or -1); the effective address is taken modulo
+ *   2^addrSize. The moffs of A0-A3 is an unsigned absolute offset: `disp` holds
+ *   it zero-extended (and `dispHi` the high half of a moffs64). For RIP-relative operands `disp` is relative to the
  *   address of the next instruction. 16-bit addressing: disp is the sign-extended
  *   disp8/disp16, the effective address wraps at 64 KiB (`addrSize` = 16).
  * - IMM: `imm` / `immHi`, `size` = operand size in bytes after extension.
