@@ -46,6 +46,16 @@ describe.skipIf(!haveFirmware)('library snapshots', () => {
         // The restored guest starts after the prompt: it prints only what follows.
         expect(outputs[0]).toBe('echo forked\r\nforked\r\n> exit 2\r\nbye (isa-debug-exit value 2)\r\n');
         expect(new Set(outputs).size).toBe(1);
+
+        // Forks run concurrently too, each with its own RAM.
+        const forks = await Promise.all([0, 1, 2, 3].map(() => Vm.restore(snap)));
+        try {
+          forks.forEach((f, i) => f.send(`echo fork-${i}\r`));
+          await Promise.all(forks.map((f, i) => f.waitFor(`fork-${i}\r\n> `, { timeout: 20_000 })));
+          forks.forEach((f, i) => expect(f.output()).toBe(`echo fork-${i}\r\nfork-${i}\r\n> `));
+        } finally {
+          await Promise.all(forks.map((f) => f.stop()));
+        }
       }, 180_000);
 
       test('save to a file, restore paused, registers survive; a reset reboots the saved kernel', async () => {
