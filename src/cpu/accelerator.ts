@@ -89,7 +89,8 @@ export class JitAccelerator implements Accelerator {
     if (state.sregs.apicBase) v.lapic.writeMsr(0x1b, state.sregs.apicBase);
     if (state.msrs) for (const [k, val] of state.msrs) v.msr.write(k, val);
     v.flushTranslations();
-    v.runState = 'running';
+    // APs keep waiting for INIT/SIPI; a stopped vCPU (after a triple fault) becomes runnable again.
+    if (v.runState === 'stopped') v.runState = cpu === 0 ? 'running' : 'wait-sipi';
   }
 
   getState(cpu: number): VcpuState {

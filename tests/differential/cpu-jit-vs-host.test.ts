@@ -151,6 +151,7 @@ describe('JIT vs host CPU', () => {
         mem.writeBytes(CODE_ADDR, new Uint8Array([...c.code, 0xf4]));
         jit.engine.flushAll();
         jit.setState(0, jitState([...c.gpr], c.rflags));
+        v.runState = 'running'; // the previous case ended in HLT
         let r = v.run(10000);
         if (r === 'budget') r = v.run(10000);
         const name = `${snippets[c.t]} gpr=[${c.gpr.map((g) => g.toString(16)).join(',')}] fl=${c.rflags.toString(16)}`;

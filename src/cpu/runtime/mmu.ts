@@ -245,8 +245,28 @@ export class Mmu {
     this.bus.mmioWrite(gpa, size, Number(v & ((1n << BigInt(size * 8)) - 1n)));
   }
 
+  /** The wasm address of `lin` when the TLB holds it for this access, else -1 (the executor's fast path). */
+  private tlbHit(lin: bigint, size: number, cpl: number, write: boolean): number {
+    const off = Number(lin & 0xfffn);
+    if (off + size > 4096) return -1;
+    const e = this.tlbEntry(lin, cpl);
+    if (this.dv.getBigInt64(e + (write ? TLBE_TAG_WRITE : TLBE_TAG_READ), true) !== BigInt.asIntN(64, lin - BigInt(off))) return -1;
+    return this.dv.getUint32(e + TLBE_ADDEND, true) + off;
+  }
+
   /** Read `size` (1,2,4,8) bytes at a linear address; undefined after raising #PF. */
   read(lin: bigint, size: number, cpl: number, acc: Access = Access.READ): bigint | undefined {
+    if (acc === Access.READ) {
+      const wa = this.tlbHit(lin, size, cpl, false);
+      if (wa >= 0) {
+        switch (size) {
+          case 1: return BigInt(this.u8[wa]!);
+          case 2: return BigInt(this.dv.getUint16(wa, true));
+          case 4: return BigInt(this.dv.getUint32(wa, true));
+          default: return this.dv.getBigUint64(wa, true);
+        }
+      }
+    }
     this.slowAccesses++;
     const off = Number(lin & 0xfffn);
     if (off + size > 4096) {
@@ -268,6 +288,16 @@ export class Mmu {
   }
 
   write(lin: bigint, size: number, v: bigint, cpl: number): boolean {
+    const wa = this.tlbHit(lin, size, cpl, true);
+    if (wa >= 0) {
+      // Write tags are never filled for pages holding code, so no invalidation check is needed here.
+      switch (size) {
+        case 1: this.u8[wa] = Number(v & 0xffn); return true;
+        case 2: this.dv.setUint16(wa, Number(v & 0xffffn), true); return true;
+        case 4: this.dv.setUint32(wa, Number(v & 0xffffffffn), true); return true;
+        default: this.dv.setBigUint64(wa, BigInt.asUintN(64, v), true); return true;
+      }
+    }
     this.slowAccesses++;
     const off = Number(lin & 0xfffn);
     if (off + size > 4096) {

@@ -60,6 +60,7 @@ describe('random bytes as code', () => {
         const gpr = Array.from({ length: 16 }, () => BigInt(rnd()) << BigInt(rnd() & 31));
         gpr[4] = BigInt(CODE - 0x1000 - 0x20000 * (mode === 16 ? 1 : 0)) & (mode === 16 ? 0xffffn : 0xffffffffn);
         jit.setState(0, state(mode, gpr, 2n | BigInt(rnd() & 0x8d5)));
+        v.runState = 'running'; // setState keeps the run state (a previous case may have halted)
         const r = v.run(2000);
         const k = `${mode}:${r}`;
         outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
