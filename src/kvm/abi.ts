@@ -45,6 +45,8 @@ export const SIZEOF = {
   kvm_lapic_state: 1024,
   kvm_translation: 24,
   kvm_vcpu_events: 64,
+  /** struct kvm_clock_data: u64 clock; u32 flags; u32 pad0; u64 realtime; u64 host_tsc; u32 pad[4]. */
+  kvm_clock_data: 48,
   kvm_run: 2352,
 } as const;
 
@@ -85,6 +87,9 @@ export const KVM = {
   ENABLE_CAP: iow(0xa3, SIZEOF.kvm_enable_cap),
   SIGNAL_MSI: iow(0xa5, SIZEOF.kvm_msi),
   KVMCLOCK_CTRL: io(0xad),
+  /** api.rst 4.54/4.55: the VM's kvmclock (snapshots keep guest time monotonic across a restore). */
+  SET_CLOCK: iow(0x7b, SIZEOF.kvm_clock_data),
+  GET_CLOCK: ior(0x7c, SIZEOF.kvm_clock_data),
 } as const;
 
 /** KVM_GET_API_VERSION must return this (api.rst 4.1). */

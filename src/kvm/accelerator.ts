@@ -309,8 +309,8 @@ export class KvmAccelerator implements Accelerator {
    * Snapshot of every (stopped) vCPU: registers, MSRs with the TSC, and the
    * raw kvm_fpu, kvm_lapic_state, kvm_vcpu_events and kvm_mp_state blocks
    * (the ioctls' own layouts, api.rst 4.x), as QEMU's migration does for
-   * the same ioctls. Not saved: XSAVE beyond the FXSAVE area (AVX state) and
-   * the VM's kvmclock offset (KVM_GET_CLOCK).
+   * the same ioctls, plus the VM's kvmclock (KVM_GET_CLOCK). Not saved:
+   * XSAVE beyond the FXSAVE area (AVX state).
    */
   saveState(): AcceleratorSnapshot {
     const vcpus = this.vcpus.map((v) => {
@@ -325,7 +325,11 @@ export class KvmAccelerator implements Accelerator {
         mpState: this.mpState(v.index),
       };
     });
-    return { accel: 'kvm', format: KVM_SNAPSHOT_FORMAT, vcpus };
+    // The VM's kvmclock, so guest time goes on from here in the restored VM
+    // rather than from 0 (as QEMU's kvmclock device migrates it).
+    const clock = new Uint8Array(SIZEOF.kvm_clock_data);
+    const haveClock = this.tryIoctl(() => this.b.ioctlBuffer(this.vmFd, KVM.GET_CLOCK, clock)) !== undefined;
+    return { accel: 'kvm', format: KVM_SNAPSHOT_FORMAT, vcpus, ...(haveClock ? { extra: { clock } } : {}) };
   }
 
   /** Load a `saveState()` snapshot into these (fresh, stopped) vCPUs. */
@@ -335,6 +339,13 @@ export class KvmAccelerator implements Accelerator {
     }
     if (snapshot.vcpus.length !== this.vcpus.length) {
       throw new AccelError('KVM_IOCTL_FAILED', `the snapshot has ${snapshot.vcpus.length} vCPUs, this VM ${this.vcpus.length}`);
+    }
+    const clock = (snapshot.extra as { clock?: unknown } | undefined)?.clock;
+    if (clock instanceof Uint8Array && clock.length === SIZEOF.kvm_clock_data) {
+      // Only the clock value: flags 0 (no KVM_CLOCK_REALTIME adjustment for the time spent saved).
+      const data = clock.slice();
+      new DataView(data.buffer).setUint32(8, 0, true);
+      this.tryIoctl(() => this.b.ioctlBuffer(this.vmFd, KVM.SET_CLOCK, data));
     }
     snapshot.vcpus.forEach((raw, i) => {
       const v = this.stoppedVcpu(i, 'restoreState');

@@ -4,10 +4,10 @@
 // RAM kept is only the non-zero pages. Runs on every accelerator that has
 // Accelerator.saveState/restoreState (KVM here; the JIT once it does).
 import { describe, expect, test } from 'vitest';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startVm, Vm, parseSnapshot, NotSupportedError, SnapshotError, FramePort } from '../../src/index.js';
+import { startVm, Vm, parseSnapshot, NotSupportedError, SnapshotError, FramePort, type AcceleratorSnapshot } from '../../src/index.js';
 import { ETHERTYPE_ARP, buildArp, buildEth, parseArp, parseEth } from '../../src/net/packet.js';
 import { acceleratorsFor, cpuFor, debugExit, fw, haveFirmware, jitLacks, MiB } from './library-helpers.js';
 
@@ -74,6 +74,16 @@ describe.skipIf(!haveFirmware)('library snapshots', () => {
           await using r = await Vm.restore(file, { paused: true });
           expect(r.state).toBe('paused');
           expect(r.registers().regs.rip).toBe(rip);
+          if (accel === 'kvm') {
+            // The VM clock (kvmclock's base) goes on from the saved value, not from 0.
+            const clock = (s: AcceleratorSnapshot): bigint | undefined => {
+              const c = (s.extra as { clock?: Uint8Array } | undefined)?.clock;
+              return c ? new DataView(c.buffer, c.byteOffset, c.byteLength).getBigUint64(0, true) : undefined;
+            };
+            const saved = clock(parseSnapshot(readFileSync(file)).accel);
+            expect(saved).toBeGreaterThan(0n);
+            expect(clock(r.machine.accelerator!.saveState!())).toBeGreaterThanOrEqual(saved!);
+          }
           r.resume();
           r.send('echo from-file\r');
           await r.waitFor('from-file\r\n> ', { timeout: 20_000 });
