@@ -47,6 +47,10 @@ export const SIZEOF = {
   kvm_vcpu_events: 64,
   /** struct kvm_clock_data: u64 clock; u32 flags; u32 pad0; u64 realtime; u64 host_tsc; u32 pad[4]. */
   kvm_clock_data: 48,
+  /** struct kvm_xsave: u32 region[1024] (the XSAVE area, uncompacted). */
+  kvm_xsave: 4096,
+  /** struct kvm_xcrs: u32 nr_xcrs; u32 flags; struct kvm_xcr xcrs[16] (16 bytes each); u64 padding[16]. */
+  kvm_xcrs: 392,
   kvm_run: 2352,
 } as const;
 
@@ -90,6 +94,11 @@ export const KVM = {
   /** api.rst 4.54/4.55: the VM's kvmclock (snapshots keep guest time monotonic across a restore). */
   SET_CLOCK: iow(0x7b, SIZEOF.kvm_clock_data),
   GET_CLOCK: ior(0x7c, SIZEOF.kvm_clock_data),
+  /** api.rst 4.42-4.45: the full XSAVE state (AVX and beyond) and XCR0, for snapshots. */
+  GET_XSAVE: ior(0xa4, SIZEOF.kvm_xsave),
+  SET_XSAVE: iow(0xa5, SIZEOF.kvm_xsave),
+  GET_XCRS: ior(0xa6, SIZEOF.kvm_xcrs),
+  SET_XCRS: iow(0xa7, SIZEOF.kvm_xcrs),
 } as const;
 
 /** KVM_GET_API_VERSION must return this (api.rst 4.1). */

@@ -309,16 +309,22 @@ export class KvmAccelerator implements Accelerator {
    * Snapshot of every (stopped) vCPU: registers, MSRs with the TSC, and the
    * raw kvm_fpu, kvm_lapic_state, kvm_vcpu_events and kvm_mp_state blocks
    * (the ioctls' own layouts, api.rst 4.x), as QEMU's migration does for
-   * the same ioctls, plus the VM's kvmclock (KVM_GET_CLOCK). Not saved:
-   * XSAVE beyond the FXSAVE area (AVX state).
+   * the same ioctls, plus XCR0 and the XSAVE area where KVM offers them
+   * (AVX state) and the VM's kvmclock (KVM_GET_CLOCK).
    */
   saveState(): AcceleratorSnapshot {
     const vcpus = this.vcpus.map((v) => {
       const state = this.getState(v.index);
       const tsc = encodeMsrs([{ index: MSR_IA32_TSC, data: 0n }]);
       if (this.tryIoctl(() => this.b.ioctlBuffer(v.fd, KVM.GET_MSRS, tsc)) === 1) state.msrs!.set(MSR_IA32_TSC, decodeMsrs(tsc, 1)[0]!.data);
+      // XCR0 and the XSAVE area (AVX upper halves and beyond), where KVM has them.
+      const xcrs = new Uint8Array(SIZEOF.kvm_xcrs);
+      const xsave = new Uint8Array(SIZEOF.kvm_xsave);
+      const haveXsave = this.tryIoctl(() => this.b.ioctlBuffer(v.fd, KVM.GET_XCRS, xcrs)) !== undefined &&
+        this.tryIoctl(() => this.b.ioctlBuffer(v.fd, KVM.GET_XSAVE, xsave)) !== undefined;
       return {
         state,
+        ...(haveXsave ? { xcrs, xsave } : {}),
         fpu: this.getBuffer(v.fd, KVM.GET_FPU, SIZEOF.kvm_fpu, 'KVM_GET_FPU'),
         lapic: this.getBuffer(v.fd, KVM.GET_LAPIC, SIZEOF.kvm_lapic_state, 'KVM_GET_LAPIC'),
         events: this.getBuffer(v.fd, KVM.GET_VCPU_EVENTS, SIZEOF.kvm_vcpu_events, 'KVM_GET_VCPU_EVENTS'),
@@ -355,6 +361,11 @@ export class KvmAccelerator implements Accelerator {
       // to), then pending events and the MP state.
       this.setState(i, { regs: s.state.regs, sregs: s.state.sregs });
       this.call('KVM_SET_FPU', () => this.b.ioctlBuffer(v.fd, KVM.SET_FPU, s.fpu));
+      if (s.xcrs && s.xsave) {
+        // XCR0 first: it says which XSAVE components are valid.
+        this.call('KVM_SET_XCRS', () => this.b.ioctlBuffer(v.fd, KVM.SET_XCRS, s.xcrs!));
+        this.call('KVM_SET_XSAVE', () => this.b.ioctlBuffer(v.fd, KVM.SET_XSAVE, s.xsave!));
+      }
       this.call('KVM_SET_LAPIC', () => this.b.ioctlBuffer(v.fd, KVM.SET_LAPIC, s.lapic));
       const msrs = [...(s.state.msrs ?? new Map<number, bigint>())].sort(([a], [b]) => (a === MSR_IA32_TSC ? -1 : b === MSR_IA32_TSC ? 1 : 0));
       for (const [index, data] of msrs) this.tryIoctl(() => this.b.ioctlBuffer(v.fd, KVM.SET_MSRS, encodeMsrs([{ index, data }])));
@@ -704,7 +715,10 @@ const DR6_BS = 1n << 14n;
 const KVM_SNAPSHOT_FORMAT = 'kvm-1';
 const MSR_IA32_TSC = 0x10;
 
-interface KvmVcpuSnapshot { state: VcpuState; fpu: Uint8Array; lapic: Uint8Array; events: Uint8Array; mpState: number }
+interface KvmVcpuSnapshot {
+  state: VcpuState; fpu: Uint8Array; lapic: Uint8Array; events: Uint8Array; mpState: number;
+  xcrs?: Uint8Array; xsave?: Uint8Array;
+}
 
 /** Check one vCPU of an untrusted snapshot (shapes and block sizes). */
 function parseKvmVcpuSnapshot(raw: unknown, i: number): KvmVcpuSnapshot {
@@ -713,7 +727,8 @@ function parseKvmVcpuSnapshot(raw: unknown, i: number): KvmVcpuSnapshot {
   if (typeof s !== 'object' || s === null || typeof s.state !== 'object' || s.state === null ||
       !Array.isArray(s.state.regs?.gpr) || typeof s.state.sregs !== 'object' ||
       !bytes(s.fpu, SIZEOF.kvm_fpu) || !bytes(s.lapic, SIZEOF.kvm_lapic_state) ||
-      !bytes(s.events, SIZEOF.kvm_vcpu_events) || !Number.isInteger(s.mpState)) {
+      !bytes(s.events, SIZEOF.kvm_vcpu_events) || !Number.isInteger(s.mpState) ||
+      (s.xcrs !== undefined && !bytes(s.xcrs, SIZEOF.kvm_xcrs)) || (s.xsave !== undefined && !bytes(s.xsave, SIZEOF.kvm_xsave))) {
     throw new AccelError('KVM_IOCTL_FAILED', `snapshot vCPU ${i}: malformed`);
   }
   return s as KvmVcpuSnapshot;
