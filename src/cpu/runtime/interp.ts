@@ -16,6 +16,7 @@ import { VEC_BP, VEC_DE, VEC_GP, VEC_NM, VEC_OF, VEC_UD } from './mmu.js';
 import {
   immValue, linAddr, M64, MASK, peek, pop, push, readOp, regGet, setGprSized, signExtend, trunc, writeOp, type OpCtx,
 } from './ops.js';
+import { execSimd } from './simd.js';
 import { execSse } from './sse.js';
 import type { SystemOps } from './system-ops.js';
 
@@ -685,7 +686,8 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
       return done();
     }
     default: {
-      const r = execSse(ctx, insn, rip);
+      // SSE3..SSE4.2, AES-NI, PCLMULQDQ, SHA (simd.ts) first: it also takes PEXTRW's SSE4.1 memory form.
+      const r = execSimd(ctx, insn, rip) ?? execSse(ctx, insn, rip);
       if (r === undefined) return fault(ctx, VEC_UD);
       if (r === Exit.CONTINUE) return done();
       return r;
