@@ -6,6 +6,7 @@
  */
 import { decodeInto, relTarget } from '../decoder/decoder.js';
 import { makeFeatureSet } from '../decoder/features.js';
+import { SIMD_DECODER_FEATURES } from './simd.js';
 import { ATTR_INHIBIT_IRQ, ATTR_IO, ATTR_PRIVILEGED, ATTR_SEGLOAD, ATTR_SERIALIZING, ATTR_SYSTEM_STATE, DECODE_MORE, Feature, Flow, Instruction, Mn, type CpuMode, type FeatureSet } from '../decoder/types.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import { CODE_MAP_BASE, JC_ENTRIES, JC_ENTRY_BYTES, JC_OFFSET } from '../state.js';
@@ -30,6 +31,8 @@ export const JIT_DECODER_FEATURES: FeatureSet = makeFeatureSet([
   Feature.RDRAND, Feature.RDSEED, Feature.RDTSCP, Feature.CLFSH, Feature.LAHF_LM, Feature.SYSCALL, Feature.SYSENTER,
   // VMCALL/VMMCALL are the KVM hypercall instructions; the other VMX/SVM instructions reach the executor and #UD there.
   Feature.SVM, Feature.VMX,
+  // SSE3..SSE4.2, POPCNT, AES-NI, PCLMULQDQ, SHA (runtime/simd.ts).
+  ...SIMD_DECODER_FEATURES,
 ]);
 
 export const MAX_BLOCK_INSNS = 64;
