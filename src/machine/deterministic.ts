@@ -25,6 +25,7 @@ export interface DeterministicOptions {
   nsPerInstruction?: number;
 }
 
+/** The default power-on wall-clock time of a deterministic machine: 2024-01-01T00:00:00Z. */
 export const DEFAULT_EPOCH_MS = Date.UTC(2024, 0, 1);
 
 /** The time source a deterministic machine's devices run on. */

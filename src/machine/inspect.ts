@@ -20,6 +20,7 @@ export interface DebugStop {
   reason: 'breakpoint' | 'single-step' | 'watchpoint' | 'interrupt';
 }
 
+/** The accelerator lacks the optional member a library feature needs. */
 export class NotSupportedError extends Error {
   override readonly name = 'NotSupportedError';
   /** `member`: the Accelerator member that is missing (e.g. 'debug', 'saveState'). */
@@ -28,6 +29,7 @@ export class NotSupportedError extends Error {
   }
 }
 
+/** Inspection or debugging was asked at the wrong time or of an unmapped address. */
 export class DebugError extends Error {
   override readonly name = 'DebugError';
   constructor(readonly code: 'BAD_STATE' | 'NO_BREAKPOINT' | 'EXITED' | 'UNMAPPED', msg: string) {

@@ -34,9 +34,11 @@ import type { MachineConfig, NetdevConfig } from './config.js';
 import type { Microvm } from './microvm.js';
 import { NotSupportedError } from './inspect.js';
 
+/** The first 8 bytes of every snapshot. */
 export const SNAPSHOT_MAGIC = 'MVMSNAP1';
 const PAGE = 4096;
 
+/** A snapshot could not be taken, read or restored (`code` says why). */
 export class SnapshotError extends Error {
   override readonly name = 'SnapshotError';
   constructor(readonly code: 'BAD_FORMAT' | 'UNSUPPORTED' | 'MISMATCH' | 'BAD_STATE', msg: string, options?: { cause?: unknown }) {
@@ -247,10 +249,12 @@ export interface SnapshotDevice {
   restoreState(state: unknown): void | boolean;
 }
 
+/** Write snapshot bytes to `path`. */
 export async function writeSnapshotFile(path: string, snapshot: Uint8Array): Promise<void> {
   await writeFile(path, snapshot);
 }
 
+/** Read snapshot bytes from `path` (parse them with `parseSnapshot`). */
 export async function readSnapshotFile(path: string): Promise<Uint8Array> {
   return new Uint8Array(await readFile(path));
 }

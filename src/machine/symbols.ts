@@ -20,6 +20,7 @@ const ELF64_SYM_SIZE = 24;
 export type SymbolType = 'notype' | 'object' | 'func' | 'section' | 'file' | 'common' | 'tls' | 'other';
 const TYPES: readonly SymbolType[] = ['notype', 'object', 'func', 'section', 'file', 'common', 'tls'];
 
+/** One defined symbol of the image's `.symtab`. */
 export interface ElfSymbol {
   name: string;
   /** st_value: the symbol's virtual address for an executable. */
@@ -30,6 +31,7 @@ export interface ElfSymbol {
   binding: number;
 }
 
+/** No symbol table, a malformed one, or an unknown name. */
 export class SymbolError extends Error {
   override readonly name = 'SymbolError';
   constructor(readonly code: 'NOT_ELF64' | 'NO_SYMTAB' | 'BAD_SYMTAB' | 'UNKNOWN_SYMBOL', msg: string) {

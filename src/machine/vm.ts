@@ -38,6 +38,7 @@ export class VmExitedError extends Error {
   }
 }
 
+/** Options for `Vm.waitFor`. */
 export interface WaitForOptions {
   /** Milliseconds; default 30 s. */
   timeout?: number;
