@@ -30,11 +30,11 @@ import { execSsse3 } from './ssse3.js';
  * Decoder features whose instructions this module implements completely
  * (engine.ts JIT_DECODER_FEATURES includes them). Kept in step with
  * features.ts JIT_IMPLEMENTED_FEATURES: pni, ssse3, sse4.1, sse4.2,
- * popcnt, aes, pclmulqdq, sha-ni.
+ * popcnt, abm (LZCNT; interp.ts executes it), aes, pclmulqdq, sha-ni.
  */
 export const SIMD_DECODER_FEATURES: readonly Feature[] = [
-  Feature.SSE3, Feature.SSSE3, Feature.SSE4_1, Feature.SSE4_2, Feature.POPCNT, Feature.AES, Feature.PCLMULQDQ,
-  Feature.SHA,
+  Feature.SSE3, Feature.SSSE3, Feature.SSE4_1, Feature.SSE4_2, Feature.POPCNT, Feature.LZCNT, Feature.AES,
+  Feature.PCLMULQDQ, Feature.SHA,
 ];
 
 export type SimdCtx = OpCtx;

@@ -132,12 +132,13 @@ describe('microvm-default with vendor AuthenticAMD: the contract features', () =
 });
 
 describe('models and overrides', () => {
-  test('qemu64 under the JIT: no KVM leaves, no invtsc/rdrand, SSE3 filtered (not implemented)', () => {
+  test('qemu64 under the JIT: no KVM leaves, no invtsc/rdrand, SSE3 reported (runtime/simd.ts implements it)', () => {
     const q = createCpuidPolicy({ model: 'qemu64' });
     expect(q.lookup(0, 0x40000000, 0)).toEqual({ eax: 0, ebx: 0, ecx: 0, edx: 0 });
     expect(bit(q.lookup(0, 0x80000007, 0).edx, 8)).toBe(0);
     expect(bit(q.lookup(0, 1, 0).ecx, 30)).toBe(0);
-    expect(bit(q.lookup(0, 1, 0).ecx, 0)).toBe(0);
+    expect(bit(q.lookup(0, 1, 0).ecx, 0)).toBe(1); // SSE3, as QEMU's qemu64
+    expect(bit(q.lookup(0, 1, 0).ecx, 9)).toBe(0); // no SSSE3 in qemu64
     expect(q.lookup(0, 0, 0).eax).toBe(0xd);
     expect(q.warnings).toEqual([]);
   });
