@@ -41,13 +41,14 @@ export class Vcpu implements SystemOps {
   readonly kvmclock: KvmClock;
   readonly ctx: Interp;
   runState: VcpuRunState;
-  private shadow = false;
-  private nmiBlocked = false;
+  /** Interrupt shadow (STI / MOV SS) and NMI blocking: public for snapshots (src/cpu/snapshot.ts). */
+  shadow = false;
+  nmiBlocked = false;
   instructions = 0n;
   /** Returns from the wasm dispatcher to this loop. */
   exits = 0;
   lastError: string | undefined;
-  private readonly dr = [0n, 0n, 0n, 0n, 0n, 0n, 0xffff0ff0n, 0x400n];
+  readonly dr = [0n, 0n, 0n, 0n, 0n, 0n, 0xffff0ff0n, 0x400n];
 
   constructor(readonly index: number, readonly engine: Engine<Vcpu>, readonly host: AcceleratorHost, ipiBus: IpiBus, epochNs: bigint) {
     const mem = host.memory;
@@ -73,7 +74,7 @@ export class Vcpu implements SystemOps {
       cr0: () => this.st.cr0,
       lapic: this.lapic,
       onKvmSystemTime: (v) => this.kvmclock.setSystemTimeMsr(v, this.guestNow()),
-      onKvmWallClock: (gpa) => this.kvmclock.writeWallClock(gpa, this.guestNow(), BigInt(Date.now()) * 1_000_000n),
+      onKvmWallClock: (gpa) => this.kvmclock.writeWallClock(gpa, this.guestNow(), this.wallNowNs()),
       segmentBase: {
         get: (r) => this.st.segBase(r === 'fs' ? 4 : 5),
         set: (r, v) => this.st.setSegBase(r === 'fs' ? 4 : 5, v),
@@ -94,6 +95,9 @@ export class Vcpu implements SystemOps {
    * (engine.pausedNs) does not count; time spent halted does.
    */
   guestNow(): bigint { return this.host.nowNs() - this.engine.stats.translateNs - this.engine.pausedNs; }
+
+  /** Host wall-clock time (kvmclock wall clock, KVM_HC_CLOCK_PAIRING); deterministic mode replaces it. */
+  wallNowNs(): bigint { return BigInt(Date.now()) * 1_000_000n; }
 
   // ---- physical MMIO: the LAPIC page first, then the host bus
   private mmioRead(gpa: number, size: number): number {
@@ -594,7 +598,7 @@ export class Vcpu implements SystemOps {
     const r = kvmHypercall(st.gpr(0), st.gpr(3), st.gpr(1), {
       mem: this.host.memory, cpl: this.cpl,
       tscNow: () => this.tsc.tscAt(this.guestNow()),
-      wallNowNs: () => BigInt(Date.now()) * 1_000_000n,
+      wallNowNs: () => this.wallNowNs(),
     });
     st.setGpr(0, r);
   }
