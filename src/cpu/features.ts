@@ -138,8 +138,8 @@ export const JIT_IMPLEMENTED_FEATURES: readonly FeatureName[] = [
   // REP MOVSB/STOSB are part of the base ISA; ERMS only says they are fast (they are, as helpers).
   'erms',
   // SIMD beyond SSE2 (src/cpu/runtime/simd.ts; tests/differential/simd-sse.test.ts): SSE3, SSSE3, SSE4.1,
-  // SSE4.2, POPCNT, LZCNT ('abm' is LZCNT on Intel), AES-NI, PCLMULQDQ, SHA.
-  'pni', 'ssse3', 'sse4.1', 'sse4.2', 'popcnt', 'abm', 'aes', 'pclmulqdq', 'sha-ni',
+  // SSE4.2, POPCNT, AES-NI, PCLMULQDQ, SHA.
+  'pni', 'ssse3', 'sse4.1', 'sse4.2', 'popcnt', 'aes', 'pclmulqdq', 'sha-ni',
   // Paravirtual clock (src/cpu/pvclock.ts, MSRs in src/cpu/msr.ts). NOP_IO_DELAY needs nothing.
   'kvmclock', 'kvm-nopiodelay', 'kvmclock-stable-bit',
 ];

@@ -71,7 +71,6 @@ export function simdTemplates(): string[] {
   }
   t.push(X('rex.w pcmpestri xmm1, xmm2, 0x0c'), X('rex.w pcmpestrm xmm1, xmm2, 0x44'));
   t.push('crc32 eax, bl', 'crc32 eax, bx', 'crc32 eax, ebx', 'crc32 rax, rbx', 'crc32 rax, bl', 'crc32 ecx, byte ptr [rsi+5]', 'crc32 rcx, qword ptr [rsi+8]', 'crc32 edx, word ptr [rsi+3]');
-  t.push('lzcnt rax, rbx', 'lzcnt ecx, edx', 'lzcnt ax, bx', 'lzcnt r9, qword ptr [rsi+8]', 'xor ebx, ebx; lzcnt eax, ebx', 'shr rbx, 40; lzcnt rax, rbx');
   t.push('popcnt rax, rbx', 'popcnt ecx, edx', 'popcnt ax, bx', 'popcnt r8, qword ptr [rsi+8]');
   // AES-NI
   for (const op of ['aesenc', 'aesenclast', 'aesdec', 'aesdeclast', 'aesimc']) t.push(X(`${op} xmm0, xmm1`), X(`${op} xmm2, xmmword ptr [rsi+64]`));

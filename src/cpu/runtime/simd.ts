@@ -11,8 +11,9 @@
  * undefined ("not mine", the caller raises #UD).
  */
 import {
-  ATTR_ALIGN16, ATTR_MMX, Feature, Mn, OpKind, RegClass, type Instruction, type Operand,
+  ATTR_ALIGN16, ATTR_MMX, Feature, Mn, OpKind, RegClass, type FeatureSet, type Instruction, type Operand,
 } from '../decoder/types.js';
+import { featuresFromCpuid, hasFeature } from '../decoder/features.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, S } from '../state.js';
 import { Exit } from '../translate/core.js';
 import { FlKind, flOp } from '../translate/flags.js';
@@ -30,11 +31,13 @@ import { execSsse3 } from './ssse3.js';
  * Decoder features whose instructions this module implements completely
  * (engine.ts JIT_DECODER_FEATURES includes them). Kept in step with
  * features.ts JIT_IMPLEMENTED_FEATURES: pni, ssse3, sse4.1, sse4.2,
- * popcnt, abm (LZCNT; interp.ts executes it), aes, pclmulqdq, sha-ni.
+ * popcnt (interp.ts executes it), aes, pclmulqdq, sha-ni. Not LZCNT: with
+ * a constant decoder set, F3 0F BD would decode as LZCNT even for models
+ * without it, where hardware runs BSR.
  */
 export const SIMD_DECODER_FEATURES: readonly Feature[] = [
-  Feature.SSE3, Feature.SSSE3, Feature.SSE4_1, Feature.SSE4_2, Feature.POPCNT, Feature.LZCNT, Feature.AES,
-  Feature.PCLMULQDQ, Feature.SHA,
+  Feature.SSE3, Feature.SSSE3, Feature.SSE4_1, Feature.SSE4_2, Feature.POPCNT, Feature.AES, Feature.PCLMULQDQ,
+  Feature.SHA,
 ];
 
 export type SimdCtx = OpCtx;
@@ -180,6 +183,8 @@ export const f64 = (b: Uint8Array): Float64Array => new Float64Array(b.buffer, b
  * sse.ts). RIP is advanced by the caller on Exit.CONTINUE.
  */
 export function execSimd(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
+  const need = requiredFeature(insn);
+  if (need !== undefined && !guestHas(ctx, need)) return simdFault(ctx, VEC_UD);
   if (insn.mn === Mn.MOVD || insn.mn === Mn.MOVQ || insn.mn === Mn.MOVQ2DQ || insn.mn === Mn.MOVDQ2Q) {
     const r = mmxMove(ctx, insn, rip); if (r !== undefined) return r;
   }
@@ -216,4 +221,60 @@ function mmxMove(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefin
   }
   if (o0.kind === OpKind.REG && o0.regClass === RegClass.XMM) { ctx.st.xmm(o0.reg).set(v); return Exit.CONTINUE; }
   return writeMem(ctx, insn, o0, rip, v, n) ? Exit.CONTINUE : Exit.EXCEPTION;
+}
+
+/** The CPUID feature each mnemonic handled here belongs to (SDM Vol. 2, each page's "CPUID Feature Flag"). */
+const FEATURE_OF = new Map<Mn, Feature>();
+{
+  const put = (f: Feature, ...mns: Mn[]): void => { for (const m of mns) FEATURE_OF.set(m, f); };
+  put(Feature.SSE3, Mn.ADDSUBPS, Mn.ADDSUBPD, Mn.HADDPS, Mn.HADDPD, Mn.HSUBPS, Mn.HSUBPD, Mn.MOVDDUP, Mn.MOVSHDUP,
+    Mn.MOVSLDUP, Mn.FISTTP);
+  put(Feature.SSSE3, Mn.PSHUFB, Mn.PHADDW, Mn.PHADDD, Mn.PHADDSW, Mn.PMADDUBSW, Mn.PHSUBW, Mn.PHSUBD, Mn.PHSUBSW,
+    Mn.PSIGNB, Mn.PSIGNW, Mn.PSIGND, Mn.PMULHRSW, Mn.PABSB, Mn.PABSW, Mn.PABSD, Mn.PALIGNR);
+  put(Feature.SSE4_1, Mn.PBLENDVB, Mn.BLENDVPS, Mn.BLENDVPD, Mn.PTEST, Mn.PMULDQ, Mn.PCMPEQQ, Mn.MOVNTDQA, Mn.PACKUSDW,
+    Mn.PMINSB, Mn.PMINSD, Mn.PMINUW, Mn.PMINUD, Mn.PMAXSB, Mn.PMAXSD, Mn.PMAXUW, Mn.PMAXUD, Mn.PMULLD, Mn.PHMINPOSUW,
+    Mn.ROUNDPS, Mn.ROUNDPD, Mn.ROUNDSS, Mn.ROUNDSD, Mn.BLENDPS, Mn.BLENDPD, Mn.PBLENDW, Mn.PEXTRB, Mn.PEXTRD, Mn.PEXTRQ,
+    Mn.EXTRACTPS, Mn.PINSRB, Mn.INSERTPS, Mn.PINSRD, Mn.PINSRQ, Mn.DPPS, Mn.DPPD, Mn.MPSADBW,
+    Mn.PMOVSXBW, Mn.PMOVSXBD, Mn.PMOVSXBQ, Mn.PMOVSXWD, Mn.PMOVSXWQ, Mn.PMOVSXDQ,
+    Mn.PMOVZXBW, Mn.PMOVZXBD, Mn.PMOVZXBQ, Mn.PMOVZXWD, Mn.PMOVZXWQ, Mn.PMOVZXDQ);
+  put(Feature.SSE4_2, Mn.CRC32, Mn.PCMPGTQ, Mn.PCMPESTRI, Mn.PCMPESTRI64, Mn.PCMPESTRM, Mn.PCMPESTRM64, Mn.PCMPISTRI,
+    Mn.PCMPISTRM);
+  put(Feature.AES, Mn.AESENC, Mn.AESENCLAST, Mn.AESDEC, Mn.AESDECLAST, Mn.AESIMC, Mn.AESKEYGENASSIST);
+  put(Feature.PCLMULQDQ, Mn.PCLMULQDQ);
+  put(Feature.SHA, Mn.SHA1RNDS4, Mn.SHA1NEXTE, Mn.SHA1MSG1, Mn.SHA1MSG2, Mn.SHA256RNDS2, Mn.SHA256MSG1, Mn.SHA256MSG2);
+}
+
+function requiredFeature(insn: Instruction): Feature | undefined {
+  if (insn.mn === Mn.PEXTRW && insn.ops[0]!.kind === OpKind.MEM) return Feature.SSE4_1;
+  return FEATURE_OF.get(insn.mn);
+}
+
+/** What the executor's system side offers for CPUID (runtime/system-ops.ts). */
+interface HasCpuid { sys: { cpuid(): void } }
+
+const guestFeatureCache = new WeakMap<object, FeatureSet>();
+
+/**
+ * The features this vCPU's CPUID reports, so that an extension switched off
+ * with `-cpu model,-feat` (or absent from the model) raises #UD even though
+ * the translator's decoder accepts every implemented extension. Read once
+ * per vCPU through the executor's own CPUID (registers saved and restored).
+ * Without a system side (bare executor tests) everything implemented is on.
+ */
+function guestHas(ctx: SimdCtx, f: Feature): boolean {
+  const sys = (ctx as Partial<HasCpuid>).sys;
+  if (!sys) return true;
+  let set = guestFeatureCache.get(sys);
+  if (!set) {
+    const st = ctx.st;
+    const saved = [st.gpr(0), st.gpr(1), st.gpr(2), st.gpr(3)] as const;
+    set = featuresFromCpuid((leaf, subleaf) => {
+      st.setGpr(0, BigInt(leaf >>> 0)); st.setGpr(1, BigInt(subleaf >>> 0));
+      sys.cpuid();
+      return { eax: st.gpr32(0), ebx: st.gpr32(3), ecx: st.gpr32(1), edx: st.gpr32(2) };
+    });
+    st.setGpr(0, saved[0]); st.setGpr(1, saved[1]); st.setGpr(2, saved[2]); st.setGpr(3, saved[3]);
+    guestFeatureCache.set(sys, set);
+  }
+  return hasFeature(set, f);
 }
