@@ -9,13 +9,16 @@
  * When every vCPU is halted the loop sleeps on a timer until the earliest
  * LAPIC deadline or an interrupt delivery (no busy spin).
  */
-import { AccelError, type Accelerator, type AcceleratorDebug, type AcceleratorHost, type VcpuState } from '../accel/types.js';
+import { AccelError, type Accelerator, type AcceleratorDebug, type AcceleratorHost, type AcceleratorSnapshot, type DeterministicConfig, type VcpuState } from '../accel/types.js';
 import type { InterruptMessage } from '../devices/irq.js';
 import { deliverInterruptMessage, deliverIpi, type Lapic } from '../devices/lapic.js';
 import { Engine } from './runtime/engine.js';
 import { Vcpu } from './runtime/vcpu.js';
 import { CODE_MAP_BASE, JIT_RESERVED_BYTES, MAX_VCPUS, S, VCPU_AREA_BASE, VCPU_STRIDE, readVcpuState, writeVcpuState } from './state.js';
 import { Exit } from './translate/core.js';
+import { restoreJitState, saveJitState } from './snapshot.js';
+import { DeterministicScheduler } from './deterministic.js';
+import { enableJitLogging } from './log.js';
 
 const SLICE_MS = 4;
 const INSNS_PER_CHECK = 20_000;
@@ -161,6 +164,24 @@ export class JitAccelerator implements Accelerator {
     },
   };
 
+  /** Snapshots: src/cpu/snapshot.ts. */
+  saveState(): AcceleratorSnapshot { return saveJitState(this); }
+  restoreState(snapshot: AcceleratorSnapshot): void { restoreJitState(this, snapshot); }
+
+  /** Deterministic mode: src/cpu/deterministic.ts runs the vCPUs instead of slice()'s host-timed loop. */
+  private det: DeterministicScheduler | undefined;
+  setDeterministic(config: DeterministicConfig): void {
+    this.det = new DeterministicScheduler({
+      vcpus: this.vcpus,
+      isRunning: () => this.running,
+      stop: (reason) => { this.running = false; this.host.onStop(reason); },
+    }, config);
+  }
+  instructionCount(): bigint { return this.vcpus.reduce((a, v) => a + v.instructions, 0n); }
+
+  /** `-d` items: src/cpu/log.ts. */
+  setLogging(items: ReadonlySet<string>, write: (line: string) => void): string[] { return enableJitLogging(this, items, write); }
+
   /** Statistics for bench/ and diagnostics. */
   stats(): JitStats {
     const s = this.engine.stats;
@@ -192,6 +213,11 @@ export class JitAccelerator implements Accelerator {
 
   slice(): void {
     if (!this.running) return;
+    if (this.det) {
+      // A device timer fired inside the slice may have called wake(): wake() replaces that schedule.
+      if (this.det.slice() === 'yield' && this.running) this.wake();
+      return;
+    }
     if (this.yieldedAt !== undefined) { this.engine.pausedNs += this.host.nowNs() - this.yieldedAt; this.yieldedAt = undefined; }
     const t0 = performance.now();
     let allIdle = true;

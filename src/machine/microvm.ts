@@ -161,6 +161,8 @@ export class Microvm extends EventEmitter {
 
   /** The accelerator once `start()` created it (the GDB stub uses its state and debug interface). */
   get accelerator(): Accelerator | undefined { return this.accel; }
+  /** The accelerator's instruction count when the machine exited (deterministic runs compare it). */
+  finalInstructionCount: bigint | undefined;
 
   /** The kernel image as loaded (snapshots keep it so a restored machine can reset). */
   get kernelBytes(): Uint8Array { return this.kernelImage; }
@@ -321,6 +323,7 @@ export class Microvm extends EventEmitter {
     this._state = 'exited';
     const accel = this.accel;
     this.accel = undefined;
+    this.finalInstructionCount = accel?.instructionCount?.();
     void (async () => {
       try {
         if (accel) {

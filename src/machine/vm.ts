@@ -352,7 +352,8 @@ export class Vm {
 
   /** Guest instructions retired so far, or undefined when the accelerator does not count them. */
   instructionCount(): bigint | undefined {
-    return this.machine.accelerator?.instructionCount?.();
+    const accel = this.machine.accelerator;
+    return accel ? accel.instructionCount?.() : this.machine.finalInstructionCount;
   }
 
   // ---- internals ----

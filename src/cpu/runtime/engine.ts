@@ -57,6 +57,8 @@ export class Engine<C = unknown> {
   onFlushJumpCaches: () => void = () => {};
   /** Called when a page gains code: revoke TLB write tags for it on every vCPU. */
   onCodePage: (wasmPage: number) => void = () => {};
+  /** `-d in_asm/exec/cpu` (src/cpu/log.ts): called for each block translated; unset, nothing is done. */
+  onTranslate: ((insns: readonly BlockInsn[], mode: CpuMode) => void) | undefined;
   noInline = false;
   /** Translate with inline access counters (bench/). */
   profile = false;
@@ -168,6 +170,7 @@ export class Engine<C = unknown> {
     // Emit: a block ending at the start of another block of this module continues into it by a tail call.
     const fnOfRip = new Map<bigint, number>();
     batch.forEach((b, i) => fnOfRip.set(b.insns[0]!.rip, BlockModule.IMPORTED_FUNCS + i));
+    if (this.onTranslate) for (const b of batch) this.onTranslate(b.insns, mode);
     for (const b of batch) {
       const debugging = this.stepping || this.breakpoints.size > 0;
       const chain = debugging ? [] : b.succ.filter((r) => fnOfRip.has(r)).map((r) => ({ rip: r, fn: fnOfRip.get(r)! }));
