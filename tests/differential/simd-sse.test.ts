@@ -38,6 +38,13 @@ export function simdTemplates(): string[] {
   for (const op of ['addsubps', 'addsubpd', 'haddps', 'haddpd', 'hsubps', 'hsubpd', 'movshdup', 'movsldup']) {
     t.push(X(`${op} xmm0, xmm1`), X(`${op} xmm2, xmmword ptr [rsi+64]`));
   }
+  // Every MXCSR rounding mode (MXCSR words at [rsi+1024+4*rc], default 0x1F80 at [rsi+1040] restored after).
+  for (let rc = 0; rc < 4; rc++) {
+    const R = (body: string): string => X(`ldmxcsr [rsi+${1024 + 4 * rc}]; ${body}; ldmxcsr [rsi+1040]`);
+    for (const op of ['addsubps', 'addsubpd', 'haddps', 'haddpd', 'hsubps', 'hsubpd']) t.push(R(`${op} xmm0, xmm1`), R(`${op} xmm2, xmm3`));
+    t.push(R('dpps xmm0, xmm1, 0xff'), R('dpps xmm2, xmm3, 0x7d'), R('dppd xmm0, xmm1, 0x33'), R('dppd xmm2, xmm3, 0x31'));
+    t.push(R('roundps xmm0, xmm1, 4'), R('roundpd xmm2, xmm3, 4'), R('roundss xmm0, xmm1, 4'), R('roundsd xmm2, xmm3, 12'));
+  }
   t.push(X('movddup xmm0, xmm1'), X('movddup xmm2, qword ptr [rsi+72]'), X('lddqu xmm3, [rsi+3]'));
   // SSE4.1
   for (const op of ['pmulld', 'pmuldq', 'pcmpeqq', 'packusdw', 'pminsb', 'pminsd', 'pminuw', 'pminud', 'pmaxsb', 'pmaxsd', 'pmaxuw', 'pmaxud', 'phminposuw', 'ptest']) {
@@ -177,7 +184,11 @@ describe('SIMD extensions: JIT vs host CPU', () => {
           gpr[6] = BigInt(DATA_ADDR + 256); // rsi (16-byte aligned for the aligned memory forms)
           gpr[7] = BigInt(DATA_ADDR + 1024);
           const rflags = 2n | (rand() & 0x8d5n);
-          cases.push({ t, code: codes[t]!, gpr, rflags, data: fillData(rand, k % 4) });
+          const data = fillData(rand, k % 4);
+          const dv = new DataView(data.buffer);
+          for (let rc = 0; rc < 4; rc++) dv.setUint32(256 + 1024 + 4 * rc, 0x1f80 | (rc << 13), true);
+          dv.setUint32(256 + 1040, 0x1f80, true);
+          cases.push({ t, code: codes[t]!, gpr, rflags, data });
         }
       }
       // The native helper is fed in chunks (one huge stdin/stdout exchange loses lines at FULL sizes).

@@ -3,16 +3,15 @@
  * HSUBPS/PD, MOVDDUP, MOVSHDUP, MOVSLDUP, FISTTP (LDDQU is in sse.ts;
  * MONITOR/MWAIT have their own CPUID bit). Intel SDM Vol. 2.
  *
- * The arithmetic goes through mxcsr.ts (x86 NaN rules, round to nearest;
- * MXCSR.RC, DAZ/FTZ and the exception flags are NOT applied yet, the same
- * limitation as sse.ts's SSE/SSE2 arithmetic).
+ * The arithmetic goes through mxcsr.ts (x86 NaN rules, MXCSR.RC; DAZ/FTZ
+ * and the exception flags are NOT applied yet, as in sse.ts's SSE/SSE2).
  */
 import { Mn, OpKind, type Instruction } from '../decoder/types.js';
 import { CR0_EM, CR0_TS, S } from '../state.js';
 import { Exit } from '../translate/core.js';
 import { VEC_NM, VEC_UD } from './mmu.js';
 import { linAddr } from './ops.js';
-import { ADD, op32, op64, SUB } from './mxcsr.js';
+import { ADD, mxcsrRc, op32, op64, SUB } from './mxcsr.js';
 import { destReg, readSrc, simdChecks, simdFault, u32, u64, writeDest, type SimdCtx } from './simd.js';
 
 /** x87 status/control bits used by FISTTP (SDM Vol. 1 §8.1.3, §8.1.5). */
@@ -87,17 +86,18 @@ export function execSse3(ctx: SimdCtx, insn: Instruction, rip: bigint): number |
   const s = readSrc(ctx, insn, insn.ops[1]!, rip, insn.mn === Mn.MOVDDUP ? 8 : 16);
   if (!d || !s) return Exit.EXCEPTION;
   const r = new Uint8Array(16);
+  const rc = mxcsrRc(ctx.st.u32(S.MXCSR));
   switch (insn.mn) {
-    case Mn.ADDSUBPS: { const A = u32(d), B = u32(s), R = u32(r); for (let i = 0; i < 4; i++) R[i] = op32(A[i]!, B[i]!, i & 1 ? ADD : SUB); break; }
-    case Mn.ADDSUBPD: { const A = u64(d), B = u64(s), R = u64(r); R[0] = op64(A[0]!, B[0]!, SUB); R[1] = op64(A[1]!, B[1]!, ADD); break; }
+    case Mn.ADDSUBPS: { const A = u32(d), B = u32(s), R = u32(r); for (let i = 0; i < 4; i++) R[i] = op32(A[i]!, B[i]!, i & 1 ? ADD : SUB, rc); break; }
+    case Mn.ADDSUBPD: { const A = u64(d), B = u64(s), R = u64(r); R[0] = op64(A[0]!, B[0]!, SUB, rc); R[1] = op64(A[1]!, B[1]!, ADD, rc); break; }
     case Mn.HADDPS: case Mn.HSUBPS: {
       const A = u32(d), B = u32(s), R = u32(r), f = insn.mn === Mn.HSUBPS ? SUB : ADD;
-      R[0] = op32(A[0]!, A[1]!, f); R[1] = op32(A[2]!, A[3]!, f); R[2] = op32(B[0]!, B[1]!, f); R[3] = op32(B[2]!, B[3]!, f);
+      R[0] = op32(A[0]!, A[1]!, f, rc); R[1] = op32(A[2]!, A[3]!, f, rc); R[2] = op32(B[0]!, B[1]!, f, rc); R[3] = op32(B[2]!, B[3]!, f, rc);
       break;
     }
     case Mn.HADDPD: case Mn.HSUBPD: {
       const A = u64(d), B = u64(s), R = u64(r), f = insn.mn === Mn.HSUBPD ? SUB : ADD;
-      R[0] = op64(A[0]!, A[1]!, f); R[1] = op64(B[0]!, B[1]!, f);
+      R[0] = op64(A[0]!, A[1]!, f, rc); R[1] = op64(B[0]!, B[1]!, f, rc);
       break;
     }
     case Mn.MOVDDUP: { const Q = u64(r); Q[0] = u64(s)[0]!; Q[1] = u64(s)[0]!; break; }

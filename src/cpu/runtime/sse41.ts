@@ -4,13 +4,13 @@
  * PEXTRB/W/D/Q, PINSRB/D/Q, EXTRACTPS/INSERTPS, DPPS/DPPD, MPSADBW, MOVNTDQA.
  * Semantics per Intel SDM Vol. 2.
  *
- * DPPS/DPPD go through mxcsr.ts (x86 NaN rules; round to nearest, MXCSR.RC,
- * DAZ/FTZ and exception flags not applied, as in sse.ts). ROUND* honours its
+ * DPPS/DPPD go through mxcsr.ts (x86 NaN rules, MXCSR.RC; DAZ/FTZ and
+ * exception flags not applied, as in sse.ts). ROUND* honours its
  * immediate and MXCSR.RC and preserves NaN payloads (quietening SNaNs).
  */
 import { Mn, OpKind, RegClass, type Instruction } from '../decoder/types.js';
 import { S } from '../state.js';
-import { ADD, MUL, op32, op64 } from './mxcsr.js';
+import { ADD, mxcsrRc, MUL, op32, op64 } from './mxcsr.js';
 import { Exit } from '../translate/core.js';
 import { F_CF, F_ZF } from '../translate/flags.js';
 import {
@@ -160,20 +160,22 @@ export function execSse41(ctx: SimdCtx, insn: Instruction, rip: bigint): number 
       break;
     }
     case Mn.DPPS: {
+      const rc = mxcsrRc(st.u32(S.MXCSR));
       // Products of the lanes selected by imm8[7:4] (others +0.0), then two pairwise sums. The operand order
       // of each sum depends on the destination lane (observed on Intel hardware when both addends are NaN):
       // lane i first adds p[i^1] + p[i], then (its own pair sum) + (the other half's).
       const A = u32(d), B = u32(s), p = [0, 0, 0, 0];
-      for (let i = 0; i < 4; i++) if ((imm >> (4 + i)) & 1) p[i] = op32(A[i]!, B[i]!, MUL);
-      const u = [0, 1, 2, 3].map((i) => op32(p[i ^ 1]!, p[i]!, ADD));
+      for (let i = 0; i < 4; i++) if ((imm >> (4 + i)) & 1) p[i] = op32(A[i]!, B[i]!, MUL, rc);
+      const u = [0, 1, 2, 3].map((i) => op32(p[i ^ 1]!, p[i]!, ADD, rc));
       const R = u32(r);
-      for (let i = 0; i < 4; i++) R[i] = (imm >> i) & 1 ? op32(u[i]!, u[i ^ 2]!, ADD) : 0;
+      for (let i = 0; i < 4; i++) R[i] = (imm >> i) & 1 ? op32(u[i]!, u[i ^ 2]!, ADD, rc) : 0;
       break;
     }
     case Mn.DPPD: {
+      const rc = mxcsrRc(st.u32(S.MXCSR));
       const A = u64(d), B = u64(s), p = [0n, 0n];
-      for (let i = 0; i < 2; i++) if ((imm >> (4 + i)) & 1) p[i] = op64(A[i]!, B[i]!, MUL);
-      const sum = op64(p[0]!, p[1]!, ADD);
+      for (let i = 0; i < 2; i++) if ((imm >> (4 + i)) & 1) p[i] = op64(A[i]!, B[i]!, MUL, rc);
+      const sum = op64(p[0]!, p[1]!, ADD, rc);
       const R = u64(r);
       for (let i = 0; i < 2; i++) R[i] = (imm >> i) & 1 ? sum : 0n;
       break;
