@@ -92,8 +92,8 @@ export function enableJitLogging(t: LogTarget, items: ReadonlySet<string>, write
         if (first.helper < 0 || !orig) return;
         const pc = first.rip;
         engine.helpers[first.helper] = (v: Vcpu): number => {
+          if (exec) write(`Trace ${v.index}: 0x${hex(first.helper, 12)} [${hex(v.st.segBase(1), 8)}/${hex(pc, 16)}/${hex(v.modeKey(), 8)}/${hex(mode, 8)}] `);
           if (cpu) write(cpuDump(v));
-          if (exec) write(`Trace ${v.index}: ${hex(first.helper, 16)} [${hex(v.st.segBase(1), 8)}/${hex(pc, 16)}/${hex(v.modeKey(), 8)}/${hex(mode, 8)}] `);
           return orig(v);
         };
       }
@@ -105,11 +105,13 @@ export function enableJitLogging(t: LogTarget, items: ReadonlySet<string>, write
     let count = 0;
     for (const v of t.vcpus) {
       const deliver = v.deliver.bind(v);
+      // The exception whose delivery faulted (QEMU's env->old_exception), -1 when none.
+      let old = -1;
       v.deliver = (vector, error, kind, next): boolean => {
         const st = v.st;
         if (unimp && vector === 6 && kind === 'exception') logUnimplemented(v, write);
         if (intLog) {
-          if (kind === 'exception') write(`check_exception old: 0xffffffff new 0x${vector.toString(16)}`);
+          if (kind === 'exception') write(`check_exception old: 0x${(old >>> 0).toString(16)} new 0x${vector.toString(16)}`);
           if ((st.cr0 & 1n) !== 0n) {
             const isInt = kind === 'soft' || kind === 'soft-exception' ? 1 : 0;
             // pc: the linear address of the instruction that raised it (RIP is the return address here).
@@ -123,7 +125,9 @@ export function enableJitLogging(t: LogTarget, items: ReadonlySet<string>, write
           }
           count++;
         }
-        return deliver(vector, error, kind, next);
+        const ok = deliver(vector, error, kind, next);
+        old = ok ? -1 : vector;
+        return ok;
       };
     }
   }

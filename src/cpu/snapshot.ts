@@ -131,7 +131,7 @@ export function restoreJitState(t: JitSnapshotTarget, snap: AcceleratorSnapshot)
   const extra = snap.extra;
   const elapsed = isObject(extra) ? extra['guestElapsedNs'] : undefined;
   const savedGuestNow = isObject(extra) ? extra['guestNowNs'] : undefined;
-  if (typeof elapsed !== 'bigint' || elapsed < 0n || elapsed > U64_MAX || typeof savedGuestNow !== 'bigint') {
+  if (typeof elapsed !== 'bigint' || elapsed < -U64_MAX || elapsed > U64_MAX || typeof savedGuestNow !== 'bigint') {
     throw new Error('JIT snapshot: bad time base');
   }
   const entries: JitVcpuSnapshot[] = [];
