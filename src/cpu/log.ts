@@ -20,7 +20,7 @@
  */
 import { decode } from './decoder/decoder.js';
 import { formatInstruction } from './decoder/disasm.js';
-import { MN_NAMES, Mn, type CpuMode } from './decoder/types.js';
+import { Mn, type CpuMode } from './decoder/types.js';
 import type { BlockInsn } from './translate/block.js';
 import type { Engine } from './runtime/engine.js';
 import type { Vcpu } from './runtime/vcpu.js';
@@ -168,7 +168,7 @@ function logUnimplemented(v: Vcpu, write: (line: string) => void): void {
   if (!('kind' in insn) && (insn.mn === Mn.UD0 || insn.mn === Mn.UD1 || insn.mn === Mn.UD2) && executorError === undefined) return;
   const len = 'kind' in insn ? Math.min(bytes.length, 15) : insn.length;
   const text = [...bytes.subarray(0, len)].map((b) => hex(b, 2)).join(' ');
-  const what = 'kind' in insn ? '(undecodable)' : `${MN_NAMES[insn.mn] ?? '?'}: ${formatInstruction(insn, { rip: st.rip })}`;
+  const what = 'kind' in insn ? '(undecodable)' : formatInstruction(insn, { rip: st.rip });
   write(`unimplemented instruction at 0x${hex(lin, 16)}: ${what} [${text}]${executorError ? ` (${executorError})` : ''}`);
   v.lastError = undefined;
 }

@@ -186,4 +186,28 @@ describe('JIT -d logging', () => {
     expect(text).not.toContain('unimplemented');
     await r.jit.destroy();
   });
+
+  test('unimp names an instruction the JIT does not implement (AVX here), with its bytes; guest_errors a refused WRMSR', async () => {
+    const r = await rig(1n);
+    boot(r);
+    // vaddps ymm0, ymm1, ymm2 (VEX.256 0F 58): AVX is not in the JIT's feature set.
+    r.mem.writeBytes(B, Uint8Array.from([0xc5, 0xf4, 0x58, 0xc2]));
+    // The WRMSR writes LSTAR with a non-canonical value: #GP.
+    r.mem.writeBytes(CODE + 15 + 1, Uint8Array.from(le(0xc0000082n, 4)));
+    r.mem.writeBytes(CODE + 20 + 1, Uint8Array.from(le(0x00008000n, 4)));
+    const lines: string[] = [];
+    expect(r.jit.setLogging(new Set(['unimp', 'guest_errors']), (l) => lines.push(l))).toEqual([]);
+    await r.next();
+    const text = lines.join('\n');
+    expect(text).toContain(`CPU 0: wrmsr 0xc0000082 <- 0x000080009abcdef0 refused (#GP) at RIP 0x${(CODE + 30).toString(16).padStart(16, '0')}`);
+    await r.jit.destroy();
+    const r2 = await rig(1n);
+    boot(r2);
+    r2.mem.writeBytes(CODE, Uint8Array.from([0xc5, 0xf4, 0x58, 0xc2]));
+    const lines2: string[] = [];
+    r2.jit.setLogging(new Set(['unimp']), (l) => lines2.push(l));
+    await r2.next();
+    expect(lines2[0]).toBe(`unimplemented instruction at 0x${CODE.toString(16).padStart(16, '0')}: vaddps ymm0,ymm1,ymm2 [c5 f4 58 c2]`);
+    await r2.jit.destroy();
+  });
 });
