@@ -17,6 +17,7 @@
  */
 import type { DeterministicConfig, StopReason } from '../accel/types.js';
 import type { Vcpu } from './runtime/vcpu.js';
+import { S } from './state.js';
 
 /** Instructions a vCPU runs before the next one gets its turn. */
 export const QUANTUM = 10_000;
@@ -35,6 +36,20 @@ export class SplitMix64 {
     return z ^ (z >> 31n);
   }
 }
+
+/**
+ * A halted vCPU with an event it will take at once: an interrupt with
+ * RFLAGS.IF set, an NMI, INIT or SIPI. (HLT with IF clear stays halted
+ * whatever is pending in IRR, SDM Vol. 2 HLT: time must move on then.)
+ */
+function canWake(v: Vcpu): boolean {
+  if (v.runState !== 'halted') return false;
+  const l = v.lapic;
+  if (l.nmiPending || l.initPending || l.sipiVector !== undefined) return true;
+  return (v.st.u64(S.RFLAGS) & IF) !== 0n && l.getPendingVector() >= 0;
+}
+
+const IF = 1n << 9n;
 
 /** What the scheduler needs from the accelerator. */
 export interface DeterministicTarget {
@@ -109,7 +124,7 @@ export class DeterministicScheduler {
       if (!allIdle) continue;
       // Every vCPU is halted or waits for SIPI: a pending wake event runs them again at once,
       // otherwise time jumps to the next deadline (a device timer or a LAPIC timer).
-      if (this.t.vcpus.some((v) => v.runState === 'halted' && v.lapic.hasWakeEvent())) continue;
+      if (this.t.vcpus.some(canWake)) continue;
       const now = this.time.nowNs();
       let next = this.time.nextDeadlineNs();
       for (const v of this.t.vcpus) {
