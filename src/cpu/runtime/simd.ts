@@ -26,6 +26,7 @@ import { execSse3 } from './sse3.js';
 import { execSse41 } from './sse41.js';
 import { execSse42 } from './sse42.js';
 import { execSsse3 } from './ssse3.js';
+import { execX87 } from './x87.js';
 
 /**
  * Decoder features whose instructions this module implements completely
@@ -189,7 +190,8 @@ export function execSimd(ctx: SimdCtx, insn: Instruction, rip: bigint): number |
     const r = mmxMove(ctx, insn, rip); if (r !== undefined) return r;
   }
   return execSsse3(ctx, insn, rip) ?? execSse3(ctx, insn, rip) ?? execSse41(ctx, insn, rip) ??
-    execSse42(ctx, insn, rip) ?? execAesni(ctx, insn, rip) ?? execPclmul(ctx, insn, rip) ?? execSha(ctx, insn, rip);
+    execSse42(ctx, insn, rip) ?? execAesni(ctx, insn, rip) ?? execPclmul(ctx, insn, rip) ?? execSha(ctx, insn, rip) ??
+    execX87(ctx, insn, rip);
 }
 
 /**

@@ -43,7 +43,8 @@ function fisttp(ctx: SimdCtx, insn: Instruction, rip: bigint): number {
     const dv = new DataView(st.u8.buffer, o, 10);
     const mant = dv.getBigUint64(0, true), se = dv.getUint16(8, true);
     const sign = (se & 0x8000) !== 0, exp = se & 0x7fff;
-    if (exp === 0x7fff) invalid = true; // infinity or NaN
+    // Infinity, NaN, and the unsupported encodings (integer bit clear with a non-zero exponent, SDM §8.2.2).
+    if (exp === 0x7fff || (exp !== 0 && (mant >> 63n) === 0n)) invalid = true;
     else {
       // value = mant * 2^(exp - 16383 - 63); truncate toward zero.
       const sh = exp - 16383 - 63;
