@@ -20,7 +20,7 @@
  * build whose state block differs.
  */
 import type { AcceleratorSnapshot } from '../accel/types.js';
-import { S } from './state.js';
+import { CR0_PE, CR0_PG, CR4_PAE, EFER_LMA, EFER_LME, S } from './state.js';
 import type { Vcpu, VcpuRunState } from './runtime/vcpu.js';
 import { Engine } from './runtime/engine.js';
 
@@ -96,6 +96,12 @@ function checkVcpu(x: unknown, i: number): JitVcpuSnapshot | string {
   if (typeof shadow !== 'boolean' || typeof nmiBlocked !== 'boolean') return `vCPU ${i}: bad shadow/nmiBlocked`;
   if (!Array.isArray(dr) || dr.length !== 8 || !dr.every(isU64)) return `vCPU ${i}: bad debug registers`;
   if (!isU64(instructions)) return `vCPU ${i}: bad instruction count`;
+  // Control-register combinations no guest can reach (KVM's kvm_is_valid_sregs makes the same checks).
+  const dv = new DataView(block.buffer, block.byteOffset, block.byteLength);
+  const cr0 = dv.getBigUint64(S.CR0, true), cr4 = dv.getBigUint64(S.CR4, true), efer = dv.getBigUint64(S.EFER, true);
+  if ((cr0 & CR0_PG) && !(cr0 & CR0_PE)) return `vCPU ${i}: CR0.PG without CR0.PE`;
+  if ((efer & EFER_LMA) && !((cr0 & CR0_PG) && (cr4 & CR4_PAE) && (efer & EFER_LME))) return `vCPU ${i}: EFER.LMA without paging, PAE and LME`;
+  if ((cr0 & CR0_PG) && (efer & EFER_LME) && !(efer & EFER_LMA)) return `vCPU ${i}: EFER.LME with paging on but LMA clear`;
   return { block, msr, lapic, tscOffset, runState: runState as VcpuRunState, shadow, nmiBlocked, dr: dr as bigint[], instructions };
 }
 
@@ -156,6 +162,8 @@ export function restoreJitState(t: JitSnapshotTarget, snap: AcceleratorSnapshot)
     // Host-side scratch: nothing pending from the old run loop.
     v.st.setU32(S.BUDGET, 0);
     v.st.setU32(S.REQUEST, 0);
+    // At an instruction boundary no exception is pending (the run loop delivers them before it returns).
+    v.st.setU32(S.EXC_VECTOR, 0xffffffff);
     Engine.flushJumpCache(v.st.u8, v.base);
     v.mmu.flushTlb();
     if (!v.msr.loadState(e.msr)) failure ??= `vCPU ${i}: MSR state refused`;

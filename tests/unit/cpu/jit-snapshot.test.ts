@@ -10,6 +10,7 @@ import { JitAccelerator, JIT_RESERVED_BYTES } from '../../../src/cpu/accelerator
 import { createCpuidPolicy } from '../../../src/cpu/cpuid.js';
 import { ManualTimeSource } from '../../../src/devices/clock.js';
 import { JIT_SNAPSHOT_FORMAT } from '../../../src/cpu/snapshot.js';
+import { S } from '../../../src/cpu/state.js';
 import { SplitMix64 } from '../../../src/cpu/deterministic.js';
 import type { AcceleratorSnapshot, SegmentState, StopReason } from '../../../src/accel/types.js';
 
@@ -136,6 +137,36 @@ describe('JIT snapshots', () => {
     // The good one still loads.
     b.jit.restoreState(good);
     expect(b.jit.getState(0)).toEqual(a.jit.getState(0));
+  });
+
+  test('a state block of random bytes runs (or stops) without throwing out of the JIT', async () => {
+    const a = await rig(1n);
+    boot(a);
+    const good = a.jit.saveState();
+    const vcpu0 = good.vcpus[0] as Record<string, unknown>;
+    let seed = 12345;
+    const rnd = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed >>> 24; };
+    for (let i = 0; i < 16; i++) {
+      const orig = vcpu0['block'] as Uint8Array;
+      const block = Uint8Array.from(orig);
+      // Scramble a different share of the block each time (all of it at the end).
+      const n = Math.min(block.length, ((i >> 1) + 1) * 200);
+      for (let k = 0; k < n; k++) block[(k * 7 + i) % block.length] = rnd();
+      // Every other case keeps the (valid) control registers and EFER: a state the JIT then runs.
+      if (i & 1) for (const off of [S.CR0, S.CR4, S.EFER]) block.set(orig.subarray(off, off + 8), off);
+      const r = await rig(1n);
+      try {
+        r.jit.restoreState({ ...good, vcpus: [{ ...vcpu0, block }] });
+      } catch (e) {
+        // Refused as an impossible state: fine, as long as it says why.
+        expect((e as Error).message).toMatch(/^JIT snapshot: vCPU 0: /);
+        continue;
+      }
+      const stop = await Promise.race([r.next(), new Promise<'running'>((res) => setTimeout(() => res('running'), 30))]);
+      await r.jit.pause();
+      expect(['running', 'triple-fault', 'internal-error']).toContain(stop === 'running' ? stop : stop.kind);
+      await r.jit.destroy();
+    }
   });
 });
 
