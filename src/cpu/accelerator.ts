@@ -253,7 +253,7 @@ export class JitAccelerator implements Accelerator {
     if (!this.running) return;
     if (allIdle) {
       // Sleep until the earliest LAPIC deadline (or a wake from deliverInterrupt / an IPI).
-      const now = this.vcpus[0]!.guestNow();
+      const now = this.vcpus[0]!.liveNow();
       let next: bigint | undefined;
       for (const v of this.vcpus) {
         const d = v.lapic.nextDeadlineNs();

@@ -3,15 +3,15 @@
  * every guest memory access (TLB miss, MMIO, RAM outside the wasm window,
  * cross-page accesses, pages holding translated code).
  *
- * Page walk: SDM Vol. 3 §4.5 (4-level), §4.4 (PAE), §4.3 (32-bit); error
- * codes §4.7 (P, W/R, U/S, RSVD, I/D). Accessed/dirty bits are set as the
- * walk proceeds (§4.8). The TLB holds a translation only when its page is RAM
+ * The page walk itself is src/cpu/system/paging.ts (SDM Vol. 3 ch. 4: exact
+ * #PF error codes, A/D bits, reserved bits, 4K/2M/4M/1G pages). The TLB holds a translation only when its page is RAM
  * inside the wasm memory; the write tag is filled only when the leaf is dirty
  * and writable and the page holds no translated code.
  */
 import type { GuestMemory } from '../../memory/guest-memory.js';
+import { pagingMemoryOf, walk as walkPageTables, type PagingMemory } from '../system/paging.js';
 import {
-  CODE_MAP_BASE, CR0_PG, CR0_WP, CR4_PAE, CR4_PSE, CpuState, EFER_LMA, EFER_NXE, S, TLBE_ADDEND, TLBE_GPA,
+  CODE_MAP_BASE, CR0_PG, CR0_WP, CpuState, S, TLBE_ADDEND, TLBE_GPA,
   TLBE_TAG_READ, TLBE_TAG_WRITE, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_OFFSET, TLB_SET_BYTES,
 } from '../state.js';
 
@@ -32,8 +32,6 @@ export interface PhysicalBus {
 
 export interface WalkOk { gpa: number; writable: boolean; user: boolean; dirty: boolean; global: boolean; pageMask: number }
 
-const PTE_P = 1n, PTE_RW = 2n, PTE_US = 4n, PTE_A = 0x20n, PTE_D = 0x40n, PTE_PS = 0x80n, PTE_G = 0x100n, PTE_XD = 1n << 63n;
-const ADDR_MASK = 0x000f_ffff_ffff_f000n;
 
 export class Mmu {
   readonly dv: DataView;
@@ -47,6 +45,7 @@ export class Mmu {
   constructor(readonly st: CpuState, readonly mem: GuestMemory, readonly bus: PhysicalBus) {
     this.dv = new DataView(mem.wasmMemory.buffer as ArrayBuffer);
     this.u8 = new Uint8Array(mem.wasmMemory.buffer as ArrayBuffer);
+    this.pagingMem = pagingMemoryOf(mem);
   }
 
   raise(vector: number, error: number): void {
@@ -54,96 +53,23 @@ export class Mmu {
     this.st.setU32(S.EXC_ERROR, error);
   }
 
-  private pte(gpa: bigint): bigint {
-    const a = Number(gpa);
-    return this.mem.isRam(a, 8) ? this.mem.readU64(a) : 0n;
-  }
-  private setPte(gpa: bigint, v: bigint): void {
-    const a = Number(gpa);
-    if (this.mem.isRam(a, 8)) this.mem.writeU64(a, v);
-  }
+  /** The page walker (src/cpu/system/paging.ts) over guest RAM, with this CPU's MAXPHYADDR and 1 GiB pages. */
+  private readonly pagingMem: PagingMemory;
+  private readonly walkOpts = { maxPhysAddr: 40, pdpe1gb: true };
 
   /**
-   * Walk the page tables. Returns the result or a #PF error code (number) after
-   * which the caller raises #PF with CR2 = lin.
+   * Walk the page tables (glue over the shared walker). Returns the result or
+   * a #PF error code (number) after which the caller raises #PF with CR2 = lin.
    */
   walk(lin: bigint, acc: Access, cpl: number): WalkOk | number {
     const st = this.st;
-    const cr0 = st.cr0;
-    if ((cr0 & CR0_PG) === 0n) {
+    if ((st.cr0 & CR0_PG) === 0n) {
       return { gpa: Number(lin & 0xffff_ffffn), writable: true, user: true, dirty: true, global: false, pageMask: 0xfff };
     }
-    const cr4 = st.cr4, efer = st.efer;
-    const user = cpl === 3;
-    const nxe = (efer & EFER_NXE) !== 0n;
-    const errBase = (acc === Access.WRITE ? PFEC_W : 0) | (user ? PFEC_U : 0) | (acc === Access.FETCH && nxe ? PFEC_I : 0);
-    let levels: number;
-    let table: bigint;
-    let entryBytes = 8n;
-    if ((efer & EFER_LMA) !== 0n) {
-      levels = 4;
-      table = st.cr3 & ADDR_MASK;
-    } else if ((cr4 & CR4_PAE) !== 0n) {
-      // PAE: CR3 points to 4 PDPTEs (SDM §4.4.1); treated as a level without permission bits.
-      const pdpte = this.pte((st.cr3 & 0xffff_ffe0n) + ((lin >> 30n) & 3n) * 8n);
-      if ((pdpte & PTE_P) === 0n) return errBase;
-      levels = 2;
-      table = pdpte & ADDR_MASK;
-    } else {
-      levels = 2;
-      entryBytes = 4n;
-      table = st.cr3 & 0xffff_f000n;
-    }
-    let rw = true, us = true, xd = false;
-    const touched: bigint[] = [];
-    for (let level = levels; level >= 1; level--) {
-      let shift: bigint, idxMask: bigint;
-      if (entryBytes === 4n) { shift = level === 2 ? 22n : 12n; idxMask = 0x3ffn; }
-      else { shift = BigInt(12 + 9 * (level - 1)); idxMask = 0x1ffn; }
-      const ea = table + ((lin >> shift) & idxMask) * entryBytes;
-      let e = this.pte(ea);
-      if (entryBytes === 4n) e &= 0xffff_ffffn;
-      if ((e & PTE_P) === 0n) return errBase;
-      if (entryBytes === 8n && !nxe && (e & PTE_XD) !== 0n) return errBase | PFEC_P | PFEC_RSVD;
-      if ((e & PTE_RW) === 0n) rw = false;
-      if ((e & PTE_US) === 0n) us = false;
-      if ((e & PTE_XD) !== 0n && entryBytes === 8n) xd = true;
-      touched.push(ea);
-      const large = level > 1 && (e & PTE_PS) !== 0n && (level <= 3) && (entryBytes === 8n || (cr4 & CR4_PSE) !== 0n);
-      if (level === 1 || large) {
-        // Permission checks (SDM §4.6)
-        let ok = true;
-        if (user && !us) ok = false;
-        if (acc === Access.WRITE && !rw && (user || (st.cr0 & CR0_WP) !== 0n)) ok = false;
-        if (acc === Access.FETCH && nxe && xd) ok = false;
-        if (!ok) return errBase | PFEC_P;
-        // A bits on every level, D on the leaf for writes
-        for (const t of touched) {
-          const v = this.pte(t);
-          if ((v & PTE_A) === 0n) this.setPte(t, entryBytes === 4n ? (v | PTE_A) & 0xffff_ffffn : v | PTE_A);
-        }
-        let dirty = (e & PTE_D) !== 0n;
-        if (acc === Access.WRITE && !dirty) { this.setPte(ea, (this.pte(ea) | PTE_D)); dirty = true; }
-        let pageBytes: bigint;
-        let frame: bigint;
-        if (large) {
-          if (entryBytes === 4n) {
-            pageBytes = 1n << 22n;
-            frame = (e & 0xffc0_0000n) | (((e >> 13n) & 0xffn) << 32n);
-          } else {
-            pageBytes = 1n << shift;
-            frame = e & ADDR_MASK & ~(pageBytes - 1n);
-          }
-        } else {
-          pageBytes = 4096n;
-          frame = entryBytes === 4n ? e & 0xffff_f000n : e & ADDR_MASK;
-        }
-        const gpa = frame + (lin & (pageBytes - 1n));
-        return { gpa: Number(gpa), writable: rw, user: us, dirty, global: (e & PTE_G) !== 0n, pageMask: Number(pageBytes - 1n) };
-      }
-      table = entryBytes === 4n ? e & 0xffff_f000n : e & ADDR_MASK;
-    }
-    return errBase;
+    const r = walkPageTables(this.pagingMem, { cr0: st.cr0, cr3: st.cr3, cr4: st.cr4, efer: st.efer }, lin,
+      { write: acc === Access.WRITE, fetch: acc === Access.FETCH, user: cpl === 3 }, this.walkOpts);
+    if (!r.ok) return r.errorCode;
+    return { gpa: Number(r.gpa), writable: r.writable, user: r.user, dirty: r.dirty, global: r.global, pageMask: r.pageSize - 1 };
   }
 
   /** Translate or raise #PF (sets CR2). Returns the gpa or -1. */

@@ -69,8 +69,8 @@ export class Vcpu implements SystemOps {
       onEoi: (v) => host.onEoi(v), x2apic: has('x2apic'), tscDeadline: has('tsc-deadline'),
     });
     this.msr = new MsrFile({ has, physAddrBits: 40, vendor: 'GenuineIntel' }, {
-      readTsc: () => this.tsc.tscAt(this.guestNow()),
-      writeTsc: (v) => { this.tsc.write(this.guestNow(), v); this.kvmclock.refresh(this.guestNow()); },
+      readTsc: () => this.readTsc(),
+      writeTsc: (v) => { this.tsc.write(this.guestNow(), v); this.lastTsc = 0n; this.kvmclock.refresh(this.guestNow()); },
       cr0: () => this.st.cr0,
       lapic: this.lapic,
       onKvmSystemTime: (v) => this.kvmclock.setSystemTimeMsr(v, this.guestNow()),
@@ -94,7 +94,22 @@ export class Vcpu implements SystemOps {
    * Likewise the time runnable vCPUs wait for the event loop between slices
    * (engine.pausedNs) does not count; time spent halted does.
    */
-  guestNow(): bigint { return this.host.nowNs() - this.engine.stats.translateNs - this.engine.pausedNs; }
+  liveNow(): bigint { return this.host.nowNs() - this.engine.stats.translateNs - this.engine.pausedNs; }
+  /**
+   * Guest time as the guest sees it: sampled once per run-loop iteration (up
+   * to 20 000 instructions), so two RDTSCs a few instructions apart never see
+   * a host preemption between them (RDTSC still advances: see readTsc).
+   */
+  guestNow(): bigint { return this.timeSample ?? this.liveNow(); }
+  private timeSample: bigint | undefined;
+  private lastTsc = 0n;
+  /** RDTSC / IA32_TSC: the invariant TSC at guest time, strictly increasing between reads. */
+  readTsc(): bigint {
+    let t = this.tsc.tscAt(this.guestNow());
+    if (t <= this.lastTsc) t = this.lastTsc + 1n;
+    this.lastTsc = t;
+    return t;
+  }
 
   /** Host wall-clock time (kvmclock wall clock, KVM_HC_CLOCK_PAIRING); deterministic mode replaces it. */
   wallNowNs(): bigint { return BigInt(Date.now()) * 1_000_000n; }
@@ -392,7 +407,8 @@ export class Vcpu implements SystemOps {
     return this.deliver(vector, -1, isException ? 'soft-exception' : 'soft', next) ? Exit.HOST : Exit.EXCEPTION;
   }
 
-  inhibitIrq(): void { this.shadow = true; }
+  private shadowGen = 0;
+  inhibitIrq(): void { this.shadow = true; this.shadowGen++; }
 
   checkIopl(): number {
     const st = this.st;
@@ -424,7 +440,7 @@ export class Vcpu implements SystemOps {
   rdtsc(withAux: boolean): number {
     const st = this.st;
     if ((st.cr4 & 4n) !== 0n && this.cpl !== 0) return this.raise(VEC_GP, 0); // CR4.TSD
-    const t = this.tsc.tscAt(this.guestNow());
+    const t = this.readTsc();
     st.setGpr(0, t & 0xffffffffn); st.setGpr(2, t >> 32n);
     if (withAux) st.setGpr(1, this.msr.tscAux & 0xffffffffn);
     return Exit.CONTINUE;
@@ -597,7 +613,7 @@ export class Vcpu implements SystemOps {
     const st = this.st;
     const r = kvmHypercall(st.gpr(0), st.gpr(3), st.gpr(1), {
       mem: this.host.memory, cpl: this.cpl,
-      tscNow: () => this.tsc.tscAt(this.guestNow()),
+      tscNow: () => this.readTsc(),
       wallNowNs: () => this.wallNowNs(),
     });
     st.setGpr(0, r);
@@ -837,17 +853,26 @@ export class Vcpu implements SystemOps {
     const core = this.engine.core;
     let left = budget;
     const stepping = this.engine.stepping;
+    let lastCode: number = Exit.CONTINUE;
     while (left > 0) {
+      // Resample guest time, except right after a translation miss: translating is invisible to the
+      // guest, so the instructions around the miss see one instant (no jump between two RDTSCs).
+      if (lastCode !== Exit.MISS) { this.timeSample = undefined; this.timeSample = this.liveNow(); }
       this.lapic.tick(this.guestNow());
       this.checkEvents();
       if (this.runState === 'halted') return 'halted';
       if (this.runState !== 'running') return 'wait';
-      const chunk = this.shadow || stepping || this.bpStep ? 1 : Math.min(left, 20000);
-      this.shadow = false;
+      // In an interrupt shadow exactly one block (the next instruction's) runs before events are checked
+      // again; the shadow ends only once that block has really run (not on a translation miss).
+      const inShadow = this.shadow;
+      const shadowGen = this.shadowGen;
+      const chunk = inShadow || stepping || this.bpStep ? 1 : Math.min(left, 20000);
       st.setU32(S.BUDGET, chunk);
       st.setU32(S.MODE_KEY, this.modeKey());
       const code = core.run(this.base);
+      lastCode = code;
       this.exits++;
+      if (inShadow && code !== Exit.MISS && this.shadowGen === shadowGen) this.shadow = false;
       if (this.bpStep && code !== Exit.MISS) { this.bpStep = false; Engine.flushJumpCache(st.u8, this.base); }
       const used = chunk - st.i32(S.BUDGET);
       left -= Math.max(used, 1);
