@@ -141,8 +141,12 @@ void delay_ms(unsigned ms)
 		 * STI's one-instruction shadow delivers it to the HLT (no lost wake-up).
 		 */
 		cli();
-		while (rdtsc() - t0 < limit) {
-			uint64_t left = limit - (rdtsc() - t0);
+		for (;;) {
+			/* one TSC read per round: a second read may already be past the limit */
+			uint64_t elapsed = rdtsc() - t0;
+			if (elapsed >= limit)
+				break;
+			uint64_t left = limit - elapsed;
 			uint64_t left_ms = left / tsc_per_ms();
 			timer_arm_ms(left_ms ? (unsigned)left_ms : 1);
 			sti_hlt();
