@@ -168,7 +168,8 @@ export function arith80(a: Ext, b: Ext, op: Arith, fcw: number): { v: Ext; flags
       const sign = a.sign ^ b.sign;
       if (isInf(a)) return isInf(b) ? { v: INDEFINITE, flags: flags | IE, up: false } : { v: INF(sign), flags, up: false };
       if (isInf(b)) return { v: ZERO(sign), flags, up: false };
-      if (isZero(b)) return isZero(a) ? { v: INDEFINITE, flags: flags | IE, up: false } : { v: INF(sign), flags: flags | ZE, up: false };
+      // x/0: #Z only (no #D for a denormal dividend, host behaviour); 0/0: #I.
+      if (isZero(b)) return isZero(a) ? { v: INDEFINITE, flags: flags | IE, up: false } : { v: INF(sign), flags: ZE, up: false };
       if (isZero(a)) return { v: ZERO(sign), flags, up: false };
       const A = exact(a), Bx = exact(b);
       const k = 64 + 3 + Math.max(0, bitLen(Bx.n) - bitLen(A.n));
@@ -212,9 +213,9 @@ function fromFloatBits(bits: bigint, fracBits: number, expBits: number): { v: Ex
   const emax = (1 << expBits) - 1, bias = (1 << (expBits - 1)) - 1;
   if (e === emax) {
     if (frac === 0n) return { v: INF(sign), flags: 0 };
+    // An SNaN stays signalling here (arithmetic applies the NaN rules); FLD quietens it with IE.
     const v: Ext = { sign, exp: 0x7fff, mant: INT_BIT | (frac << BigInt(63 - fracBits)) };
-    if ((v.mant & QUIET_BIT) === 0n) return { v: { ...v, mant: v.mant | QUIET_BIT }, flags: IE }; // SNaN load: IE, quietened
-    return { v, flags: 0 };
+    return { v, flags: isSNaN(v) ? IE : 0 };
   }
   if (e === 0) {
     if (frac === 0n) return { v: ZERO(sign), flags: 0 };
@@ -452,9 +453,10 @@ export function execX87(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
     if (o0.kind === OpKind.MEM) {
       const m = loadMem(ctx, insn, o0, rip, ar.int); if (!m) return Exit.EXCEPTION;
       a = f.read(0); if (!a) return done();
-      b = m.v; flags |= m.flags & DE;
-      if (m.flags & IE) { /* SNaN memory operand: handled by arith80 (it sees the quietened copy) */ }
-      if (!ar.int && o0.size !== 10 && (m.flags & IE)) flags |= IE;
+      b = m.v;
+      // #D for a denormal memory operand, except next to a NaN or when dividing by zero (host behaviour).
+      const divisor = ar.rev ? a : b;
+      if (!isNaN80(a) && !isNaN80(b) && !(ar.op === 'div' && isZero(divisor))) flags |= m.flags & DE;
     } else if (o0.kind === OpKind.REG && o1.kind === OpKind.REG) {
       dst = stIndex(o0);
       a = f.read(dst); if (!a) return done();
@@ -478,7 +480,8 @@ export function execX87(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
       if (o0.kind === OpKind.MEM) {
         const m = loadMem(ctx, insn, o0, rip, insn.mn === Mn.FILD); if (!m) return Exit.EXCEPTION;
         if (!f.raise(m.flags)) return done();
-        v = m.v;
+        // m32/m64 SNaN: #IA and quietened; m80 loads as is (SDM FLD "Floating-Point Exceptions").
+        v = m.flags & IE ? { ...m.v, mant: m.v.mant | QUIET_BIT } : m.v;
       } else {
         const r = f.read(stIndex(o0)); if (!r) return done();
         v = r;
@@ -547,9 +550,9 @@ export function execX87(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
     case Mn.FRNDINT: {
       const v = f.read(0); if (!v) return done();
       if (isNaN80(v) || isUnsupported(v)) { if (f.raise(isSNaN(v) || isUnsupported(v) ? IE : 0)) f.set(0, isUnsupported(v) ? INDEFINITE : propagateNaN(v, undefined)); return done(); }
-      if (isInf(v) || isZero(v)) return done();
+      if (isInf(v) || isZero(v) || exact(v).e >= 0) return done(); // already integral
       const r = toInt(v, rcOf(f.fcw), 200);
-      const iv = r.v!;
+      const iv = r.v ?? 0n;
       if (r.inexact) { f.raise(PE | (isDenormal(v) ? DE : 0)); f.setC1(r.up); }
       f.set(0, iv === 0n ? ZERO(v.sign) : fromInt(iv));
       return done();
@@ -572,8 +575,7 @@ export function execX87(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
       if (insn.mn === Mn.FTST) { b = ZERO(0); }
       else if (o0.kind === OpKind.MEM) {
         const m = loadMem(ctx, insn, o0, rip, insn.mn === Mn.FICOM || insn.mn === Mn.FICOMP); if (!m) return Exit.EXCEPTION;
-        b = m.v; flags |= m.flags & DE;
-        if (m.flags & IE) b = { ...b, mant: b.mant & ~QUIET_BIT }; // keep it signalling for the compare rules
+        b = m.v;
       } else {
         const i = o1.kind === OpKind.REG ? o1.reg : 1;
         if (f.empty(i)) stackFault = true; else b = f.get(i);
