@@ -8,11 +8,14 @@ import { gdbPath } from './gdb-helpers.js';
 import { defineGdbScenarios } from './gdb-scenarios.js';
 
 if (!gdbPath) console.warn('gdb JIT tests skipped: gdb is not installed (apt-get install gdb)');
-const hasDebug = (new JitAccelerator() as { debug?: unknown }).debug !== undefined;
+const jitDebug = new JitAccelerator().debug;
+const hasDebug = jitDebug !== undefined;
+const hasWatch = jitDebug?.addWatchpoint !== undefined;
 
 describe.skipIf(!gdbPath)('gdb against the stub on the JIT', () => {
   defineGdbScenarios({
     accel: 'jit',
     ...(hasDebug ? {} : { noDebug: 'the JIT accelerator has no debug interface (AcceleratorDebug) yet' }),
+    ...(hasWatch ? {} : { noWatch: 'the JIT has no data watchpoints yet (AcceleratorDebug.addWatchpoint)' }),
   });
 });

@@ -8,6 +8,8 @@ export interface ScenarioOptions {
   accel: 'kvm' | 'jit';
   /** Why breakpoints/stepping cannot be tested on this accelerator (skipped with the reason), if so. */
   noDebug?: string;
+  /** The accelerator has breakpoints but no data watchpoints: say why the watch session is skipped. */
+  noWatch?: string;
   /** Data watchpoints may legitimately not fire here (PVM's emulator): say why. */
   watchMayNotFire?: string;
 }
@@ -125,6 +127,10 @@ export function defineGdbScenarios(o: ScenarioOptions): void {
 
   test('watch a variable: stops where the guest writes it', async (ctx) => {
     needsDebug(ctx);
+    if (o.noWatch) {
+      console.warn(`[gdb-${o.accel}] watch skipped: ${o.noWatch}`);
+      ctx.skip();
+    }
     const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel });
     try {
       const out = await g.gdb(['watch start_info', 'continue', 'bt 1', 'delete', 'continue']);
