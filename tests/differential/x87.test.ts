@@ -48,6 +48,8 @@ function templates(): string[] {
   t.push(F(0, 'fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; fcompp'), F(0, 'fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; fucompp'));
   t.push(F(0, 'fld tbyte ptr [rsi]; ficom word ptr [rsi+48]'), F(0, 'fld tbyte ptr [rsi]; ficomp dword ptr [rsi+52]'));
   for (const op of ['fcomi', 'fucomi', 'fcomip', 'fucomip']) t.push(F(0, `fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; ${op} st, st(1); setc cl; setz dl; setp bl`));
+  for (const op of ['fprem', 'fprem1']) t.push(F(0, `fld tbyte ptr [rsi+16]; fld tbyte ptr [rsi]; ${op}; fstp tbyte ptr [rsi+512]; fstp tbyte ptr [rsi+528]`));
+  t.push(F(0, 'fld tbyte ptr [rsi]; fxtract; fstp tbyte ptr [rsi+512]; fstp tbyte ptr [rsi+528]'));
   t.push(F(0, 'fld tbyte ptr [rsi]; ftst'), F(0, 'fld tbyte ptr [rsi]; fxam'), F(0, 'fld tbyte ptr [rsi]; fchs; fstp tbyte ptr [rsi+512]'), F(0, 'fld tbyte ptr [rsi]; fabs; fstp tbyte ptr [rsi+512]'));
   t.push(F(0, 'fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; fxch st(1); fstp tbyte ptr [rsi+512]; fstp tbyte ptr [rsi+528]'));
   t.push(F(0, 'fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; fld st(1); fstp tbyte ptr [rsi+512]; fstp tbyte ptr [rsi+528]; fstp tbyte ptr [rsi+544]'));

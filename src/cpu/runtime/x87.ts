@@ -13,8 +13,10 @@
  * ES/B and the next waiting x87 instruction raises #MF (CR0.NE = 1). For
  * unmasked IE/ZE/DE the destination is left unchanged; unmasked OE/UE
  * deliver the masked result (the SDM's exponent-bias adjustment is not
- * modelled). Not implemented here (#UD): FPREM/FPREM1, FXTRACT,
- * FBLD/FBSTP, the transcendentals, FLDENV/FNSTENV/FNSAVE/FRSTOR.
+ * modelled). FPREM/FPREM1/FXTRACT are exact; the transcendentals
+ * (F2XM1, FYL2X, FYL2XP1, FPTAN, FPATAN, FSIN, FCOS, FSINCOS) are computed
+ * in double precision (about 53 correct bits, not the hardware's 64).
+ * Not implemented here (#UD): FBLD/FBSTP, FLDENV/FNSTENV/FNSAVE/FRSTOR.
  */
 import { Mn, OpKind, RegClass, type Instruction, type Operand } from '../decoder/types.js';
 import { CR0_EM, CR0_NE, CR0_TS, S } from '../state.js';
@@ -378,7 +380,49 @@ const X87_MNS = new Set<Mn>([
   Mn.FICOM, Mn.FICOMP, Mn.FCOMI, Mn.FCOMIP, Mn.FUCOMI, Mn.FUCOMIP, Mn.FTST, Mn.FXAM,
   Mn.FCMOVB, Mn.FCMOVE, Mn.FCMOVBE, Mn.FCMOVU, Mn.FCMOVNB, Mn.FCMOVNE, Mn.FCMOVNBE, Mn.FCMOVNU,
   Mn.FFREE, Mn.FFREEP, Mn.FINCSTP, Mn.FDECSTP, Mn.FNOP, Mn.FSCALE, Mn.FSTPNCE,
+  Mn.FPREM, Mn.FPREM1, Mn.FXTRACT, Mn.F2XM1, Mn.FYL2X, Mn.FYL2XP1, Mn.FPTAN, Mn.FPATAN, Mn.FSIN, Mn.FCOS, Mn.FSINCOS,
 ]);
+
+/** log2|x| rounded down (the unbiased exponent of the normalised value); x finite, non-zero. */
+function ilogb(x: Ext): number { const A = exact(x); return A.e + bitLen(A.n) - 1; }
+
+/** An extended value as a host double (the transcendentals' working precision). */
+function toNumber(x: Ext): number {
+  if (isZero(x)) return x.sign ? -0 : 0;
+  if (isInf(x)) return x.sign ? -Infinity : Infinity;
+  if (isNaN80(x) || isUnsupported(x)) return NaN;
+  const A = exact(x);
+  const top = Number(A.n >> 11n) * 2 ** 11; // 53 bits are all a double keeps
+  return (x.sign ? -1 : 1) * top * 2 ** A.e;
+}
+const fromNumber = (v: number): Ext => fromFloatBits(f64BitsOf(v), 52, 11).v;
+function f64BitsOf(v: number): bigint { dv.setFloat64(8, v, true); return dv.getBigUint64(8, true); }
+
+/**
+ * FPREM/FPREM1 (SDM): exact partial remainder. Exponent difference below 64:
+ * complete (C2 = 0; C0, C3, C1 = quotient bits 2, 1, 0). Otherwise a partial
+ * reduction by ST(1) * 2^(D - N) with N = 32 + (D - 32) % 32 (C2 = 1); the
+ * SDM leaves N implementation-specific within 32..63.
+ */
+function fprem(a: Ext, b: Ext, ieee: boolean): { v: Ext; q: bigint; partial: boolean } {
+  const A = exact(a), Bx = exact(b);
+  const d = ilogb(a) - ilogb(b);
+  if (d < 0) return { v: a, q: 0n, partial: false };
+  if (d >= 64) {
+    const n = 32 + ((d - 32) % 32);
+    const shiftB = d - n; // compare against b * 2^(d - n)
+    const e = Math.min(A.e, Bx.e + shiftB);
+    const na = A.n << BigInt(A.e - e), nb = Bx.n << BigInt(Bx.e + shiftB - e);
+    const q = na / nb, r = na - q * nb;
+    return { v: r === 0n ? ZERO(a.sign) : roundExt(a.sign, r, e, 64, 0).v, q, partial: true };
+  }
+  const e = Math.min(A.e, Bx.e);
+  const na = A.n << BigInt(A.e - e), nb = Bx.n << BigInt(Bx.e - e);
+  let q = na / nb, r = na - q * nb;
+  let sign = a.sign;
+  if (ieee && (2n * r > nb || (2n * r === nb && (q & 1n) === 1n))) { q += 1n; r = nb - r; sign ^= 1; }
+  return { v: r === 0n ? ZERO(a.sign) : roundExt(sign, r, e, 64, 0).v, q, partial: false };
+}
 
 /** The memory operand's value as an extended number (m32/m64/m80 real, m16/m32/m64 integer). */
 function loadMem(ctx: SimdCtx, insn: Instruction, op: Operand, rip: bigint, integer: boolean): { v: Ext; flags: number } | undefined {
@@ -569,13 +613,13 @@ export function execX87(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
       const unordered = insn.mn === Mn.FUCOM || insn.mn === Mn.FUCOMP || insn.mn === Mn.FUCOMPP || insn.mn === Mn.FUCOMI || insn.mn === Mn.FUCOMIP;
       const toEflags = insn.mn === Mn.FCOMI || insn.mn === Mn.FCOMIP || insn.mn === Mn.FUCOMI || insn.mn === Mn.FUCOMIP;
       const pops = insn.mn === Mn.FCOMPP || insn.mn === Mn.FUCOMPP ? 2 : insn.mn === Mn.FCOMP || insn.mn === Mn.FUCOMP || insn.mn === Mn.FICOMP || insn.mn === Mn.FCOMIP || insn.mn === Mn.FUCOMIP ? 1 : 0;
-      let a: Ext | undefined, b: Ext | undefined, flags = 0;
+      let a: Ext | undefined, b: Ext | undefined, flags = 0, memDe = 0;
       const emptyA = f.empty(0);
       let stackFault = false;
       if (insn.mn === Mn.FTST) { b = ZERO(0); }
       else if (o0.kind === OpKind.MEM) {
         const m = loadMem(ctx, insn, o0, rip, insn.mn === Mn.FICOM || insn.mn === Mn.FICOMP); if (!m) return Exit.EXCEPTION;
-        b = m.v;
+        b = m.v; memDe = m.flags & DE;
       } else {
         const i = o1.kind === OpKind.REG ? o1.reg : 1;
         if (f.empty(i)) stackFault = true; else b = f.get(i);
@@ -589,7 +633,7 @@ export function execX87(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
           const snan = isSNaN(a!) || isSNaN(b!) || isUnsupported(a!) || isUnsupported(b!);
           if (snan || !unordered) flags |= IE;
         }
-        else if (isDenormal(a!) || isDenormal(b!)) flags |= DE; // no #D next to a NaN (host behaviour)
+        else if (memDe || isDenormal(a!) || isDenormal(b!)) flags |= DE; // no #D next to a NaN (host behaviour)
       }
       if (f.raise(flags, 0)) {
         if (toEflags) {
@@ -655,6 +699,86 @@ export function execX87(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
       const A = exact(a);
       const r = roundExt(a.sign, A.n, A.e + sc, 64, rcOf(f.fcw));
       if (f.raise(r.flags | de)) { f.set(0, r.v); f.setC1(r.up); }
+      return done();
+    }
+    case Mn.FPREM: case Mn.FPREM1: {
+      const a = f.read(0), b = f.read(1); if (!a || !b) return done();
+      f.fsw &= ~(C0 | C1 | C2 | C3);
+      if (isNaN80(a) || isNaN80(b) || isUnsupported(a) || isUnsupported(b)) {
+        const bad = isUnsupported(a) || isUnsupported(b);
+        if (f.raise(isSNaN(a) || isSNaN(b) || bad ? IE : 0)) f.set(0, bad ? INDEFINITE : propagateNaN(a, b));
+        return done();
+      }
+      if (isInf(a) || isZero(b)) { if (f.raise(IE)) f.set(0, INDEFINITE); return done(); }
+      const de = isDenormal(a) || isDenormal(b) ? DE : 0;
+      if (isZero(a) || isInf(b)) { f.raise(de); return done(); }
+      const r = fprem(a, b, insn.mn === Mn.FPREM1);
+      if (!f.raise(de)) return done(); // the remainder is exact: no #U/#P even when denormal (host behaviour)
+      f.set(0, r.v);
+      if (r.partial) f.fsw |= C2;
+      else f.fsw |= (r.q & 4n ? C0 : 0) | (r.q & 2n ? C3 : 0) | (r.q & 1n ? C1 : 0);
+      return done();
+    }
+    case Mn.FXTRACT: {
+      const a = f.read(0); if (!a) return done();
+      let expPart: Ext, sig: Ext;
+      if (isNaN80(a) || isUnsupported(a)) {
+        if (!f.raise(isSNaN(a) || isUnsupported(a) ? IE : 0)) return done();
+        expPart = sig = isUnsupported(a) ? INDEFINITE : propagateNaN(a, undefined);
+      } else if (isZero(a)) {
+        if (!f.raise(ZE)) return done();
+        expPart = INF(1); sig = a;
+      } else if (isInf(a)) { expPart = INF(0); sig = a; }
+      else {
+        if (!f.raise(isDenormal(a) ? DE : 0)) return done();
+        const A = exact(a), l = bitLen(A.n);
+        expPart = fromInt(BigInt(A.e + l - 1));
+        sig = { sign: a.sign, exp: BIAS, mant: A.n << BigInt(64 - l) };
+      }
+      f.set(0, expPart);
+      f.push(sig);
+      return done();
+    }
+    case Mn.F2XM1: case Mn.FYL2X: case Mn.FYL2XP1: case Mn.FPTAN: case Mn.FPATAN: case Mn.FSIN: case Mn.FCOS: case Mn.FSINCOS: {
+      // Transcendentals at double precision (Math.*), then widened: correct to ~53 bits, not the
+      // hardware's 64-bit results (documented limitation). C2 = 1 leaves ST(0) for |x| >= 2^63.
+      const two = insn.mn === Mn.FYL2X || insn.mn === Mn.FYL2XP1 || insn.mn === Mn.FPATAN;
+      const a = f.read(0); if (!a) return done();
+      const b = two ? f.read(1) : undefined; if (two && !b) return done();
+      f.fsw &= ~C2;
+      if (isNaN80(a) || isUnsupported(a) || (b && (isNaN80(b) || isUnsupported(b)))) {
+        const bad = isUnsupported(a) || (b !== undefined && isUnsupported(b));
+        if (f.raise(isSNaN(a) || (b !== undefined && isSNaN(b)) || bad ? IE : 0)) {
+          const nan = bad ? INDEFINITE : propagateNaN(a, b);
+          if (two) { f.set(1, nan); f.pop(); } else { f.set(0, nan); if (insn.mn === Mn.FPTAN || insn.mn === Mn.FSINCOS) f.push(nan); }
+        } else if (two) f.pop();
+        return done();
+      }
+      const x = toNumber(a), y = b ? toNumber(b) : 0;
+      const trig = insn.mn === Mn.FPTAN || insn.mn === Mn.FSIN || insn.mn === Mn.FCOS || insn.mn === Mn.FSINCOS;
+      if (trig && !isInf(a) && !isZero(a) && ilogb(a) >= 63) { f.fsw |= C2; return done(); }
+      if (trig && isInf(a)) { if (f.raise(IE)) { f.set(0, INDEFINITE); if (insn.mn !== Mn.FSIN && insn.mn !== Mn.FCOS) f.push(INDEFINITE); } return done(); }
+      let r: number, r2: number | undefined;
+      switch (insn.mn) {
+        case Mn.F2XM1: r = isInf(a) ? (a.sign ? -1 : Infinity) : Math.expm1(x * Math.LN2); break;
+        case Mn.FYL2X: r = y * Math.log2(x); break;
+        case Mn.FYL2XP1: r = y * (Math.log1p(x) / Math.LN2); break;
+        case Mn.FPATAN: r = Math.atan2(y, x); break;
+        case Mn.FPTAN: r = Math.tan(x); r2 = 1; break;
+        case Mn.FSIN: r = Math.sin(x); break;
+        case Mn.FCOS: r = Math.cos(x); break;
+        default: r = Math.sin(x); r2 = Math.cos(x); break;
+      }
+      let flags = isDenormal(a) || (b !== undefined && isDenormal(b)) ? DE : 0;
+      if (Number.isNaN(r)) flags |= IE;
+      else if (!Number.isFinite(r) && Number.isFinite(x) && Number.isFinite(y) && (insn.mn === Mn.FYL2X)) flags |= ZE;
+      if (!Number.isNaN(r) && r !== 0 && Number.isFinite(r)) flags |= PE;
+      if (!f.raise(flags)) return done();
+      const res = Number.isNaN(r) ? INDEFINITE : fromNumber(r);
+      if (two) { f.set(1, res); f.pop(); return done(); }
+      if (insn.mn === Mn.FSINCOS) { f.set(0, res); f.push(fromNumber(r2!)); return done(); }
+      f.set(0, res);
+      if (r2 !== undefined) f.push(fromNumber(r2));
       return done();
     }
     default: return undefined;
