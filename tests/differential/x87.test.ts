@@ -50,6 +50,11 @@ function templates(): string[] {
   for (const op of ['fcomi', 'fucomi', 'fcomip', 'fucomip']) t.push(F(0, `fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; ${op} st, st(1); setc cl; setz dl; setp bl`));
   for (const op of ['fprem', 'fprem1']) t.push(F(0, `fld tbyte ptr [rsi+16]; fld tbyte ptr [rsi]; ${op}; fstp tbyte ptr [rsi+512]; fstp tbyte ptr [rsi+528]`));
   t.push(F(0, 'fld tbyte ptr [rsi]; fxtract; fstp tbyte ptr [rsi+512]; fstp tbyte ptr [rsi+528]'));
+  // Environment images: the instruction/data pointer fields (offsets 12..27) and the empty registers' stale
+  // contents (ST(3)..ST(7) of the FNSAVE image) are cleared before the compare.
+  t.push(F(0, 'fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; fld1; fnstenv [rsi+512]; mov qword ptr [rsi+524], 0; mov qword ptr [rsi+532], 0; fstp tbyte ptr [rsi+560]'));
+  t.push(F(2, 'fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; fldz; fnsave [rsi+512]; mov qword ptr [rsi+524], 0; mov qword ptr [rsi+532], 0; mov qword ptr [rsi+570], 0; mov qword ptr [rsi+578], 0; mov qword ptr [rsi+586], 0; mov qword ptr [rsi+594], 0; mov qword ptr [rsi+602], 0; mov qword ptr [rsi+610], 0; mov word ptr [rsi+618], 0; fld1; frstor [rsi+512]; fstp tbyte ptr [rsi+640]; fstp tbyte ptr [rsi+656]; fnstcw [rsi+672]'));
+  t.push(F(0, 'fld tbyte ptr [rsi]; fnstenv [rsi+512]; fld1; fld1; fldenv [rsi+512]; fstp tbyte ptr [rsi+560]; mov qword ptr [rsi+524], 0; mov qword ptr [rsi+532], 0'));
   t.push(F(0, 'fld tbyte ptr [rsi]; ftst'), F(0, 'fld tbyte ptr [rsi]; fxam'), F(0, 'fld tbyte ptr [rsi]; fchs; fstp tbyte ptr [rsi+512]'), F(0, 'fld tbyte ptr [rsi]; fabs; fstp tbyte ptr [rsi+512]'));
   t.push(F(0, 'fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; fxch st(1); fstp tbyte ptr [rsi+512]; fstp tbyte ptr [rsi+528]'));
   t.push(F(0, 'fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; fld st(1); fstp tbyte ptr [rsi+512]; fstp tbyte ptr [rsi+528]; fstp tbyte ptr [rsi+544]'));

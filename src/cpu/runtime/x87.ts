@@ -16,7 +16,8 @@
  * modelled). FPREM/FPREM1/FXTRACT are exact; the transcendentals
  * (F2XM1, FYL2X, FYL2XP1, FPTAN, FPATAN, FSIN, FCOS, FSINCOS) are computed
  * in double precision (about 53 correct bits, not the hardware's 64).
- * Not implemented here (#UD): FBLD/FBSTP, FLDENV/FNSTENV/FNSAVE/FRSTOR.
+ * Not implemented here (#UD): FBLD/FBSTP. FNSTENV/FNSAVE store zero FPU
+ * instruction and data pointers.
  */
 import { Mn, OpKind, RegClass, type Instruction, type Operand } from '../decoder/types.js';
 import { CR0_EM, CR0_NE, CR0_TS, S } from '../state.js';
@@ -380,7 +381,7 @@ const X87_MNS = new Set<Mn>([
   Mn.FICOM, Mn.FICOMP, Mn.FCOMI, Mn.FCOMIP, Mn.FUCOMI, Mn.FUCOMIP, Mn.FTST, Mn.FXAM,
   Mn.FCMOVB, Mn.FCMOVE, Mn.FCMOVBE, Mn.FCMOVU, Mn.FCMOVNB, Mn.FCMOVNE, Mn.FCMOVNBE, Mn.FCMOVNU,
   Mn.FFREE, Mn.FFREEP, Mn.FINCSTP, Mn.FDECSTP, Mn.FNOP, Mn.FSCALE, Mn.FSTPNCE,
-  Mn.FPREM, Mn.FPREM1, Mn.FXTRACT, Mn.F2XM1, Mn.FYL2X, Mn.FYL2XP1, Mn.FPTAN, Mn.FPATAN, Mn.FSIN, Mn.FCOS, Mn.FSINCOS,
+  Mn.FNSTENV, Mn.FLDENV, Mn.FNSAVE, Mn.FRSTOR, Mn.FPREM, Mn.FPREM1, Mn.FXTRACT, Mn.F2XM1, Mn.FYL2X, Mn.FYL2XP1, Mn.FPTAN, Mn.FPATAN, Mn.FSIN, Mn.FCOS, Mn.FSINCOS,
 ]);
 
 /** log2|x| rounded down (the unbiased exponent of the normalised value); x finite, non-zero. */
@@ -457,8 +458,10 @@ export function execX87(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
   // CR0.EM or CR0.TS: #NM (SDM Vol. 3 §2.5, Table 2-2).
   if ((st.cr0 & (CR0_EM | CR0_TS)) !== 0n) return simdFault(ctx, VEC_NM);
   // A pending unmasked exception is delivered by the next waiting instruction (SDM §8.6): #MF with CR0.NE.
-  if ((st.u16(S.FSW) & ES) && (st.cr0 & CR0_NE) !== 0n) return simdFault(ctx, VEC_MF);
+  const noWait = insn.mn === Mn.FNSTENV || insn.mn === Mn.FNSAVE;
+  if (!noWait && (st.u16(S.FSW) & ES) && (st.cr0 & CR0_NE) !== 0n) return simdFault(ctx, VEC_MF);
   if (insn.mn === Mn.FNOP) return Exit.CONTINUE;
+  if (insn.mn === Mn.FNSTENV || insn.mn === Mn.FLDENV || insn.mn === Mn.FNSAVE || insn.mn === Mn.FRSTOR) return envOp(ctx, insn, rip);
   const f = new Fpu(ctx);
   const o0 = insn.ops[0]!, o1 = insn.ops[1]!;
   const stIndex = (op: Operand): number => (op.kind === OpKind.REG && op.regClass === RegClass.ST ? op.reg : 0);
@@ -783,6 +786,71 @@ export function execX87(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
     }
     default: return undefined;
   }
+}
+
+/** The full tag of an occupied register from its contents (SDM Vol. 1 §8.1.7). */
+function tagOf(v: Ext): number { return isZero(v) ? 1 : v.exp === 0x7fff || v.exp === 0 || isUnsupported(v) ? 2 : 0; }
+
+/**
+ * FNSTENV/FLDENV/FNSAVE/FRSTOR in the 32-bit protected-mode layout (also
+ * used in 64-bit mode; SDM Vol. 1 Figure 8-9): FCW, FSW, FTW as dwords with
+ * the upper halves written as ones, then FPU IP, CS/opcode, data pointer and
+ * selector (stored as 0: this FPU does not track the last instruction), then
+ * for FNSAVE/FRSTOR ST(0)..ST(7) as 10-byte values. The 16-bit layout
+ * (operand size 16) is 14 bytes: the same fields as words.
+ */
+function envOp(ctx: SimdCtx, insn: Instruction, rip: bigint): number {
+  const st = ctx.st, op = insn.ops[0]!;
+  const lin = linAddr(ctx, insn, op, rip);
+  const w16 = insn.opSize === 16;
+  const envBytes = w16 ? 14 : 28, slot = w16 ? 2 : 4;
+  const save = insn.mn === Mn.FNSTENV || insn.mn === Mn.FNSAVE;
+  const regs = insn.mn === Mn.FNSAVE || insn.mn === Mn.FRSTOR;
+  const total = envBytes + (regs ? 80 : 0);
+  const img = new Uint8Array(total), idv = new DataView(img.buffer);
+  const top = (st.u16(S.FSW) >> TOP_SHIFT) & 7;
+  if (save) {
+    const base = st.base + S.ST;
+    let ftw = st.u16(S.FTW);
+    for (let i = 0; i < 8; i++) { // recompute the tags of occupied registers from their contents
+      const phys = (top + i) & 7;
+      if (((ftw >> (2 * phys)) & 3) === 3) continue;
+      const o = base + i * 16;
+      const mant = new DataView(st.u8.buffer, o, 10).getBigUint64(0, true), se = new DataView(st.u8.buffer, o, 10).getUint16(8, true);
+      ftw = (ftw & ~(3 << (2 * phys))) | (tagOf({ sign: se >> 15, exp: se & 0x7fff, mant }) << (2 * phys));
+    }
+    const put = (i: number, v: number): void => { if (w16) idv.setUint16(i * 2, v, true); else idv.setUint32(i * 4, (0xffff0000 | v) >>> 0, true); };
+    put(0, st.u16(S.FCW)); put(1, st.u16(S.FSW)); put(2, ftw);
+    if (!w16) { idv.setUint32(16, 0, true); idv.setUint32(24, 0xffff0000, true); }
+    if (regs) for (let i = 0; i < 8; i++) img.set(st.u8.subarray(base + i * 16, base + i * 16 + 10), envBytes + i * 10);
+    for (let i = 0; i < total; i += 2) if (!ctx.mmu.write(lin + BigInt(i), 2, BigInt(idv.getUint16(i, true)), ctx.cpl)) return Exit.EXCEPTION;
+    if (regs) { st.setU16(S.FCW, 0x37f); st.setU16(S.FSW, 0); st.setU16(S.FTW, 0xffff); } // FNSAVE ends with FNINIT
+    else st.setU16(S.FCW, st.u16(S.FCW) | 0x3f); // FNSTENV masks all exceptions
+    return Exit.CONTINUE;
+  }
+  for (let i = 0; i < total; i += 2) {
+    const v = ctx.mmu.read(lin + BigInt(i), 2, ctx.cpl); if (v === undefined) return Exit.EXCEPTION;
+    idv.setUint16(i, Number(v), true);
+  }
+  const get = (i: number): number => (w16 ? idv.getUint16(i * 2, true) : idv.getUint32(i * 4, true) & 0xffff);
+  const fsw = get(1), newTop = (fsw >> TOP_SHIFT) & 7;
+  st.setU16(S.FCW, get(0)); st.setU16(S.FSW, fsw);
+  if (regs) for (let i = 0; i < 8; i++) { const o = st.base + S.ST + i * 16; st.u8.set(img.subarray(envBytes + i * 10, envBytes + i * 10 + 10), o); st.u8.fill(0, o + 10, o + 16); }
+  else if (newTop !== top) { // FLDENV: the registers stay; ST(i) slots are re-labelled for the new TOP
+    const base = st.base + S.ST, old = st.u8.slice(base, base + 128), d = newTop - top;
+    for (let i = 0; i < 8; i++) st.u8.set(old.subarray(((i + d) & 7) * 16, ((i + d) & 7) * 16 + 16), base + i * 16);
+  }
+  // Only "empty" in the loaded tag word matters; the other tags are recomputed (SDM FLDENV).
+  const tw = get(2);
+  let ftw = 0;
+  for (let phys = 0; phys < 8; phys++) {
+    if (((tw >> (2 * phys)) & 3) === 3) { ftw |= 3 << (2 * phys); continue; }
+    const o = st.base + S.ST + ((phys - newTop) & 7) * 16;
+    const dd = new DataView(st.u8.buffer, o, 10);
+    ftw |= tagOf({ sign: dd.getUint16(8, true) >> 15, exp: dd.getUint16(8, true) & 0x7fff, mant: dd.getBigUint64(0, true) }) << (2 * phys);
+  }
+  st.setU16(S.FTW, ftw);
+  return Exit.CONTINUE;
 }
 
 /** RFLAGS status bits through the lazy record (FCMOVcc reads CF/ZF/PF). */
