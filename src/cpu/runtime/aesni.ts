@@ -47,13 +47,18 @@ function shiftRows(s: Uint8Array, inverse: boolean): Uint8Array {
   return r;
 }
 
+/** GF(2^8) products by the MixColumns / InvMixColumns coefficients, precomputed (the executor's hot path). */
+const MUL = new Map<number, Uint8Array>();
+for (const k of [1, 2, 3, 9, 11, 13, 14]) { const t = new Uint8Array(256); for (let x = 0; x < 256; x++) t[x] = gmul(x, k); MUL.set(k, t); }
+const FWD = [2, 3, 1, 1].map((k) => MUL.get(k)!), INV = [14, 11, 13, 9].map((k) => MUL.get(k)!);
+
 function mixColumns(s: Uint8Array, inverse: boolean): Uint8Array {
   const r = new Uint8Array(16);
-  const m = inverse ? [14, 11, 13, 9] : [2, 3, 1, 1];
+  const m = inverse ? INV : FWD;
   for (let c = 0; c < 4; c++) {
     for (let row = 0; row < 4; row++) {
       let v = 0;
-      for (let k = 0; k < 4; k++) v ^= gmul(s[c * 4 + k]!, m[(k - row + 4) & 3]!);
+      for (let k = 0; k < 4; k++) v ^= m[(k - row + 4) & 3]![s[c * 4 + k]!]!;
       r[c * 4 + row] = v;
     }
   }
