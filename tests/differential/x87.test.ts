@@ -55,6 +55,8 @@ function templates(): string[] {
   t.push(F(0, 'fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; fld1; fnstenv [rsi+512]; mov qword ptr [rsi+524], 0; mov qword ptr [rsi+532], 0; fstp tbyte ptr [rsi+560]'));
   t.push(F(2, 'fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; fldz; fnsave [rsi+512]; mov qword ptr [rsi+524], 0; mov qword ptr [rsi+532], 0; mov qword ptr [rsi+570], 0; mov qword ptr [rsi+578], 0; mov qword ptr [rsi+586], 0; mov qword ptr [rsi+594], 0; mov qword ptr [rsi+602], 0; mov qword ptr [rsi+610], 0; mov word ptr [rsi+618], 0; fld1; frstor [rsi+512]; fstp tbyte ptr [rsi+640]; fstp tbyte ptr [rsi+656]; fnstcw [rsi+672]'));
   t.push(F(0, 'fld tbyte ptr [rsi]; fnstenv [rsi+512]; fld1; fld1; fldenv [rsi+512]; fstp tbyte ptr [rsi+560]; mov qword ptr [rsi+524], 0; mov qword ptr [rsi+532], 0'));
+  for (let k = 0; k < 6; k++) t.push(F(k, 'fld tbyte ptr [rsi]; fbstp tbyte ptr [rsi+512]'));
+  t.push(F(0, 'fbld tbyte ptr [rsi+64]; fstp tbyte ptr [rsi+512]'));
   t.push(F(0, 'fld tbyte ptr [rsi]; ftst'), F(0, 'fld tbyte ptr [rsi]; fxam'), F(0, 'fld tbyte ptr [rsi]; fchs; fstp tbyte ptr [rsi+512]'), F(0, 'fld tbyte ptr [rsi]; fabs; fstp tbyte ptr [rsi+512]'));
   t.push(F(0, 'fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; fxch st(1); fstp tbyte ptr [rsi+512]; fstp tbyte ptr [rsi+528]'));
   t.push(F(0, 'fld tbyte ptr [rsi]; fld tbyte ptr [rsi+16]; fld st(1); fstp tbyte ptr [rsi+512]; fstp tbyte ptr [rsi+528]; fstp tbyte ptr [rsi+544]'));
@@ -128,6 +130,8 @@ describe('x87 FPU: JIT vs host CPU', () => {
         }
         if (k % 3 === 2) { dv.setUint16(256 + 48, Number(rand() % 7n), true); dv.setUint32(256 + 52, Number(rand() % 100n) - 50, true); }
         CWS.forEach((cw, i) => dv.setUint16(256 + 1100 + 2 * i, cw, true));
+        for (let b = 0; b < 9; b++) data[256 + 64 + b] = Number(rand() % 100n) % 10 * 16 + Number(rand() % 10n); // valid BCD digits
+        data[256 + 73] = Number(rand() & 0x80n);
         cases.push({ t, code: codes[t]!, gpr, rflags: 2n | (rand() & 0x8d5n), data });
       }
     }

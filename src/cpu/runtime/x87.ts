@@ -16,8 +16,7 @@
  * modelled). FPREM/FPREM1/FXTRACT are exact; the transcendentals
  * (F2XM1, FYL2X, FYL2XP1, FPTAN, FPATAN, FSIN, FCOS, FSINCOS) are computed
  * in double precision (about 53 correct bits, not the hardware's 64).
- * Not implemented here (#UD): FBLD/FBSTP. FNSTENV/FNSAVE store zero FPU
- * instruction and data pointers.
+ * FNSTENV/FNSAVE store zero FPU instruction and data pointers.
  */
 import { Mn, OpKind, RegClass, type Instruction, type Operand } from '../decoder/types.js';
 import { CR0_EM, CR0_NE, CR0_TS, S } from '../state.js';
@@ -381,7 +380,7 @@ const X87_MNS = new Set<Mn>([
   Mn.FICOM, Mn.FICOMP, Mn.FCOMI, Mn.FCOMIP, Mn.FUCOMI, Mn.FUCOMIP, Mn.FTST, Mn.FXAM,
   Mn.FCMOVB, Mn.FCMOVE, Mn.FCMOVBE, Mn.FCMOVU, Mn.FCMOVNB, Mn.FCMOVNE, Mn.FCMOVNBE, Mn.FCMOVNU,
   Mn.FFREE, Mn.FFREEP, Mn.FINCSTP, Mn.FDECSTP, Mn.FNOP, Mn.FSCALE, Mn.FSTPNCE,
-  Mn.FNSTENV, Mn.FLDENV, Mn.FNSAVE, Mn.FRSTOR, Mn.FPREM, Mn.FPREM1, Mn.FXTRACT, Mn.F2XM1, Mn.FYL2X, Mn.FYL2XP1, Mn.FPTAN, Mn.FPATAN, Mn.FSIN, Mn.FCOS, Mn.FSINCOS,
+  Mn.FBLD, Mn.FBSTP, Mn.FNSTENV, Mn.FLDENV, Mn.FNSAVE, Mn.FRSTOR, Mn.FPREM, Mn.FPREM1, Mn.FXTRACT, Mn.F2XM1, Mn.FYL2X, Mn.FYL2XP1, Mn.FPTAN, Mn.FPATAN, Mn.FSIN, Mn.FCOS, Mn.FSINCOS,
 ]);
 
 /** log2|x| rounded down (the unbiased exponent of the normalised value); x finite, non-zero. */
@@ -408,7 +407,8 @@ function f64BitsOf(v: number): bigint { dv.setFloat64(8, v, true); return dv.get
 function fprem(a: Ext, b: Ext, ieee: boolean): { v: Ext; q: bigint; partial: boolean } {
   const A = exact(a), Bx = exact(b);
   const d = ilogb(a) - ilogb(b);
-  if (d < 0) return { v: a, q: 0n, partial: false };
+  // |a| < |b| / 2 (or < |b| for FPREM's truncation): the quotient is 0 and a is the remainder.
+  if (d < (ieee ? -1 : 0)) return { v: a, q: 0n, partial: false };
   if (d >= 64) {
     const n = 32 + ((d - 32) % 32);
     const shiftB = d - n; // compare against b * 2^(d - n)
@@ -702,6 +702,38 @@ export function execX87(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
       const A = exact(a);
       const r = roundExt(a.sign, A.n, A.e + sc, 64, rcOf(f.fcw));
       if (f.raise(r.flags | de)) { f.set(0, r.v); f.setC1(r.up); }
+      return done();
+    }
+    case Mn.FBLD: { // 18 packed BCD digits and a sign byte (SDM Vol. 1 §4.7); non-decimal digits are undefined
+      const lin = linAddr(ctx, insn, o0, rip);
+      const lo = ctx.mmu.read(lin, 8, ctx.cpl); if (lo === undefined) return Exit.EXCEPTION;
+      const hi = ctx.mmu.read(lin + 8n, 2, ctx.cpl); if (hi === undefined) return Exit.EXCEPTION;
+      let v = 0n;
+      for (let i = 8; i >= 0; i--) {
+        const byte = i === 8 ? Number(hi & 0xffn) : Number((lo >> BigInt(8 * i)) & 0xffn);
+        v = v * 100n + BigInt((byte >> 4) * 10 + (byte & 15));
+      }
+      const neg = (hi & 0x8000n) !== 0n;
+      f.push(v === 0n ? ZERO(neg ? 1 : 0) : fromInt(neg ? -v : v));
+      return done();
+    }
+    case Mn.FBSTP: {
+      const lin = linAddr(ctx, insn, o0, rip);
+      const v = f.read(0); if (!v) { f.pop(); return done(); }
+      const r = toInt(v, rcOf(f.fcw), 64);
+      let lo: bigint, hi: bigint;
+      const mag = r.v === undefined ? undefined : r.v < 0n ? -r.v : r.v;
+      if (mag === undefined || mag > 999999999999999999n) {
+        if (!f.raise(IE)) return done();
+        lo = 0xc000000000000000n; hi = 0xffffn; // packed BCD indefinite
+      } else {
+        if (r.inexact) { f.raise(PE); f.setC1(r.up); } // no #D for a denormal source (host behaviour)
+        let m = mag, bcd = 0n;
+        for (let i = 0; i < 18; i++) { bcd |= (m % 10n) << BigInt(4 * i); m /= 10n; }
+        lo = bcd & M64; hi = (bcd >> 64n) | (v.sign ? 0x8000n : 0n);
+      }
+      if (!ctx.mmu.write(lin, 8, lo, ctx.cpl) || !ctx.mmu.write(lin + 8n, 2, hi, ctx.cpl)) return Exit.EXCEPTION;
+      f.pop();
       return done();
     }
     case Mn.FPREM: case Mn.FPREM1: {
