@@ -125,7 +125,15 @@ export class JitAccelerator implements Accelerator {
   }
 
   reset(): void {
-    for (const v of this.vcpus) { v.resetArch(); v.runState = v.index === 0 ? 'running' : 'wait-sipi'; }
+    for (const v of this.vcpus) {
+      v.resetArch();
+      // A machine reset is a power cycle for the LAPIC and kvmclock too (INIT, which also
+      // calls resetArch, keeps them): stale in-service vectors or an old pvclock page would
+      // leave the next boot without timer interrupts.
+      v.lapic.reset();
+      v.kvmclock.setSystemTimeMsr(0n, 0n);
+      v.runState = v.index === 0 ? 'running' : 'wait-sipi';
+    }
     this.engine.flushAll();
   }
 
