@@ -175,9 +175,9 @@ export function execSse41(ctx: SimdCtx, insn: Instruction, rip: bigint): number 
       const rc = mxcsrRc(st.u32(S.MXCSR));
       const A = u64(d), B = u64(s), p = [0n, 0n];
       for (let i = 0; i < 2; i++) if ((imm >> (4 + i)) & 1) p[i] = op64(A[i]!, B[i]!, MUL, rc);
-      const sum = op64(p[0]!, p[1]!, ADD, rc);
+      // As DPPS: lane i adds its own product first (p[i] + p[i^1]; visible when both are NaNs).
       const R = u64(r);
-      for (let i = 0; i < 2; i++) R[i] = (imm >> i) & 1 ? sum : 0n;
+      for (let i = 0; i < 2; i++) R[i] = (imm >> i) & 1 ? op64(p[i]!, p[i ^ 1]!, ADD, rc) : 0n;
       break;
     }
     case Mn.MPSADBW: {
