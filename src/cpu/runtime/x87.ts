@@ -501,9 +501,10 @@ export function execX87(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
       const m = loadMem(ctx, insn, o0, rip, ar.int); if (!m) return Exit.EXCEPTION;
       a = f.read(0); if (!a) return done();
       b = m.v;
-      // #D for a denormal memory operand, except next to a NaN or when dividing by zero (host behaviour).
+      // #D for a denormal memory operand, except next to a NaN/unsupported operand or when dividing by zero (host behaviour).
       const divisor = ar.rev ? a : b;
-      if (!isNaN80(a) && !isNaN80(b) && !(ar.op === 'div' && isZero(divisor))) flags |= m.flags & DE;
+      const invalidOperand = isNaN80(a) || isNaN80(b) || isUnsupported(a) || isUnsupported(b);
+      if (!invalidOperand && !(ar.op === 'div' && isZero(divisor))) flags |= m.flags & DE;
     } else if (o0.kind === OpKind.REG && o1.kind === OpKind.REG) {
       dst = stIndex(o0);
       a = f.read(dst); if (!a) return done();
