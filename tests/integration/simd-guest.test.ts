@@ -13,6 +13,7 @@ import { startVm } from '../../src/index.js';
 import { guestPath, SIMD, SIMD_NATIVE_PATH } from '../unit/firmware/expectations.js';
 import { debugExit, MiB } from './library-helpers.js';
 
+// 16 KiB per run in CI; FULL=1 runs 256 KiB.
 const BYTES = process.env['FULL'] ? 262144 : 16384;
 const haveGuest = existsSync(guestPath('simd'));
 
