@@ -62,7 +62,13 @@ function templates(): string[] {
     'cvtsi2sd xmm0, rax; cvtsi2sd xmm1, rbx; ucomisd xmm0, xmm1; movq rdx, xmm0',
     'cvtsi2sd xmm0, rax; sqrtsd xmm1, xmm0; movq [rsi+8], xmm1',
     'movq xmm0, rax; movd xmm1, ebx; por xmm0, xmm1; movq rcx, xmm0',
-    'movups xmm2, [rsi]; movaps xmm3, xmm2; andps xmm3, [rsi+16]; movups [rsi+80], xmm3');
+    'movups xmm2, [rsi]; movaps xmm3, xmm2; andps xmm3, [rsi+16]; movups [rsi+80], xmm3',
+    // inline SSE (translate/block.ts genSse): logic, add/sub/compare, shifts by imm incl. counts past the lane width
+    'movdqu xmm0, [rsi]; movdqu xmm1, [rsi+16]; pandn xmm0, xmm1; pcmpgtd xmm1, xmm0; movdqu [rsi+32], xmm0; movdqu [rsi+48], xmm1',
+    'movdqu xmm0, [rsi]; movdqa xmm1, xmm0; psrld xmm0, 5; psraw xmm1, 20; movdqu [rsi+32], xmm0; movdqu [rsi+48], xmm1',
+    'movdqu xmm0, [rsi]; movdqa xmm1, xmm0; psrlq xmm0, 64; pslld xmm1, 31; psrad xmm1, 3; psllw xmm0, 16; movups [rsi+32], xmm0; movdqu [rsi+48], xmm1',
+    'and rsi, -16; movdqa xmm0, [rsi]; pand xmm0, [rsi+16]; por xmm0, xmm0; paddb xmm0, [rsi+32]; pcmpeqw xmm0, [rsi+48]; movdqa [rsi+64], xmm0',
+    'movdqu xmm4, [rsi+1]; movdqu xmm5, [rsi+17]; paddw xmm4, xmm5; psubb xmm5, xmm4; pcmpgtb xmm4, xmm5; paddq xmm5, xmm5; xorpd xmm4, xmm5; movupd [rsi+96], xmm4; movdqu [rsi+112], xmm5');
   return t;
 }
 

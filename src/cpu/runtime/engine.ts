@@ -11,7 +11,7 @@ import { ATTR_INHIBIT_IRQ, ATTR_IO, ATTR_PRIVILEGED, ATTR_SEGLOAD, ATTR_SERIALIZ
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import { CODE_MAP_BASE, JC_ENTRIES, JC_ENTRY_BYTES, JC_OFFSET } from '../state.js';
 import { buildCoreModule, jcHash, type CoreExports } from '../translate/core.js';
-import { BlockModule, canInline, type BlockInsn } from '../translate/block.js';
+import { BlockModule, canInline, needsFallback, type BlockInsn } from '../translate/block.js';
 
 export interface CompiledBlock {
   key: string;
@@ -138,9 +138,10 @@ export class Engine<C = unknown> {
         // A breakpoint ends the block before its instruction (the run loop stops on arrival there).
         if (insns.length > 0 && this.breakpoints.size > 0 && this.breakpoints.has(irip)) break;
         const inline = !this.noInline && canInline(insn, mode);
-        let helper = -1;
+        let helper = -1, fallback: number | undefined;
         if (!inline) { helper = this.addHelper(makeHelper(insn, irip)); helpers.push(helper); }
-        insns.push({ insn, rip: irip, helper });
+        else if (needsFallback(insn)) { fallback = this.addHelper(makeHelper(insn, irip)); helpers.push(fallback); }
+        insns.push({ insn, rip: irip, helper, fallback });
         off += n;
         last = insn;
         if (insn.flow !== Flow.NONE) break;

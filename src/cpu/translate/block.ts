@@ -11,17 +11,23 @@
  * reloaded after. Precise exceptions: a faulting access sets the exit code
  * and the RIP of the faulting instruction and leaves through the epilogue.
  */
-import { BASE_RIP, Flow, Mn, NO_REG, OpKind, RegClass, type Instruction, type Operand } from '../decoder/types.js';
+import { ATTR_ALIGN16, ATTR_AVX, ATTR_SSE, BASE_RIP, Flow, Mn, NO_REG, OpKind, RegClass, type Instruction, type Operand } from '../decoder/types.js';
 import { relTarget } from '../decoder/decoder.js';
 import { FunctionBuilder, ModuleBuilder, type I32, type I64, type Label } from '../wasm/builder.js';
-import { S, SEG_BYTES, SEGF_BASE, TLBE_ADDEND, TLBE_TAG_READ, TLBE_TAG_WRITE, TLB_OFFSET, TLB_SET_BYTES } from '../state.js';
+import { OpSimd } from '../wasm/opcodes.js';
+import { CR0_EM, CR0_TS, CR4_OSFXSR, S, SEG_BYTES, SEGF_BASE, TLBE_ADDEND, TLBE_TAG_READ, TLBE_TAG_WRITE, TLB_OFFSET, TLB_SET_BYTES } from '../state.js';
 import { Exit } from './core.js';
 import { FlKind, flOp, genCondFromBits } from './flags.js';
 
 /** Exit code of `wr` when the store hit a page holding translated code (the block must end after this instruction). */
 export const WR_SMC = 5;
 
-export interface BlockInsn { insn: Instruction; rip: bigint; /** interp helper id, or -1 when inlined */ helper: number }
+export interface BlockInsn {
+  insn: Instruction; rip: bigint;
+  /** interp helper id, or -1 when inlined */ helper: number;
+  /** For inlined instructions with a cold path (needsFallback): the interp helper that executes them exactly. */
+  fallback?: number;
+}
 
 export interface BlockOptions {
   mode: 16 | 32 | 64;
@@ -39,9 +45,57 @@ export interface BlockOptions {
   chain?: ReadonlyArray<{ rip: bigint; fn: number }>;
 }
 
+/**
+ * Inlined SSE instructions (packed 128-bit moves, logic, add/sub/compare,
+ * shifts by an immediate) keep the executor as their exact slow path: CR0.EM/TS
+ * and CR4.OSFXSR set, a misaligned ATTR_ALIGN16 access, a TLB miss or a page
+ * crossing call the instruction's `fallback` helper (#UD/#NM/#GP/#PF as the executor
+ * raises them).
+ */
+export function needsFallback(insn: Instruction): boolean {
+  return SSE_INLINE.has(insn.mn);
+}
+
+const xmmReg = (o: Operand): boolean => o.kind === OpKind.REG && o.regClass === RegClass.XMM;
+const SSE_MOVES = new Set<number>([Mn.MOVDQA, Mn.MOVDQU, Mn.MOVAPS, Mn.MOVUPS, Mn.MOVAPD, Mn.MOVUPD]);
+/** dst = op(dst, src) as wasm SIMD: the wasm operand order is (dst, src). */
+const SSE_BINOPS = new Map<number, (fb: FunctionBuilder) => void>([
+  [Mn.PXOR, (fb) => fb.v128Xor()], [Mn.XORPS, (fb) => fb.v128Xor()], [Mn.XORPD, (fb) => fb.v128Xor()],
+  [Mn.PAND, (fb) => fb.v128And()], [Mn.ANDPS, (fb) => fb.v128And()], [Mn.ANDPD, (fb) => fb.v128And()],
+  [Mn.POR, (fb) => fb.v128Or()], [Mn.ORPS, (fb) => fb.v128Or()], [Mn.ORPD, (fb) => fb.v128Or()],
+  [Mn.PADDB, (fb) => fb.simd(OpSimd.I8x16Add)], [Mn.PADDW, (fb) => fb.simd(OpSimd.I16x8Add)],
+  [Mn.PADDD, (fb) => fb.simd(OpSimd.I32x4Add)], [Mn.PADDQ, (fb) => fb.simd(OpSimd.I64x2Add)],
+  [Mn.PSUBB, (fb) => fb.simd(OpSimd.I8x16Sub)], [Mn.PSUBW, (fb) => fb.simd(OpSimd.I16x8Sub)],
+  [Mn.PSUBD, (fb) => fb.simd(OpSimd.I32x4Sub)], [Mn.PSUBQ, (fb) => fb.simd(OpSimd.I64x2Sub)],
+  [Mn.PCMPEQB, (fb) => fb.simd(OpSimd.I8x16Eq)], [Mn.PCMPEQW, (fb) => fb.simd(OpSimd.I16x8Eq)],
+  [Mn.PCMPEQD, (fb) => fb.simd(OpSimd.I32x4Eq)],
+  [Mn.PCMPGTB, (fb) => fb.simd(OpSimd.I8x16GtS)], [Mn.PCMPGTW, (fb) => fb.simd(OpSimd.I16x8GtS)],
+  [Mn.PCMPGTD, (fb) => fb.simd(OpSimd.I32x4GtS)],
+]);
+/** PANDN/ANDNPS/ANDNPD: dst = ~dst & src (wasm v128.andnot(a, b) = a & ~b, so src comes first). */
+const SSE_ANDN = new Set<number>([Mn.PANDN, Mn.ANDNPS, Mn.ANDNPD]);
+/** Shifts by imm8: [lane bits, wasm op, arithmetic]. */
+const SSE_SHIFTS = new Map<number, [number, number, boolean]>([
+  [Mn.PSLLW, [16, OpSimd.I16x8Shl, false]], [Mn.PSLLD, [32, OpSimd.I32x4Shl, false]], [Mn.PSLLQ, [64, OpSimd.I64x2Shl, false]],
+  [Mn.PSRLW, [16, OpSimd.I16x8ShrU, false]], [Mn.PSRLD, [32, OpSimd.I32x4ShrU, false]], [Mn.PSRLQ, [64, OpSimd.I64x2ShrU, false]],
+  [Mn.PSRAW, [16, OpSimd.I16x8ShrS, true]], [Mn.PSRAD, [32, OpSimd.I32x4ShrS, true]],
+]);
+const SSE_INLINE = new Set<number>([...SSE_MOVES, ...SSE_BINOPS.keys(), ...SSE_ANDN, ...SSE_SHIFTS.keys()]);
+
+function canInlineSse(insn: Instruction): boolean {
+  if ((insn.attrs & ATTR_SSE) === 0 || (insn.attrs & ATTR_AVX) !== 0 || insn.opCount !== 2) return false;
+  const o0 = insn.ops[0]!, o1 = insn.ops[1]!;
+  const memOk = (o: Operand): boolean => o.kind === OpKind.MEM && (o.seg < 4 || o.seg === 4 || o.seg === 5);
+  if (SSE_MOVES.has(insn.mn)) return (xmmReg(o0) && (xmmReg(o1) || memOk(o1))) || (memOk(o0) && xmmReg(o1));
+  if (SSE_BINOPS.has(insn.mn) || SSE_ANDN.has(insn.mn)) return xmmReg(o0) && (xmmReg(o1) || memOk(o1));
+  if (SSE_SHIFTS.has(insn.mn)) return xmmReg(o0) && o1.kind === OpKind.IMM;
+  return false;
+}
+
 /** Does the translator inline this instruction (64-bit mode only)? */
 export function canInline(insn: Instruction, mode: number): boolean {
   if (mode !== 64) return false;
+  if (SSE_INLINE.has(insn.mn)) return canInlineSse(insn);
   const o0 = insn.ops[0]!, o1 = insn.ops[1]!;
   const gprOrMem = (o: Operand): boolean => (o.kind === OpKind.REG && o.regClass === RegClass.GPR) || o.kind === OpKind.MEM;
   const memOk = (o: Operand): boolean => o.kind !== OpKind.MEM || o.seg < 4 || o.seg === 4 || o.seg === 5;
@@ -120,6 +174,8 @@ class Tx {
   readonly flOpL: I32; readonly flA: I64; readonly flB: I64; readonly flRes: I64; readonly flAux: I32;
   flagsTouched = false;
   flagsWritten = false;
+  /** CR0.EM/TS and CR4.OSFXSR were checked by an earlier inlined SSE instruction of this block (no helper ran since). */
+  sseChecked = false;
   known: FlagsDesc | undefined;
   exit!: Label;
   readonly fnFlags: number; readonly fnCond: number; readonly fnRd: number; readonly fnWr: number; readonly fnInterp: number;
@@ -415,6 +471,7 @@ function emitBlock(tx: Tx, insns: readonly BlockInsn[]): void {
     const next = BigInt.asUintN(64, rip + BigInt(insn.length));
     endRip = next;
     if (bi.helper >= 0) {
+      tx.sseChecked = false;
       tx.flushForHelper(rip);
       fb.get(tx.base).i32Const(bi.helper).call(tx.fnInterp).set(tx.st);
       tx.reloadAll();
@@ -425,6 +482,7 @@ function emitBlock(tx: Tx, insns: readonly BlockInsn[]): void {
       if (insn.flow !== Flow.NONE) { ended = true; break; }
       continue;
     }
+    if (needsFallback(insn)) { genSse(tx, bi, next); continue; }
     const done = genInline(tx, insn, rip, next);
     // Self-modifying store: finish this instruction, then leave.
     fb.get(tx.smc).if_(); fb.i64Const(BigInt.asIntN(64, next)).set(tx.rip).br(tx.exit); fb.end();
@@ -691,6 +749,70 @@ function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolea
     return false;
   }
   throw new Error(`genInline: unhandled ${insn.mn}`);
+}
+
+/**
+ * Inline SSE (see needsFallback): XMM registers stay in the state block and
+ * are accessed as v128; a 16-byte memory operand is used in place when the TLB
+ * maps its page for this access and it does not cross the page (nor, for
+ * ATTR_ALIGN16 forms, break 16-byte alignment). Anything else runs the
+ * instruction's executor helper and leaves the block after it.
+ */
+function genSse(tx: Tx, bi: BlockInsn, next: bigint): void {
+  const { insn, rip } = bi;
+  const fb = tx.fb, base = tx.base;
+  if (bi.fallback === undefined) throw new Error('genSse: inline SSE needs a fallback helper');
+  const o0 = insn.ops[0]!, o1 = insn.ops[1]!;
+  const xmm = (r: number): number => S.XMM + r * 16;
+  const done = fb.block();
+  const slow = fb.block();
+  if (!tx.sseChecked) {
+    // SDM Vol. 3 Table 2-2 / 13.1: CR0.EM = 1 or CR4.OSFXSR = 0 -> #UD, CR0.TS = 1 -> #NM (the executor raises them).
+    fb.get(base).i64Load(S.CR0).i64Const(CR0_EM | CR0_TS).i64And().i64Const(0).i64Ne();
+    fb.get(base).i64Load(S.CR4).i64Const(CR4_OSFXSR).i64And().i64Eqz().i32Or().brIf(slow);
+    tx.sseChecked = true;
+  }
+  const memOp = o0.kind === OpKind.MEM ? o0 : o1.kind === OpKind.MEM ? o1 : undefined;
+  let h: I32 | undefined;
+  let a: I64 | undefined;
+  if (memOp) {
+    a = tx.addrOf(memOp, next)!;
+    const e = fb.local('i32');
+    h = fb.local('i32');
+    const write = memOp === o0;
+    fb.get(a).i32WrapI64().i32Const(12).i32ShrU().i32Const(4095).i32And().i32Const(5).i32Shl().get(base).i32Add().tee(e);
+    fb.i64Load(tx.tlb + (write ? TLBE_TAG_WRITE : TLBE_TAG_READ)).get(a).i64Const(~0xfff).i64And().i64Ne().brIf(slow);
+    if (insn.attrs & ATTR_ALIGN16) fb.get(a).i32WrapI64().i32Const(15).i32And().brIf(slow);
+    else fb.get(a).i32WrapI64().i32Const(0xfff).i32And().i32Const(4096 - 16).i32GtU().brIf(slow);
+    fb.get(e).i32Load(tx.tlb + TLBE_ADDEND).get(a).i32WrapI64().i32Const(0xfff).i32And().i32Add().set(h);
+    fb.release(e);
+  }
+  const src = (): void => { if (o1.kind === OpKind.MEM) fb.get(h!).v128Load(0); else fb.get(base).v128Load(xmm(o1.reg)); };
+  if (SSE_MOVES.has(insn.mn)) {
+    if (o0.kind === OpKind.MEM) fb.get(h!).get(base).v128Load(xmm(o1.reg)).v128Store(0);
+    else { fb.get(base); src(); fb.v128Store(xmm(o0.reg)); }
+  } else if (SSE_ANDN.has(insn.mn)) {
+    fb.get(base); src(); fb.get(base).v128Load(xmm(o0.reg)).v128Andnot().v128Store(xmm(o0.reg));
+  } else if (SSE_BINOPS.has(insn.mn)) {
+    fb.get(base).get(base).v128Load(xmm(o0.reg)); src(); SSE_BINOPS.get(insn.mn)!(fb); fb.v128Store(xmm(o0.reg));
+  } else {
+    // SDM PSLLW/PSRLW/PSRAW: counts above the lane width give 0 (logical) or the sign fill (arithmetic).
+    const [bits, op, arith] = SSE_SHIFTS.get(insn.mn)!;
+    const count = o1.imm & 0xff;
+    fb.get(base).get(base).v128Load(xmm(o0.reg));
+    if (count >= bits && !arith) fb.get(base).v128Load(xmm(o0.reg)).v128Xor();
+    else fb.i32Const(Math.min(count, bits - 1)).simd(op);
+    fb.v128Store(xmm(o0.reg));
+  }
+  fb.br(done);
+  fb.end(); // slow
+  tx.flushForHelper(rip);
+  fb.get(base).i32Const(bi.fallback).call(tx.fnInterp).set(tx.st);
+  fb.get(base).i64Load(S.RIP).set(tx.rip);
+  fb.br(tx.exit);
+  fb.end(); // done
+  if (h) fb.release(h);
+  if (a) fb.release(a);
 }
 
 /** ovf = signed 64x64 product of x, y does not fit in 64 bits (r = low product). */

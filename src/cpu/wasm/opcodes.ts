@@ -73,7 +73,7 @@ export const OpSimd = {
   I64x2ExtractLane: 0x1d, I64x2ReplaceLane: 0x1e,
   F32x4ExtractLane: 0x1f, F32x4ReplaceLane: 0x20, F64x2ExtractLane: 0x21, F64x2ReplaceLane: 0x22,
   I8x16Eq: 0x23, I16x8Eq: 0x2d, I32x4Eq: 0x37,
-  I8x16GtS: 0x25, I16x8GtS: 0x2f, I32x4GtS: 0x39,
+  I8x16GtS: 0x27, I16x8GtS: 0x31, I32x4GtS: 0x3b,
   F32x4Eq: 0x41, F32x4Lt: 0x43, F32x4Le: 0x45, F64x2Eq: 0x47, F64x2Lt: 0x49, F64x2Le: 0x4b,
   V128Not: 0x4d, V128And: 0x4e, V128Andnot: 0x4f, V128Or: 0x50, V128Xor: 0x51,
   V128AnyTrue: 0x53, V128Load32Zero: 0x5c, V128Load64Zero: 0x5d,
