@@ -9,7 +9,7 @@
  * When every vCPU is halted the loop sleeps on a timer until the earliest
  * LAPIC deadline or an interrupt delivery (no busy spin).
  */
-import { AccelError, type Accelerator, type AcceleratorDebug, type AcceleratorHost, type AcceleratorSnapshot, type DeterministicConfig, type VcpuState } from '../accel/types.js';
+import { AccelError, type Accelerator, type AcceleratorDebug, type AcceleratorHost, type AcceleratorSnapshot, type DeterministicConfig, type FpuState, type VcpuState } from '../accel/types.js';
 import type { InterruptMessage } from '../devices/irq.js';
 import { deliverInterruptMessage, deliverIpi, type Lapic } from '../devices/lapic.js';
 import { Engine } from './runtime/engine.js';
@@ -19,6 +19,8 @@ import { Exit } from './translate/core.js';
 import { restoreJitState, saveJitState } from './snapshot.js';
 import { DeterministicScheduler } from './deterministic.js';
 import { enableJitLogging } from './log.js';
+import { Watchpoints, type WatchKind } from './runtime/watch.js';
+import { readFpuState, writeFpuState } from './runtime/fpu-state.js';
 
 const SLICE_MS = 4;
 const INSNS_PER_CHECK = 20_000;
@@ -146,7 +148,8 @@ export class JitAccelerator implements Accelerator {
    * Debug capabilities for the GDB stub: software/hardware breakpoints are
    * both implemented as translation-level stops (the block ends before the
    * address, arriving there stops the vCPU); single-step translates one
-   * instruction per block and stops after each.
+   * instruction per block and stops after each. Data watchpoints: see
+   * src/cpu/runtime/watch.ts (their pages bypass the inline TLB).
    */
   readonly debug: AcceleratorDebug = {
     setSingleStep: (_cpu: number, on: boolean): void => {
@@ -170,7 +173,37 @@ export class JitAccelerator implements Accelerator {
       const r = v.mmu.walk(BigInt.asUintN(64, gva), 0, 0);
       return typeof r === 'number' ? undefined : BigInt(r.gpa);
     },
+    addWatchpoint: (kind: WatchKind, gva: bigint, len: number): boolean => {
+      if (!this.watchpoints.add(kind, gva, len)) return false;
+      this.syncWatchpoints();
+      return true;
+    },
+    removeWatchpoint: (kind: WatchKind, gva: bigint, len: number): boolean => {
+      if (!this.watchpoints.remove(kind, gva, len)) return false;
+      this.syncWatchpoints();
+      return true;
+    },
+    getFpu: (cpu: number): FpuState => readFpuState(this.vcpu(cpu).st),
+    setFpu: (cpu: number, state: FpuState): void => writeFpuState(this.vcpu(cpu).st, state),
+    memoryWritten: (gpa: number, len: number): void => {
+      if (!this.engine || !Number.isFinite(gpa) || !Number.isFinite(len) || len <= 0 || gpa < 0) return;
+      const mmu = this.vcpus[0]?.mmu;
+      if (!mmu) return;
+      // Drop the translations of every written page that holds code (the same path as a guest write).
+      const u8 = this.engine.u8;
+      for (let page = Math.floor(gpa / 4096) * 4096; page < gpa + len; page += 4096) {
+        const wa = mmu.wasmAddr(page, 1);
+        if (wa >= 0 && u8[CODE_MAP_BASE + (wa >>> 12)] !== 0) this.engine.invalidatePage(wa >>> 12);
+      }
+    },
   };
+
+  private readonly watchpoints = new Watchpoints();
+  /** Publish the watch set to every vCPU (only while non-empty) and drop TLB entries so watched pages miss. */
+  private syncWatchpoints(): void {
+    const w = this.watchpoints.size > 0 ? this.watchpoints : undefined;
+    for (const v of this.vcpus) { v.mmu.watch = w; v.mmu.flushTlb(); }
+  }
 
   /** Snapshots: src/cpu/snapshot.ts. */
   saveState(): AcceleratorSnapshot { return saveJitState(this); }
@@ -248,7 +281,7 @@ export class JitAccelerator implements Accelerator {
           case 'debug': {
             this.running = false;
             const d = v.debugStop!;
-            this.host.onStop({ kind: 'debug', cpu: v.index, reason: d.reason, address: d.address });
+            this.host.onStop({ kind: 'debug', cpu: v.index, reason: d.reason, address: d.address, ...(d.dataAddress !== undefined ? { dataAddress: d.dataAddress } : {}) });
             return;
           }
           case 'budget': allIdle = false; break;

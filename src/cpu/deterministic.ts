@@ -113,7 +113,7 @@ export class DeterministicScheduler {
             return 'stop';
           case 'debug': {
             const d = v.debugStop!;
-            this.t.stop({ kind: 'debug', cpu: v.index, reason: d.reason, address: d.address });
+            this.t.stop({ kind: 'debug', cpu: v.index, reason: d.reason, address: d.address, ...(d.dataAddress !== undefined ? { dataAddress: d.dataAddress } : {}) });
             return 'stop';
           }
           case 'budget': allIdle = false; break;

@@ -14,6 +14,7 @@ import {
   CODE_MAP_BASE, CR0_PG, CR0_WP, CpuState, S, TLBE_ADDEND, TLBE_GPA,
   TLBE_TAG_READ, TLBE_TAG_WRITE, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_OFFSET, TLB_SET_BYTES,
 } from '../state.js';
+import { WATCH_VECTOR, type Watchpoints } from './watch.js';
 
 export const Access = { READ: 0, WRITE: 1, FETCH: 2 } as const;
 export type Access = (typeof Access)[keyof typeof Access];
@@ -41,6 +42,15 @@ export class Mmu {
   slowAccesses = 0;
   /** Set when a write hit a page holding translated code (the run loop invalidates). */
   onCodeWrite: (gpa: number) => void = () => {};
+  /**
+   * GDB data watchpoints (src/cpu/runtime/watch.ts): set only while some
+   * exist (the TLB then skips their pages); checked in the slow path only
+   * while `watchArmed` (the run loop arms it around translated code).
+   */
+  watch: Watchpoints | undefined;
+  watchArmed = false;
+  /** The watched address of the last hit (WATCH_VECTOR raised). */
+  watchHit: bigint | undefined;
 
   constructor(readonly st: CpuState, readonly mem: GuestMemory, readonly bus: PhysicalBus) {
     this.dv = new DataView(mem.wasmMemory.buffer as ArrayBuffer);
@@ -99,6 +109,7 @@ export class Mmu {
     const pageGpa = w.gpa - (w.gpa & 0xfff);
     const wa = this.wasmAddr(pageGpa, 4096);
     if (wa < 0) return;
+    if (this.watch !== undefined && this.watch.pageWatched(lin)) return;
     const e = this.tlbEntry(lin, cpl);
     const tag = BigInt.asIntN(64, lin & ~0xfffn);
     const writeOk = w.writable && w.dirty && this.u8[CODE_MAP_BASE + (wa >>> 12)] === 0 &&
@@ -180,6 +191,15 @@ export class Mmu {
     return this.dv.getUint32(e + TLBE_ADDEND, true) + off;
   }
 
+  /** A watchpoint covers this access: abort the instruction with WATCH_VECTOR (the run loop completes it and stops). */
+  private watchTrap(lin: bigint, size: number, write: boolean): boolean {
+    const hit = this.watch!.hit(lin, size, write);
+    if (hit === undefined) return false;
+    this.watchHit = hit;
+    this.raise(WATCH_VECTOR, -1);
+    return true;
+  }
+
   /** Read `size` (1,2,4,8) bytes at a linear address; undefined after raising #PF. */
   read(lin: bigint, size: number, cpl: number, acc: Access = Access.READ): bigint | undefined {
     if (acc === Access.READ) {
@@ -200,6 +220,7 @@ export class Mmu {
       const g0 = this.translate(lin, acc, cpl); if (g0 < 0) return undefined;
       const lin1 = (lin + BigInt(size - 1)) & ~0xfffn;
       const g1 = this.translate(lin1, acc, cpl); if (g1 < 0) return undefined;
+      if (this.watchArmed && acc !== Access.FETCH && this.watchTrap(lin, size, false)) return undefined;
       let v = 0n;
       for (let i = 0; i < size; i++) {
         const gpa = off + i < 4096 ? g0 + i : g1 + (off + i - 4096);
@@ -209,6 +230,7 @@ export class Mmu {
     }
     const w = this.walk(lin, acc, cpl);
     if (typeof w === 'number') { this.st.cr2 = lin; this.raise(VEC_PF, w); return undefined; }
+    if (this.watchArmed && acc !== Access.FETCH && this.watchTrap(lin, size, false)) return undefined;
     if (acc !== Access.FETCH) this.fill(lin, w, cpl, acc);
     return this.readPhys(w.gpa, size);
   }
@@ -230,6 +252,7 @@ export class Mmu {
       const g0 = this.translate(lin, Access.WRITE, cpl); if (g0 < 0) return false;
       const lin1 = (lin + BigInt(size - 1)) & ~0xfffn;
       const g1 = this.translate(lin1, Access.WRITE, cpl); if (g1 < 0) return false;
+      if (this.watchArmed && this.watchTrap(lin, size, true)) return false;
       for (let i = 0; i < size; i++) {
         const gpa = off + i < 4096 ? g0 + i : g1 + (off + i - 4096);
         this.writePhys(gpa, 1, (v >> BigInt(8 * i)) & 0xffn);
@@ -238,6 +261,7 @@ export class Mmu {
     }
     const w = this.walk(lin, Access.WRITE, cpl);
     if (typeof w === 'number') { this.st.cr2 = lin; this.raise(VEC_PF, w); return false; }
+    if (this.watchArmed && this.watchTrap(lin, size, true)) return false;
     this.fill(lin, w, cpl, Access.WRITE);
     this.writePhys(w.gpa, size, v);
     return true;

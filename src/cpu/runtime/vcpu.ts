@@ -18,7 +18,9 @@ import {
 import { Exit } from '../translate/core.js';
 import { WR_SMC } from '../translate/block.js';
 import { F_CF } from '../translate/flags.js';
-import { Engine } from './engine.js';
+import { Engine, JIT_DECODER_FEATURES } from './engine.js';
+import { decodeInto } from '../decoder/decoder.js';
+import { WATCH_VECTOR } from './watch.js';
 import { execute, getRflags, setRflagsRaw, statusFlags, type Interp } from './interp.js';
 import { Access, Mmu, VEC_DF, VEC_GP, VEC_NP, VEC_PF, VEC_SS, VEC_TS, VEC_UD } from './mmu.js';
 import type { SystemOps } from './system-ops.js';
@@ -846,7 +848,7 @@ export class Vcpu implements SystemOps {
   /** Set when the vCPU stopped at a breakpoint: the next arrival at that RIP executes it. */
   private resumeOverBp: bigint | undefined;
   /** Why the last run() returned 'debug'. */
-  debugStop: { reason: 'breakpoint' | 'single-step'; address: bigint } | undefined;
+  debugStop: { reason: 'breakpoint' | 'single-step' | 'watchpoint'; address: bigint; dataAddress?: bigint } | undefined;
 
   run(budget: number): 'budget' | 'halted' | 'triple' | 'error' | 'wait' | 'debug' {
     const st = this.st;
@@ -869,7 +871,10 @@ export class Vcpu implements SystemOps {
       const chunk = inShadow || stepping || this.bpStep ? 1 : Math.min(left, 20000);
       st.setU32(S.BUDGET, chunk);
       st.setU32(S.MODE_KEY, this.modeKey());
+      const watching = this.mmu.watch !== undefined;
+      if (watching) this.mmu.watchArmed = true;
       const code = core.run(this.base);
+      if (watching) this.mmu.watchArmed = false;
       lastCode = code;
       this.exits++;
       if (inShadow && code !== Exit.MISS && this.shadowGen === shadowGen) this.shadow = false;
@@ -885,7 +890,14 @@ export class Vcpu implements SystemOps {
           if (!t) return 'triple';
           break;
         }
-        case Exit.EXCEPTION: if (this.deliverPending() === 'triple') return 'triple'; break;
+        case Exit.EXCEPTION:
+          if (watching && st.i32(S.EXC_VECTOR) === WATCH_VECTOR) {
+            const w = this.completeWatchedInsn();
+            if (w !== 'ok') return w;
+            break;
+          }
+          if (this.deliverPending() === 'triple') return 'triple';
+          break;
         case Exit.HOST: if ((this.runState as VcpuRunState) === 'halted') return 'halted'; break;
         default: this.lastError = `unknown exit ${code}`; return 'error';
       }
@@ -895,6 +907,36 @@ export class Vcpu implements SystemOps {
       }
     }
     return 'budget';
+  }
+
+  /**
+   * A watchpoint hit aborted the instruction at RIP (WATCH_VECTOR, like a
+   * fault: nothing of it is committed). Execute that one instruction with
+   * watchpoint checks off, then stop: data breakpoints are traps, reported
+   * with RIP after the access (SDM Vol. 3 §18.2.4.1). If the instruction
+   * faults elsewhere it never completed: the fault is delivered, no stop.
+   */
+  private completeWatchedInsn(): 'ok' | 'debug' | 'triple' {
+    const st = this.st;
+    st.setU32(S.EXC_VECTOR, 0xffffffff);
+    const dataAddress = this.mmu.watchHit ?? 0n;
+    this.mmu.watchHit = undefined;
+    this.syncCtx();
+    const mode = this.mode;
+    const rip = st.rip;
+    const lin = (r: bigint): bigint => (mode === 64 ? r : (r + st.segBase(1)) & 0xffffffffn);
+    let code: number;
+    const fetched = this.mmu.fetch(lin(rip), 15, this.cpl);
+    if (!fetched) code = Exit.EXCEPTION;
+    else {
+      const insn = new Instruction();
+      const n = decodeInto(insn, fetched.bytes, 0, fetched.bytes.length, mode, JIT_DECODER_FEATURES);
+      code = n < 0 ? this.raise(VEC_UD) : Vcpu.makeHelper(insn, rip)(this);
+    }
+    if (code === Exit.EXCEPTION) return this.deliverPending() === 'triple' ? 'triple' : 'ok';
+    this.instructions++;
+    this.debugStop = { reason: 'watchpoint', address: lin(st.rip), dataAddress };
+    return 'debug';
   }
 
   /** Translate the block at CS:RIP (or raise the fetch fault). Returns false on triple fault. */
