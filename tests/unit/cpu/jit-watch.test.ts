@@ -8,6 +8,7 @@ import { Bus } from '../../../src/memory/bus.js';
 import { JitAccelerator, JIT_RESERVED_BYTES } from '../../../src/cpu/accelerator.js';
 import { createCpuidPolicy } from '../../../src/cpu/cpuid.js';
 import type { SegmentState, StopReason } from '../../../src/accel/types.js';
+import { ManualTimeSource } from '../../../src/devices/clock.js';
 
 const CODE = 0x200000;
 const DATA = 0x10000;
@@ -40,7 +41,12 @@ async function machine(code: number[], opts: { noInline?: boolean } = {}) {
     },
   });
   const v = jit.vcpus[0]!;
-  const next = (): Promise<StopReason> => new Promise((res) => { onStop = res; jit.resume(); });
+  // A stop that never comes (the guest halts with interrupts off) fails the test quickly.
+  const next = (): Promise<StopReason> => new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new Error('no stop within 5 s')), 5000);
+    onStop = (r) => { clearTimeout(t); res(r); };
+    jit.resume();
+  });
   const setRip = (rip: number): void => { const s = jit.getState(0); s.regs.rip = BigInt(rip); jit.setState(0, s); };
   return { mem, jit, v, dbg: jit.debug, next, stops, setRip };
 }
@@ -84,6 +90,15 @@ describe('JIT data watchpoints', () => {
       await m.jit.destroy();
     });
   }
+
+  test('deterministic mode reports the same stop with the watched address', async () => {
+    const m = await machine(PROGRAM);
+    m.jit.setDeterministic({ seed: 1n, time: new ManualTimeSource(), nsPerInstruction: 1n });
+    m.dbg.addWatchpoint!('write', BigInt(DATA + 2), 1);
+    const r = await m.next();
+    expect(r).toEqual({ kind: 'debug', cpu: 0, reason: 'watchpoint', address: BigInt(CODE + 12), dataAddress: BigInt(DATA + 2) });
+    await m.jit.destroy();
+  });
 
   test('an access watchpoint fires on a partial overlap, not on a neighbour in the same page', async () => {
     // mov [DATA+4], eax (neighbour of DATA..DATA+3) | mov word [DATA+2], ax (overlaps) | hlt
