@@ -1,7 +1,7 @@
-// The real gdb against the stub on the JIT. Breakpoints, stepping and
-// watchpoints need the JIT's AcceleratorDebug; until it has one those
-// sessions are skipped with the reason, and the rest (threads, registers,
-// memory, monitor, Ctrl-C, reset, kill) runs.
+// The real gdb against the stub on the JIT: the same sessions as on KVM
+// (breakpoints, stepping, watchpoints, FPU registers, threads, monitor,
+// Ctrl-C, reset, kill). A session whose AcceleratorDebug member is missing
+// is skipped with the reason printed.
 import { describe } from 'vitest';
 import { JitAccelerator } from '../../src/cpu/accelerator.js';
 import { gdbPath } from './gdb-helpers.js';
