@@ -63,6 +63,10 @@ function templates(): string[] {
     'cvtsi2sd xmm0, rax; sqrtsd xmm1, xmm0; movq [rsi+8], xmm1',
     'movq xmm0, rax; movd xmm1, ebx; por xmm0, xmm1; movq rcx, xmm0',
     'movups xmm2, [rsi]; movaps xmm3, xmm2; andps xmm3, [rsi+16]; movups [rsi+80], xmm3',
+    // self-loop blocks (translate/block.ts: a wasm loop with registers and flags in locals)
+    'and rcx, 15; inc rcx; 1: add rax, rbx; adc rdx, rax; xor rbx, rdx; dec rcx; jnz 1b',
+    'and rcx, 31; inc rcx; mov rdi, rsi; 1: movzx eax, byte ptr [rdi]; add rdi, 1; xor rdx, rax; imul rdx, rbx; mov byte ptr [rdi+64], dl; sub rcx, 1; jne 1b',
+    'and rcx, 7; 1: shl rax, 1; rcl rbx, 1; inc rcx; cmp rcx, 9; jbe 1b',
     // inline SSE (translate/block.ts genSse): logic, add/sub/compare, shifts by imm incl. counts past the lane width
     'movdqu xmm0, [rsi]; movdqu xmm1, [rsi+16]; pandn xmm0, xmm1; pcmpgtd xmm1, xmm0; movdqu [rsi+32], xmm0; movdqu [rsi+48], xmm1',
     'movdqu xmm0, [rsi]; movdqa xmm1, xmm0; psrld xmm0, 5; psraw xmm1, 20; movdqu [rsi+32], xmm0; movdqu [rsi+48], xmm1',

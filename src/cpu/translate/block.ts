@@ -466,6 +466,22 @@ function emitBlock(tx: Tx, insns: readonly BlockInsn[]): void {
   tx.exit = fb.block();
   let endRip = 0n;
   let ended = false;
+  // A block whose last instruction branches back to its own start runs as a wasm loop:
+  // registers and the flags record stay in locals across iterations; each iteration charges the
+  // budget and loops only while budget is left and no host request is pending (what the
+  // dispatcher checks between blocks).
+  const startRip = insns[0]?.rip;
+  const lastBi = insns[insns.length - 1];
+  // (No executor calls inside, not even fallbacks: flushForHelper stores only the registers written
+  // before the call in program order, which in a second iteration would miss those written later in the first.)
+  const selfLoop = tx.opts.mode === 64 && startRip !== undefined && lastBi !== undefined &&
+    insns.every((b) => b.helper < 0 && !needsFallback(b.insn)) &&
+    (lastBi.insn.flow === Flow.JCC || lastBi.insn.flow === Flow.JMP) && (tx.opts.chain ?? []).some((c) => c.rip === startRip);
+  let top: Label | undefined;
+  if (selfLoop) {
+    top = fb.loop();
+    fb.get(tx.base).get(tx.base).i32Load(S.BUDGET).i32Const(insns.length).i32Sub().i32Store(S.BUDGET);
+  }
   for (const bi of insns) {
     const { insn, rip } = bi;
     const next = BigInt.asUintN(64, rip + BigInt(insn.length));
@@ -489,6 +505,13 @@ function emitBlock(tx: Tx, insns: readonly BlockInsn[]): void {
     if (done) { ended = true; break; }
   }
   if (!ended) fb.i64Const(BigInt.asIntN(64, endRip)).set(tx.rip);
+  if (top) {
+    fb.get(tx.rip).i64Const(BigInt.asIntN(64, startRip!)).i64Eq();
+    fb.get(tx.base).i32Load(S.BUDGET).i32Const(0).i32GtS().i32And();
+    fb.get(tx.base).i32Load(S.REQUEST).i32Eqz().i32And();
+    fb.brIf(top);
+    fb.end(); // loop
+  }
   fb.end(); // exit
   // epilogue
   for (const r of tx.written) fb.get(tx.base).get(tx.regs[r]!).i64Store(S.GPR + r * 8);
@@ -509,7 +532,7 @@ function emitBlock(tx: Tx, insns: readonly BlockInsn[]): void {
   fb.get(tx.st);
   // prologue (spliced in front): charge the budget, load the registers and flags the block uses
   const body = fb.code.splice(0, fb.code.length);
-  fb.get(tx.base).get(tx.base).i32Load(S.BUDGET).i32Const(insns.length).i32Sub().i32Store(S.BUDGET);
+  if (!selfLoop) fb.get(tx.base).get(tx.base).i32Load(S.BUDGET).i32Const(insns.length).i32Sub().i32Store(S.BUDGET);
   for (const r of tx.used) fb.get(tx.base).i64Load(S.GPR + r * 8).set(tx.regs[r]!);
   if (tx.flagsTouched || tx.flagsWritten) tx.loadFlags();
   for (const b of body) fb.code.push(b);
