@@ -17,6 +17,7 @@ import type { InterruptMessage, InterruptSink } from '../devices/irq.js';
 import { GsiRouter, Ioapic } from '../devices/ioapic.js';
 import { Uart16550 } from '../devices/uart16550.js';
 import { DebugExit, debugExitStatus } from '../devices/debug-exit.js';
+import { GedRegisters, GED_REGS_BASE, GED_REGS_SIZE, GED_REG_RESET, GED_REG_SLEEP_CTL, GED_REG_SLEEP_STS, GED_RESET_VALUE } from '../devices/ged.js';
 import { HostTimeSource, type TimeSource } from '../devices/clock.js';
 import { Mc146818Rtc, setMicrovmCmosMemory } from '../devices/rtc-mc146818.js';
 import { createCpuidPolicy, type MicrovmCpuidPolicy } from '../cpu/cpuid.js';
@@ -34,6 +35,8 @@ export type ExitReason =
   | { kind: 'debug-exit'; code: number; status: number }
   /** Triple fault (or reset request) under -no-reboot: QEMU exits with status 0. */
   | { kind: 'triple-fault'; status: 0 }
+  /** The guest powered off through the ACPI GED sleep register (S5), as Linux's `poweroff` does. */
+  | { kind: 'poweroff'; status: 0 }
   /** The user quit (Ctrl-A x) or the host called stop(). */
   | { kind: 'stopped'; status: 0 }
   /** Something went wrong in the emulator or the accelerator; the guest could not go on. */
@@ -128,6 +131,13 @@ export class Microvm extends EventEmitter {
     const sink: InterruptSink = { deliver: (msg: InterruptMessage) => this.accel?.deliverInterrupt(msg) };
     this.ioapics.push(new Ioapic(sink, { gsiBase: 0, id: 0 }));
     this.mmio.register(IOAPIC0_BASE, IOAPIC_SIZE, this.ioapics[0]!, 'ioapic0');
+    if (config.machine.acpi) {
+      // Hardware-reduced ACPI: the FADT points the guest at these for S5 and reset.
+      this.mmio.register(GED_REGS_BASE, GED_REGS_SIZE, new GedRegisters({
+        poweroff: () => this.finish({ kind: 'poweroff', status: 0 }),
+        reset: () => this.onAccelStop({ kind: 'reset-request', cpu: 0 }),
+      }), 'ged');
+    }
     if (config.machine.ioapic2) {
       this.ioapics.push(new Ioapic(sink, { gsiBase: 24, id: 1 }));
       this.mmio.register(IOAPIC1_BASE, IOAPIC_SIZE, this.ioapics[1]!, 'ioapic1');
@@ -250,7 +260,13 @@ export class Microvm extends EventEmitter {
         ...(typeof this.config.kernel === 'string' ? { kernelName: this.config.kernel } : {}),
         ...(typeof this.config.initrd === 'string' ? { initrdName: this.config.initrd } : {}),
         ...(m.acpi ? {
-          acpi: microvmAcpiOptions({ cpus, ioapic2: m.ioapic2, rtc: m.rtc, isaSerial: m.isaSerial, pic: m.pic, virtioTransports: this.virtioTransports }),
+          acpi: {
+            ...microvmAcpiOptions({ cpus, ioapic2: m.ioapic2, rtc: m.rtc, isaSerial: m.isaSerial, pic: m.pic, virtioTransports: this.virtioTransports }),
+            ged: {
+              sleepCtlGpa: GED_REGS_BASE + GED_REG_SLEEP_CTL, sleepStsGpa: GED_REGS_BASE + GED_REG_SLEEP_STS,
+              resetGpa: GED_REGS_BASE + GED_REG_RESET, resetValue: GED_RESET_VALUE,
+            },
+          },
         } : {}),
         // QEMU's firmware (qboot) always writes an MP table; it cannot describe more than 254 CPUs.
         ...(cpus <= 254 ? { mptable: { cpus, cpuSignature: leaf1.eax, cpuFeatures: leaf1.edx } } : {}),
