@@ -176,6 +176,8 @@ class Tx {
   flagsWritten = false;
   /** CR0.EM/TS and CR4.OSFXSR were checked by an earlier inlined SSE instruction of this block (no helper ran since). */
   sseChecked = false;
+  /** The instruction being emitted has a store (its slow path may report a self-modifying write). */
+  stored = false;
   known: FlagsDesc | undefined;
   exit!: Label;
   readonly fnFlags: number; readonly fnCond: number; readonly fnRd: number; readonly fnWr: number; readonly fnInterp: number;
@@ -285,6 +287,7 @@ class Tx {
   /** Store the low `size` bytes of local v at the address in `a`. */
   genStore(a: I64, size: number, v: I64, faultRip: bigint): void {
     const fb = this.fb;
+    this.stored = true;
     this.countAccess();
     const e = fb.local('i32');
     const done = fb.block();
@@ -499,9 +502,10 @@ function emitBlock(tx: Tx, insns: readonly BlockInsn[]): void {
       continue;
     }
     if (needsFallback(insn)) { genSse(tx, bi, next); continue; }
+    tx.stored = false;
     const done = genInline(tx, insn, rip, next);
     // Self-modifying store: finish this instruction, then leave.
-    fb.get(tx.smc).if_(); fb.i64Const(BigInt.asIntN(64, next)).set(tx.rip).br(tx.exit); fb.end();
+    if (tx.stored) { fb.get(tx.smc).if_(); fb.i64Const(BigInt.asIntN(64, next)).set(tx.rip).br(tx.exit); fb.end(); }
     if (done) { ended = true; break; }
   }
   if (!ended) fb.i64Const(BigInt.asIntN(64, endRip)).set(tx.rip);
