@@ -481,9 +481,13 @@ function emitBlock(tx: Tx, insns: readonly BlockInsn[]): void {
     insns.every((b) => b.helper < 0 && !needsFallback(b.insn)) &&
     (lastBi.insn.flow === Flow.JCC || lastBi.insn.flow === Flow.JMP) && (tx.opts.chain ?? []).some((c) => c.rip === startRip);
   let top: Label | undefined;
+  // The loop keeps the budget in a local (stored back in the epilogue): nothing a loop calls
+  // (rd/wr slow paths; it has no executor calls) reads S.BUDGET.
+  let budget: I32 | undefined;
   if (selfLoop) {
+    budget = fb.local('i32');
     top = fb.loop();
-    fb.get(tx.base).get(tx.base).i32Load(S.BUDGET).i32Const(insns.length).i32Sub().i32Store(S.BUDGET);
+    fb.get(budget).i32Const(insns.length).i32Sub().set(budget);
   }
   for (const bi of insns) {
     const { insn, rip } = bi;
@@ -511,13 +515,14 @@ function emitBlock(tx: Tx, insns: readonly BlockInsn[]): void {
   if (!ended) fb.i64Const(BigInt.asIntN(64, endRip)).set(tx.rip);
   if (top) {
     fb.get(tx.rip).i64Const(BigInt.asIntN(64, startRip!)).i64Eq();
-    fb.get(tx.base).i32Load(S.BUDGET).i32Const(0).i32GtS().i32And();
+    fb.get(budget!).i32Const(0).i32GtS().i32And();
     fb.get(tx.base).i32Load(S.REQUEST).i32Eqz().i32And();
     fb.brIf(top);
     fb.end(); // loop
   }
   fb.end(); // exit
   // epilogue
+  if (budget) fb.get(tx.base).get(budget).i32Store(S.BUDGET);
   for (const r of tx.written) fb.get(tx.base).get(tx.regs[r]!).i64Store(S.GPR + r * 8);
   tx.storeFlags();
   fb.get(tx.base).get(tx.rip).i64Store(S.RIP);
@@ -536,7 +541,8 @@ function emitBlock(tx: Tx, insns: readonly BlockInsn[]): void {
   fb.get(tx.st);
   // prologue (spliced in front): charge the budget, load the registers and flags the block uses
   const body = fb.code.splice(0, fb.code.length);
-  if (!selfLoop) fb.get(tx.base).get(tx.base).i32Load(S.BUDGET).i32Const(insns.length).i32Sub().i32Store(S.BUDGET);
+  if (budget) fb.get(tx.base).i32Load(S.BUDGET).set(budget);
+  else fb.get(tx.base).get(tx.base).i32Load(S.BUDGET).i32Const(insns.length).i32Sub().i32Store(S.BUDGET);
   for (const r of tx.used) fb.get(tx.base).i64Load(S.GPR + r * 8).set(tx.regs[r]!);
   if (tx.flagsTouched || tx.flagsWritten) tx.loadFlags();
   for (const b of body) fb.code.push(b);
