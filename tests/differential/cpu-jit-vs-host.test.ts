@@ -4,13 +4,9 @@
 // ones the SDM leaves undefined for the instructions involved) and memory
 // must match. Seeded and bounded; FULL=1 runs more cases.
 import { describe, expect, test } from 'vitest';
-import { GuestMemory } from '../../src/memory/guest-memory.js';
-import { Bus } from '../../src/memory/bus.js';
-import { JitAccelerator, JIT_RESERVED_BYTES } from '../../src/cpu/accelerator.js';
-import { createCpuidPolicy } from '../../src/cpu/cpuid.js';
-import { decode } from '../../src/cpu/decoder/decoder.js';
-import type { SegmentState, VcpuState } from '../../src/accel/types.js';
-import { assemble, buildNativeHelper, CODE_ADDR, DATA_ADDR, DATA_BYTES, runNative } from './cpu-native-helper.js';
+import {
+  assemble, buildNativeHelper, CODE_ADDR, DATA_ADDR, DATA_BYTES, jitState, makeJit, rng, runNative, undefinedFlags,
+} from './cpu-native-helper.js';
 
 const FULL = !!process.env['FULL'];
 const CASES_PER_TEMPLATE = FULL ? 60 : 5;
@@ -76,56 +72,11 @@ function templates(): string[] {
   return t;
 }
 
-/** xorshift64* (seeded, reproducible). */
-function rng(seed: bigint): () => bigint {
-  let s = seed;
-  return () => { s ^= s >> 12n; s ^= (s << 25n) & ((1n << 64n) - 1n); s ^= s >> 27n; return BigInt.asUintN(64, s * 0x2545f4914f6cdd1dn); };
-}
-
-function flat(sel: number, code: boolean): SegmentState {
-  return { selector: sel, base: 0n, limit: 0xffffffff, type: code ? 0xb : 0x3, present: true, dpl: 0, db: !code, s: true, l: code, g: true, avl: false, unusable: false };
-}
-
-async function makeJit(noInline: boolean): Promise<{ jit: JitAccelerator; mem: GuestMemory }> {
-  const mem = new GuestMemory(1024 * 1024 * 1024, { reservedBytes: JIT_RESERVED_BYTES });
-  const jit = new JitAccelerator();
-  jit.noInline = noInline;
-  await jit.init({
-    memory: mem, pio: new Bus('pio'), mmio: new Bus('mmio'), cpuid: createCpuidPolicy({ accel: 'jit' }), cpuCount: 1,
-    onStop: () => {}, onEoi: () => {}, nowNs: () => process.hrtime.bigint(),
-  });
-  // Identity map the first 1 GiB with one 1 GiB page (PML4 at 0x1000, PDPT at 0x2000).
-  mem.writeU64(0x1000, 0x2000n | 3n);
-  mem.writeU64(0x2000, 0x83n);
-  return { jit, mem };
-}
-
-function jitState(gpr: bigint[], rflags: bigint): VcpuState {
-  const nul: SegmentState = { ...flat(0, false), unusable: true, present: false };
-  return {
-    regs: { gpr, rip: BigInt(CODE_ADDR), rflags },
-    sregs: {
-      cs: flat(8, true), ds: flat(16, false), es: flat(16, false), ss: flat(16, false), fs: flat(16, false), gs: flat(16, false),
-      tr: { ...flat(0x18, false), type: 0xb, s: false, limit: 0x67 }, ldt: nul,
-      gdt: { base: 0n, limit: 0 }, idt: { base: 0n, limit: 0 },
-      cr0: 0x80000033n, cr2: 0n, cr3: 0x1000n, cr4: 0x620n, cr8: 0n, efer: 0xd00n, apicBase: 0xfee00900n,
-    },
-  };
-}
-
 describe('JIT vs host CPU', () => {
   const snippets = templates();
   const codes = assemble(snippets);
   const native = buildNativeHelper();
-  const undef = codes.map((c) => {
-    let m = 0, off = 0;
-    while (off < c.length) {
-      const r = decode(c, off, 64);
-      if (!('mn' in r)) break;
-      m |= r.flagsUndefined; off += r.length;
-    }
-    return m;
-  });
+  const undef = undefinedFlags(codes);
   for (const noInline of [false, true]) {
     test(`${snippets.length} templates x ${CASES_PER_TEMPLATE} random inputs (${noInline ? 'executor' : 'inline'})`, async () => {
       const { jit, mem } = await makeJit(noInline);

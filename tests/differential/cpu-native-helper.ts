@@ -7,6 +7,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GuestMemory } from '../../src/memory/guest-memory.js';
+import { Bus } from '../../src/memory/bus.js';
+import { JitAccelerator, JIT_RESERVED_BYTES } from '../../src/cpu/accelerator.js';
+import { createCpuidPolicy } from '../../src/cpu/cpuid.js';
+import { decode } from '../../src/cpu/decoder/decoder.js';
+import type { SegmentState, VcpuState } from '../../src/accel/types.js';
 
 export const DATA_ADDR = 0x10000000;
 export const CODE_ADDR = 0x20000000;
@@ -136,3 +142,58 @@ export function assemble(snippets: string[]): Uint8Array[] {
   const bin = new Uint8Array(execFileSync('cat', [join(dir, 'a.bin')]));
   return snippets.map((_, i) => bin.slice(off.get(i)!, off.get(i + 1)!));
 }
+
+// ---- The JIT side of the differential suites (cpu-jit-vs-host, simd-sse, x87) ----
+
+/** xorshift64* (seeded, reproducible). */
+export function rng(seed: bigint): () => bigint {
+  let s = seed;
+  return () => { s ^= s >> 12n; s ^= (s << 25n) & ((1n << 64n) - 1n); s ^= s >> 27n; return BigInt.asUintN(64, s * 0x2545f4914f6cdd1dn); };
+}
+
+/** A flat 4 GiB ring-0 segment (64-bit code when `code`). */
+export function flat(sel: number, code: boolean): SegmentState {
+  return { selector: sel, base: 0n, limit: 0xffffffff, type: code ? 0xb : 0x3, present: true, dpl: 0, db: !code, s: true, l: code, g: true, avl: false, unusable: false };
+}
+
+/** A JIT with 1 GiB of RAM identity-mapped by one 1 GiB page (PML4 at 0x1000, PDPT at 0x2000). */
+export async function makeJit(noInline: boolean): Promise<{ jit: JitAccelerator; mem: GuestMemory }> {
+  const mem = new GuestMemory(1024 * 1024 * 1024, { reservedBytes: JIT_RESERVED_BYTES });
+  const jit = new JitAccelerator();
+  jit.noInline = noInline;
+  await jit.init({
+    memory: mem, pio: new Bus('pio'), mmio: new Bus('mmio'), cpuid: createCpuidPolicy({ accel: 'jit' }), cpuCount: 1,
+    onStop: () => {}, onEoi: () => {}, nowNs: () => process.hrtime.bigint(),
+  });
+  mem.writeU64(0x1000, 0x2000n | 3n);
+  mem.writeU64(0x2000, 0x83n);
+  return { jit, mem };
+}
+
+/** 64-bit ring-0 state with SSE enabled, at CODE_ADDR, as the native runner starts. */
+export function jitState(gpr: bigint[], rflags: bigint): VcpuState {
+  const nul: SegmentState = { ...flat(0, false), unusable: true, present: false };
+  return {
+    regs: { gpr, rip: BigInt(CODE_ADDR), rflags },
+    sregs: {
+      cs: flat(8, true), ds: flat(16, false), es: flat(16, false), ss: flat(16, false), fs: flat(16, false), gs: flat(16, false),
+      tr: { ...flat(0x18, false), type: 0xb, s: false, limit: 0x67 }, ldt: nul,
+      gdt: { base: 0n, limit: 0 }, idt: { base: 0n, limit: 0 },
+      cr0: 0x80000033n, cr2: 0n, cr3: 0x1000n, cr4: 0x620n, cr8: 0n, efer: 0xd00n, apicBase: 0xfee00900n,
+    },
+  };
+}
+
+/** Per snippet: the RFLAGS bits the SDM leaves undefined for any of its instructions (masked in comparisons). */
+export function undefinedFlags(codes: readonly Uint8Array[]): number[] {
+  return codes.map((c) => {
+    let m = 0, off = 0;
+    while (off < c.length) {
+      const r = decode(c, off, 64);
+      if (!('mn' in r)) break;
+      m |= r.flagsUndefined; off += r.length;
+    }
+    return m;
+  });
+}
+

@@ -5,12 +5,9 @@
 // Results are stored with FSTP m80 / FST m32/m64 / FIST(P)/FISTTP, and FSW
 // (FNSTSW AX: exception flags, C0-C3, TOP) and RFLAGS (FCOMI) are compared.
 import { describe, expect, test } from 'vitest';
-import { GuestMemory } from '../../src/memory/guest-memory.js';
-import { Bus } from '../../src/memory/bus.js';
-import { JitAccelerator, JIT_RESERVED_BYTES } from '../../src/cpu/accelerator.js';
-import { createCpuidPolicy } from '../../src/cpu/cpuid.js';
-import type { SegmentState, VcpuState } from '../../src/accel/types.js';
-import { assemble, buildNativeHelper, CODE_ADDR, DATA_ADDR, DATA_BYTES, runNative } from './cpu-native-helper.js';
+import {
+  assemble, buildNativeHelper, CODE_ADDR, DATA_ADDR, DATA_BYTES, jitState, makeJit, rng, runNative,
+} from './cpu-native-helper.js';
 
 const FULL = !!process.env['FULL'];
 const CASES_PER_TEMPLATE = Number(process.env['X87_CASES'] ?? (FULL ? 64 : 8));
@@ -68,11 +65,6 @@ function templates(): string[] {
   return t;
 }
 
-function rng(seed: bigint): () => bigint {
-  let s = seed;
-  return () => { s ^= s >> 12n; s ^= (s << 25n) & ((1n << 64n) - 1n); s ^= s >> 27n; return BigInt.asUintN(64, s * 0x2545f4914f6cdd1dn); };
-}
-
 /** An 80-bit operand: [significand, sign|exponent]. */
 function ext80(rand: () => bigint, style: number): [bigint, number] {
   const x = rand(), pick = Number(x % 16n), sign = Number((x >> 8n) & 1n) << 15;
@@ -95,24 +87,12 @@ function ext80(rand: () => bigint, style: number): [bigint, number] {
   }
 }
 
-function flat(sel: number, code: boolean): SegmentState {
-  return { selector: sel, base: 0n, limit: 0xffffffff, type: code ? 0xb : 0x3, present: true, dpl: 0, db: !code, s: true, l: code, g: true, avl: false, unusable: false };
-}
-
 describe('x87 FPU: JIT vs host CPU', () => {
   const snippets = templates();
   const codes = assemble(snippets);
   const native = buildNativeHelper();
   test(`${snippets.length} templates x ${CASES_PER_TEMPLATE} inputs`, async () => {
-    const mem = new GuestMemory(1024 * 1024 * 1024, { reservedBytes: JIT_RESERVED_BYTES });
-    const jit = new JitAccelerator();
-    jit.noInline = true;
-    await jit.init({
-      memory: mem, pio: new Bus('pio'), mmio: new Bus('mmio'), cpuid: createCpuidPolicy({ accel: 'jit' }), cpuCount: 1,
-      onStop: () => {}, onEoi: () => {}, nowNs: () => process.hrtime.bigint(),
-    });
-    mem.writeU64(0x1000, 0x2000n | 3n);
-    mem.writeU64(0x2000, 0x83n);
+    const { jit, mem } = await makeJit(true);
     const rand = rng(0x87f00d5n);
     const cases: Array<{ t: number; code: Uint8Array; gpr: bigint[]; rflags: bigint; data: Uint8Array }> = [];
     for (let t = 0; t < codes.length; t++) {
@@ -139,20 +119,12 @@ describe('x87 FPU: JIT vs host CPU', () => {
     expect(expected.length).toBe(cases.length);
     const failures: string[] = [];
     const v = jit.vcpus[0]!;
-    const nul: SegmentState = { ...flat(0, false), unusable: true, present: false };
     for (let i = 0; i < cases.length; i++) {
       const c = cases[i]!, e = expected[i]!;
       mem.writeBytes(DATA_ADDR, c.data);
       mem.writeBytes(CODE_ADDR, new Uint8Array([...c.code, 0xf4]));
       jit.engine.flushAll();
-      const s0: VcpuState = {
-        regs: { gpr: [...c.gpr], rip: BigInt(CODE_ADDR), rflags: c.rflags },
-        sregs: {
-          cs: flat(8, true), ds: flat(16, false), es: flat(16, false), ss: flat(16, false), fs: flat(16, false), gs: flat(16, false),
-          tr: { ...flat(0x18, false), type: 0xb, s: false, limit: 0x67 }, ldt: nul, gdt: { base: 0n, limit: 0 }, idt: { base: 0n, limit: 0 },
-          cr0: 0x80000033n, cr2: 0n, cr3: 0x1000n, cr4: 0x620n, cr8: 0n, efer: 0xd00n, apicBase: 0xfee00900n,
-        },
-      };
+      const s0 = jitState([...c.gpr], c.rflags);
       jit.setState(0, s0);
       v.runState = 'running';
       let r = v.run(10000);
