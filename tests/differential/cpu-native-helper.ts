@@ -197,3 +197,22 @@ export function undefinedFlags(codes: readonly Uint8Array[]): number[] {
   });
 }
 
+/**
+ * Run one differential case on the JIT's vCPU 0: the case's data page and
+ * code (followed by HLT) written fresh, translations flushed, registers set,
+ * run until HLT or a fault (one budget refill). Returns what `Vcpu.run` returns.
+ */
+export function runCaseOnJit(
+  jit: JitAccelerator, mem: GuestMemory, c: { code: Uint8Array; gpr: bigint[]; rflags: bigint; data: Uint8Array },
+): ReturnType<JitAccelerator['vcpus'][number]['run']> {
+  const v = jit.vcpus[0]!;
+  mem.writeBytes(DATA_ADDR, c.data);
+  mem.writeBytes(CODE_ADDR, new Uint8Array([...c.code, 0xf4]));
+  jit.engine.flushAll();
+  jit.setState(0, jitState([...c.gpr], c.rflags));
+  v.runState = 'running'; // the previous case ended in HLT (setState keeps the run state)
+  let r = v.run(10000);
+  if (r === 'budget') r = v.run(10000);
+  return r;
+}
+

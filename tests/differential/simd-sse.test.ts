@@ -8,7 +8,7 @@
 // infinities, denormals, zeros). Seeded; FULL=1 runs many more cases.
 import { describe, expect, test } from 'vitest';
 import {
-  assemble, buildNativeHelper, CODE_ADDR, DATA_ADDR, DATA_BYTES, jitState, makeJit, rng, runNative, undefinedFlags,
+  assemble, buildNativeHelper, CODE_ADDR, DATA_ADDR, DATA_BYTES, makeJit, rng, runCaseOnJit, runNative, undefinedFlags,
 } from './cpu-native-helper.js';
 
 const FULL = !!process.env['FULL'];
@@ -150,13 +150,7 @@ describe('SIMD extensions: JIT vs host CPU', () => {
       const v = jit.vcpus[0]!;
       for (let i = 0; i < cases.length; i++) {
         const c = cases[i]!, e = expected[i]!;
-        mem.writeBytes(DATA_ADDR, c.data);
-        mem.writeBytes(CODE_ADDR, new Uint8Array([...c.code, 0xf4]));
-        jit.engine.flushAll();
-        jit.setState(0, jitState([...c.gpr], c.rflags));
-        v.runState = 'running'; // the previous case ended in HLT (setState keeps the run state)
-        let r = v.run(10000);
-        if (r === 'budget') r = v.run(10000);
+        const r = runCaseOnJit(jit, mem, c);
         const name = `#${i} ${snippets[c.t]} (style ${i % CASES_PER_TEMPLATE % 4})`;
         if (e.fault !== undefined) {
           if (r !== 'triple') failures.push(`${name}: host faulted (signal ${e.fault}), JIT ${r}`);

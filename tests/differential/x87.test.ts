@@ -6,7 +6,7 @@
 // (FNSTSW AX: exception flags, C0-C3, TOP) and RFLAGS (FCOMI) are compared.
 import { describe, expect, test } from 'vitest';
 import {
-  assemble, buildNativeHelper, CODE_ADDR, DATA_ADDR, DATA_BYTES, jitState, makeJit, rng, runNative,
+  assemble, buildNativeHelper, CODE_ADDR, DATA_ADDR, DATA_BYTES, makeJit, rng, runCaseOnJit, runNative,
 } from './cpu-native-helper.js';
 
 const FULL = !!process.env['FULL'];
@@ -121,14 +121,7 @@ describe('x87 FPU: JIT vs host CPU', () => {
     const v = jit.vcpus[0]!;
     for (let i = 0; i < cases.length; i++) {
       const c = cases[i]!, e = expected[i]!;
-      mem.writeBytes(DATA_ADDR, c.data);
-      mem.writeBytes(CODE_ADDR, new Uint8Array([...c.code, 0xf4]));
-      jit.engine.flushAll();
-      const s0 = jitState([...c.gpr], c.rflags);
-      jit.setState(0, s0);
-      v.runState = 'running';
-      let r = v.run(10000);
-      if (r === 'budget') r = v.run(10000);
+      const r = runCaseOnJit(jit, mem, c);
       const ops = Buffer.from(c.data.subarray(256, 282)).toString('hex');
       const name = `#${i} ${snippets[c.t]} ops=${ops}`;
       if (e.fault !== undefined) { if (r !== 'triple') failures.push(`${name}: host faulted (signal ${e.fault}), JIT ${r}`); continue; }
