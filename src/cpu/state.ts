@@ -70,8 +70,10 @@ export const S = {
   /** 8 segments x 32 bytes, index = Seg number (ES CS SS DS FS GS) then LDTR (6), TR (7). */
   SEG: 272,
   GDTR_BASE: 528, GDTR_LIMIT: 536, IDTR_BASE: 544, IDTR_LIMIT: 552,
-  /** 16 x 16 bytes (YMM upper halves later at XMM + 256). */
+  /** 16 x 16 bytes: XMM0..15 (= the low halves of YMM0..15). */
   XMM: 576,
+  /** 16 x 16 bytes: the upper halves of YMM0..15 (bits 255:128; XSAVE component 2 layout). */
+  YMMH: 832,
   MXCSR: 1088,
   FCW: 1092, FSW: 1094, FTW: 1096,
   /** x87 ST0..7 as 16-byte slots (80-bit values in the FXSAVE layout). */
@@ -87,7 +89,9 @@ export const S = {
   LAST_BLOCK_RIP: 1384,
   /** Inline memory accesses (i64), counted only by blocks translated with `profile` (bench/). */
   MEM_ACCESSES: 1392,
-  END: 1400,
+  /** XCR0 (i64; XSETBV/XGETBV ECX=0). Reset value 1 (x87 only), SDM vol. 1 13.3. */
+  XCR0: 1400,
+  END: 1408,
 } as const;
 
 export const SEG_BYTES = 32;

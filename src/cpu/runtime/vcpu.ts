@@ -139,6 +139,7 @@ export class Vcpu implements SystemOps {
     this.mmu.flushTlb();
     st.setU64(S.RFLAGS, 2n);
     st.setU32(S.FL_OP, 0);
+    st.setU64(S.XCR0, 1n);
     st.cr0 = CR0_ET | (1n << 30n) | (1n << 29n);
     const data: SegmentCache = { selector: 0, base: 0n, limit: 0xffff, attr: 0x93 };
     for (let i = 0; i < 6; i++) st.setSeg(i, data);
