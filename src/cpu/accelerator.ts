@@ -13,6 +13,7 @@ import { AccelError, type Accelerator, type AcceleratorDebug, type AcceleratorHo
 import type { InterruptMessage } from '../devices/irq.js';
 import { deliverInterruptMessage, deliverIpi, type Lapic } from '../devices/lapic.js';
 import { Engine } from './runtime/engine.js';
+import { jitDecoderFeatures } from './runtime/guest-features.js';
 import { Vcpu } from './runtime/vcpu.js';
 import { CODE_MAP_BASE, JIT_RESERVED_BYTES, MAX_VCPUS, S, VCPU_AREA_BASE, VCPU_STRIDE, readVcpuState, writeVcpuState } from './state.js';
 import { Exit } from './translate/core.js';
@@ -56,7 +57,7 @@ export class JitAccelerator implements Accelerator {
       throw new AccelError('JIT_UNSUPPORTED', `GuestMemory must reserve ${JIT_RESERVED_BYTES} bytes for the JIT (got ${host.memory.reservedBytes})`);
     }
     if (host.cpuCount < 1 || host.cpuCount > MAX_VCPUS) throw new AccelError('JIT_UNSUPPORTED', `the JIT supports 1..${MAX_VCPUS} vCPUs`);
-    const engine = new Engine<Vcpu>(host.memory);
+    const engine = new Engine<Vcpu>(host.memory, jitDecoderFeatures(host.cpuid));
     engine.noInline = this.noInline;
     engine.profile = this.profile;
     this.engine = engine;

@@ -5,9 +5,8 @@
  * physical address + linear RIP + mode key, with per-page invalidation.
  */
 import { decodeInto, relTarget } from '../decoder/decoder.js';
-import { makeFeatureSet } from '../decoder/features.js';
-import { SIMD_DECODER_FEATURES } from './simd.js';
-import { ATTR_INHIBIT_IRQ, ATTR_IO, ATTR_PRIVILEGED, ATTR_SEGLOAD, ATTR_SERIALIZING, ATTR_SYSTEM_STATE, DECODE_MORE, Feature, Flow, Instruction, Mn, type CpuMode, type FeatureSet } from '../decoder/types.js';
+import { JIT_DECODER_FEATURES } from './guest-features.js';
+import { ATTR_INHIBIT_IRQ, ATTR_IO, ATTR_PRIVILEGED, ATTR_SEGLOAD, ATTR_SERIALIZING, ATTR_SYSTEM_STATE, DECODE_MORE, Flow, Instruction, Mn, type CpuMode, type FeatureSet } from '../decoder/types.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import { CODE_MAP_BASE, JC_ENTRIES, JC_ENTRY_BYTES, JC_OFFSET } from '../state.js';
 import { buildCoreModule, jcHash, type CoreExports } from '../translate/core.js';
@@ -24,16 +23,6 @@ export interface CompiledBlock {
 
 /** An executor call; receives the vCPU running the block. */
 export type HelperFn<C> = (cpu: C) => number;
-
-/** Features the decoder accepts under the JIT (CPUID reports exactly these; see features.ts JIT_IMPLEMENTED_FEATURES). */
-export const JIT_DECODER_FEATURES: FeatureSet = makeFeatureSet([
-  Feature.X87, Feature.CMOV, Feature.CX8, Feature.CX16, Feature.MMX, Feature.SSE, Feature.SSE2, Feature.FXSR,
-  Feature.RDRAND, Feature.RDSEED, Feature.RDTSCP, Feature.CLFSH, Feature.LAHF_LM, Feature.SYSCALL, Feature.SYSENTER,
-  // VMCALL/VMMCALL are the KVM hypercall instructions; the other VMX/SVM instructions reach the executor and #UD there.
-  Feature.SVM, Feature.VMX,
-  // SSE3..SSE4.2, POPCNT, AES-NI, PCLMULQDQ, SHA (runtime/simd.ts).
-  ...SIMD_DECODER_FEATURES,
-]);
 
 export const MAX_BLOCK_INSNS = 64;
 /** Blocks and instructions compiled together in one module. */
@@ -70,7 +59,11 @@ export class Engine<C = unknown> {
   pausedNs = 0n;
   jsImports: { rd: Function; wr: Function; interp: Function } | undefined;
 
-  constructor(readonly mem: GuestMemory) {
+  /**
+   * @param features what the decoder accepts: the machine's CPU model
+   * (guest-features.ts jitDecoderFeatures); every vCPU shares it.
+   */
+  constructor(readonly mem: GuestMemory, readonly features: FeatureSet = JIT_DECODER_FEATURES) {
     const buf = mem.wasmMemory.buffer as ArrayBuffer;
     this.memPages = buf.byteLength / 65536;
     this.u8 = new Uint8Array(buf);
@@ -129,7 +122,7 @@ export class Engine<C = unknown> {
       const maxInsns = this.stepping ? 1 : MAX_BLOCK_INSNS;
       while (insns.length < maxInsns) {
         const insn = new Instruction();
-        const n = decodeInto(insn, code, off, code.length, mode, JIT_DECODER_FEATURES);
+        const n = decodeInto(insn, code, off, code.length, mode, this.features);
         if (n < 0) {
           if (insns.length === 0) fail = n === DECODE_MORE ? 'more' : n === -2 ? 'gp' : 'ud';
           break; // end the block before the bad instruction; it faults when reached

@@ -18,7 +18,7 @@ import {
 import { Exit } from '../translate/core.js';
 import { WR_SMC } from '../translate/block.js';
 import { F_CF } from '../translate/flags.js';
-import { Engine, JIT_DECODER_FEATURES } from './engine.js';
+import { Engine } from './engine.js';
 import { decodeInto } from '../decoder/decoder.js';
 import { WATCH_VECTOR } from './watch.js';
 import { execute, getRflags, setRflagsRaw, statusFlags, type Interp } from './interp.js';
@@ -931,7 +931,7 @@ export class Vcpu implements SystemOps {
     if (!fetched) code = Exit.EXCEPTION;
     else {
       const insn = new Instruction();
-      const n = decodeInto(insn, fetched.bytes, 0, fetched.bytes.length, mode, JIT_DECODER_FEATURES);
+      const n = decodeInto(insn, fetched.bytes, 0, fetched.bytes.length, mode, this.engine.features);
       code = n < 0 ? this.raise(VEC_UD) : Vcpu.makeHelper(insn, rip)(this);
     }
     if (code === Exit.EXCEPTION) return this.deliverPending() === 'triple' ? 'triple' : 'ok';
