@@ -749,6 +749,8 @@ export interface FlatTables {
   feat2: Int16Array;
   /** 6 per form: count, then up to 5 operand codes. */
   ops: Int32Array;
+  /** 5 per form: count, then up to 4 implicit-operand codes (opCode; K.MEM_DI keeps its segment in `reg`). */
+  impl: Int32Array;
   flagsRead: Int32Array;
   flagsWritten: Int32Array;
   flagsUndefined: Int32Array;
@@ -793,7 +795,7 @@ export function flatten(t: Tables): FlatTables {
     root, nodes: Int32Array.from(nodes),
     legacyModrm: new Uint8Array(8 * 256), legacyModreg: new Uint8Array(4 * 256),
     mn: new Uint16Array(n), info: new Int32Array(n), feat1: new Int16Array(n), feat2: new Int16Array(n),
-    ops: new Int32Array(n * 6), flagsRead: new Int32Array(n), flagsWritten: new Int32Array(n),
+    ops: new Int32Array(n * 6), impl: new Int32Array(n * 5), flagsRead: new Int32Array(n), flagsWritten: new Int32Array(n),
     flagsUndefined: new Int32Array(n), flow: new Uint8Array(n), attrs: new Int32Array(n), cond: new Int8Array(n),
     fallback: new Int32Array(n),
   };
@@ -820,6 +822,8 @@ export function flatten(t: Tables): FlatTables {
     ft.feat2[i] = f.feat2;
     ft.ops[i * 6] = f.ops.length;
     f.ops.forEach((o, k) => { ft.ops[i * 6 + 1 + k] = opCode(o); });
+    ft.impl[i * 5] = f.impl.length;
+    f.impl.forEach((o, k) => { ft.impl[i * 5 + 1 + k] = opCode(o); });
     ft.flagsRead[i] = f.flagsRead;
     ft.flagsWritten[i] = f.flagsWritten;
     ft.flagsUndefined[i] = f.flagsUndefined;

@@ -11,21 +11,48 @@
  * - UD0 (0F FF) has no ModRM byte;
  * - LOCK MOV CR0 is MOV CR8 (AltMovCr8).
  */
-import {
-  buildTables, flatten, CHECK_INVALID, CHECK_MOVCR, CHECK_MOVDR, CHECK_SREG_DST, CHECK_SREG_SRC, CHECK_XCHG, CHECK_GATHER,
-  FORMS, INFO_AMDFAR, INFO_BYTEOP, INFO_CHECK_SHIFT, INFO_D64, INFO_FEAT64, INFO_HAS_IMPL, INFO_M66,
-  INFO_VVVV_UNUSED, INFO_SHIFTK_SHIFT, K, SZ, SHIFTK_RCX, SHIFTK_ROT, SHIFTK_SHIFT, type OpSpec,
-} from './build.js';
+import * as B from './build.js';
+import { buildTables, flatten, FORMS, K, SZ, type OpSpec } from './build.js';
 import { ALL_FEATURES } from './features.js';
 import { Mn } from './mnemonics.js';
 import { LEGACY_LINES } from './table-legacy.js';
 import { VEX_LINES } from './table-vex.js';
+import * as T from './types.js';
 import {
-  ACCESS_READ, ATTR_LOCKABLE, FLAG_AF, FLAG_CF, FLAG_OF, FLAG_PF, FLAG_SF, FLAG_ZF, ATTR_LOCKED, BASE_RIP, DECODE_GP, DECODE_MORE, DECODE_UD, Instruction, NO_REG,
-  OpKind, OpMap, PFX_ADDRSIZE, PFX_HINT_NOT_TAKEN, PFX_HINT_TAKEN, PFX_LOCK, PFX_OPSIZE, PFX_REP,
-  PFX_REP_CONFLICT, PFX_REPNE, PFX_REX, PFX_SEG, PFX_VEX2, PFX_VEX3, RegClass, UdReason, Flow,
+  Instruction, OpKind, OpMap, RegClass, UdReason, Flow,
   type CpuMode, type DecodeFailure, type FeatureSet, type Operand,
 } from './types.js';
+
+// Module-local copies of the imported constants the hot path uses. V8 reads an imported binding through its
+// module cell on every use (a load, a TDZ hole check and a Smi check), while a const of this module is folded
+// into the optimised code: with the imports used directly decodeInto was 13 KB -> 20 KB of machine code and
+// ~12% slower (docs/decoder.md, "Speed").
+const CHECK_INVALID = B.CHECK_INVALID, CHECK_MOVCR = B.CHECK_MOVCR, CHECK_MOVDR = B.CHECK_MOVDR;
+const CHECK_SREG_DST = B.CHECK_SREG_DST, CHECK_SREG_SRC = B.CHECK_SREG_SRC, CHECK_XCHG = B.CHECK_XCHG;
+const CHECK_GATHER = B.CHECK_GATHER;
+const INFO_AMDFAR = B.INFO_AMDFAR, INFO_BYTEOP = B.INFO_BYTEOP, INFO_CHECK_SHIFT = B.INFO_CHECK_SHIFT;
+const INFO_D64 = B.INFO_D64, INFO_FEAT64 = B.INFO_FEAT64, INFO_HAS_IMPL = B.INFO_HAS_IMPL, INFO_M66 = B.INFO_M66;
+const INFO_VVVV_UNUSED = B.INFO_VVVV_UNUSED, INFO_SHIFTK_SHIFT = B.INFO_SHIFTK_SHIFT;
+const SHIFTK_RCX = B.SHIFTK_RCX, SHIFTK_ROT = B.SHIFTK_ROT, SHIFTK_SHIFT = B.SHIFTK_SHIFT;
+const ACCESS_READ = T.ACCESS_READ, ATTR_LOCKABLE = T.ATTR_LOCKABLE, ATTR_LOCKED = T.ATTR_LOCKED;
+const FLAG_AF = T.FLAG_AF, FLAG_CF = T.FLAG_CF, FLAG_OF = T.FLAG_OF, FLAG_PF = T.FLAG_PF, FLAG_SF = T.FLAG_SF;
+const FLAG_ZF = T.FLAG_ZF;
+const BASE_RIP = T.BASE_RIP, NO_REG = T.NO_REG, DECODE_GP = T.DECODE_GP, DECODE_MORE = T.DECODE_MORE;
+const DECODE_UD = T.DECODE_UD;
+const PFX_ADDRSIZE = T.PFX_ADDRSIZE, PFX_HINT_NOT_TAKEN = T.PFX_HINT_NOT_TAKEN, PFX_HINT_TAKEN = T.PFX_HINT_TAKEN;
+const PFX_LOCK = T.PFX_LOCK, PFX_OPSIZE = T.PFX_OPSIZE, PFX_REP = T.PFX_REP, PFX_REP_CONFLICT = T.PFX_REP_CONFLICT;
+const PFX_REPNE = T.PFX_REPNE, PFX_REX = T.PFX_REX, PFX_SEG = T.PFX_SEG, PFX_VEX2 = T.PFX_VEX2;
+const PFX_VEX3 = T.PFX_VEX3;
+const OK_REG = OpKind.REG, OK_MEM = OpKind.MEM, OK_IMM = OpKind.IMM, OK_REL = OpKind.REL;
+const OK_FAR = OpKind.FAR;
+const RC_GPR = RegClass.GPR, RC_SEG = RegClass.SEG, RC_CR = RegClass.CR, RC_DR = RegClass.DR, RC_ST = RegClass.ST;
+const RC_MMX = RegClass.MMX, RC_XMM = RegClass.XMM, RC_YMM = RegClass.YMM;
+const UD_NONE = UdReason.NONE, UD_OPCODE = UdReason.OPCODE, UD_MODE = UdReason.MODE, UD_LOCK = UdReason.LOCK;
+const UD_FEATURE = UdReason.FEATURE, UD_UNSUPPORTED = UdReason.UNSUPPORTED, UD_VEX = UdReason.VEX;
+const MAP_ONE_BYTE = OpMap.ONE_BYTE, MAP_0F = OpMap.MAP_0F, MAP_0F38 = OpMap.MAP_0F38, MAP_0F3A = OpMap.MAP_0F3A;
+const K_MEM_DI = K.MEM_DI;
+const SZ_X = SZ.X;
+const DEFAULT_FEATURES = ALL_FEATURES;
 
 const TABLES = buildTables([...LEGACY_LINES, ...VEX_LINES]);
 const FT = flatten(TABLES);
@@ -38,6 +65,7 @@ const F_INFO = FT.info;
 const F_FEAT1 = FT.feat1;
 const F_FEAT2 = FT.feat2;
 const F_OPS = FT.ops;
+const F_IMPL = FT.impl;
 const F_FR = FT.flagsRead;
 const F_FW = FT.flagsWritten;
 const F_FU = FT.flagsUndefined;
@@ -106,8 +134,8 @@ function fail(out: Instruction, code: number, len: number, reason: UdReason): nu
 /** Reading `need` bytes at p would pass `end` or the 15-byte limit: the right failure code. */
 function short(out: Instruction, p: number, need: number, offset: number): number {
   const total = p + need - offset;
-  if (total > 15) return fail(out, DECODE_GP, 15, UdReason.NONE);
-  return fail(out, DECODE_MORE, total, UdReason.NONE);
+  if (total > 15) return fail(out, DECODE_GP, 15, UD_NONE);
+  return fail(out, DECODE_MORE, total, UD_NONE);
 }
 
 function rd16(b: Uint8Array, p: number): number {
@@ -122,7 +150,7 @@ function rd32(b: Uint8Array, p: number): number {
  * DECODE_GP / DECODE_MORE. Reads only bytes[offset, min(end, offset + 15)).
  */
 export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, end: number,
-  mode: CpuMode, features: FeatureSet = ALL_FEATURES): number {
+  mode: CpuMode, features: FeatureSet = DEFAULT_FEATURES): number {
   if (end > bytes.length) end = bytes.length;
   const lim = end < offset + 15 ? end : offset + 15;
   S.bytes = bytes;
@@ -182,7 +210,7 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   // ---- opcode ----
   let b0 = bytes[p]!;
   p++;
-  let map: number = OpMap.ONE_BYTE;
+  let map: number = MAP_ONE_BYTE;
   let isVex = false;
   let pfxIdx = rep === 0xf3 ? 2 : rep === 0xf2 ? 3 : prefixes & PFX_OPSIZE ? 1 : 0;
   S.vexV = 0;
@@ -192,9 +220,9 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   if (b0 === 0x0f) {
     if (p >= lim) return short(out, p, 1, offset);
     b0 = bytes[p++]!;
-    map = OpMap.MAP_0F;
+    map = MAP_0F;
     if (b0 === 0x38 || b0 === 0x3a) {
-      map = b0 === 0x38 ? OpMap.MAP_0F38 : OpMap.MAP_0F3A;
+      map = b0 === 0x38 ? MAP_0F38 : MAP_0F3A;
       if (p >= lim) return short(out, p, 1, offset);
       b0 = bytes[p++]!;
     } else if (b0 === 0x0f) {
@@ -205,13 +233,13 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
     // VEX (SDM Vol. 2 §2.3.5). Outside 64-bit mode C4/C5 are LES/LDS unless ModRM.mod would be 3.
     if (p >= lim) return short(out, p, 1, offset);
     if (prefixes & (PFX_OPSIZE | PFX_REP | PFX_REPNE | PFX_LOCK) || rex !== 0) {
-      return fail(out, DECODE_UD, 0, UdReason.VEX);
+      return fail(out, DECODE_UD, 0, UD_VEX);
     }
     const v1 = bytes[p++]!;
     let v2: number;
     if (b0 === 0xc5) {
       rexR = (~v1 >> 7) & 1; rexX = 0; rexB = 0; vexW = 0;
-      map = OpMap.MAP_0F;
+      map = MAP_0F;
       vexMm = 1;
       v2 = v1;
       prefixes |= PFX_VEX2;
@@ -224,7 +252,7 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
       prefixes |= PFX_VEX3;
       if (mm < 1 || mm > 3) {
         if (p >= lim) return short(out, p, 1, offset);
-        return fail(out, DECODE_UD, 0, UdReason.OPCODE);
+        return fail(out, DECODE_UD, 0, UD_OPCODE);
       }
       map = mm;
       vexMm = mm;
@@ -263,7 +291,7 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   const opcode = b0;
   S.opcode = b0;
   let node = ROOT[(isVex ? 1024 : 0) + map * 256 + opcode]!;
-  if (node === 0) return fail(out, DECODE_UD, 0, UdReason.OPCODE);
+  if (node === 0) return fail(out, DECODE_UD, 0, UD_OPCODE);
   // ---- ModRM, SIB, displacement ----
   const hasModrm = HAS_MODRM[(isVex ? 1024 : 0) + map * 256 + opcode] === 1;
   let mod = 3;
@@ -340,7 +368,7 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
       default: v = rexB; break; // DIM.REXB
     }
     const next = NODES[at + 1 + v]!;
-    if (next === 0) return udWithLength(out, p, offset, NODES[at] === 9 ? UdReason.MODE : UdReason.OPCODE);
+    if (next === 0) return udWithLength(out, p, offset, NODES[at] === 9 ? UD_MODE : UD_OPCODE);
     node = next;
   }
   let f = node - 1;
@@ -354,20 +382,20 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
     const has2 = f2 < 0 || ((fw[f2 >>> 5]! >>> (f2 & 31)) & 1) !== 0;
     if (has1 && has2) break;
     f = F_FALLBACK[f]!;
-    if (f < 0) return udWithLength(out, p, offset, UdReason.FEATURE);
+    if (f < 0) return udWithLength(out, p, offset, UD_FEATURE);
   }
   const info = F_INFO[f]!;
   const check = (info >> INFO_CHECK_SHIFT) & 15;
   // Table lines spelled 'invalid' carve #UD holes into otherwise valid forms (e.g. F2/F3 + RDRAND).
-  if (check === CHECK_INVALID) return udWithLength(out, p, offset, UdReason.OPCODE);
-  if (isVex && (info & INFO_VVVV_UNUSED) !== 0 && S.vexV !== 0) return udWithLength(out, p, offset, UdReason.VEX);
+  if (check === CHECK_INVALID) return udWithLength(out, p, offset, UD_OPCODE);
+  if (isVex && (info & INFO_VVVV_UNUSED) !== 0 && S.vexV !== 0) return udWithLength(out, p, offset, UD_VEX);
   // LOCK (SDM Vol. 2 "LOCK": #UD unless a lockable instruction with a memory destination).
   let attrs = F_ATTRS[f]!;
   if (prefixes & PFX_LOCK) {
     if (check === CHECK_MOVCR) {
       // AMD AltMovCr8: LOCK MOV CR0 = MOV CR8 (below).
     } else if (!(attrs & ATTR_LOCKABLE) || mod === 3) {
-      return udWithLength(out, p, offset, UdReason.LOCK);
+      return udWithLength(out, p, offset, UD_LOCK);
     } else attrs |= ATTR_LOCKED;
   }
   // ---- operand size ----
@@ -391,7 +419,7 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
     // or a b/v-sized memory operand; everything else goes through fillOperand.
     if ((sz === 8 /* SZ.V */ || sz === 1 /* SZ.B */) && k === 1 /* K.E */ && mod !== 3) {
       const o = ops[i]!;
-      o.kind = OpKind.MEM;
+      o.kind = OK_MEM;
       o.size = sz === 1 || opSize === 8 ? 1 : opSize >> 3;
       o.access = (code >> 12) & 15;
       o.base = S.memBase;
@@ -408,8 +436,8 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
       const o = ops[i]!;
       const reg = k === 2 ? S.regX : S.rmX;
       const size = sz === 1 || opSize === 8 ? 1 : opSize >> 3;
-      o.kind = OpKind.REG;
-      o.regClass = RegClass.GPR;
+      o.kind = OK_REG;
+      o.regClass = RC_GPR;
       o.size = size;
       o.access = (code >> 12) & 15;
       if (size === 1 && !S.hasRex && reg >= 4 && reg < 8) { o.reg = reg - 4; o.highByte = true; } else { o.reg = reg; o.highByte = false; }
@@ -419,35 +447,35 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
     if (r < 0) return r;
   }
   p = S.immPos;
-  if (p - offset > 15) return fail(out, DECODE_GP, 15, UdReason.NONE);
+  if (p - offset > 15) return fail(out, DECODE_GP, 15, UD_NONE);
   if (check !== 0) {
     switch (check) {
       case CHECK_MOVCR: {
         const op = ops[(F_OPS[ob + 1]! & 63) === 13 /* K.C */ ? 0 : 1]!;
         if (prefixes & PFX_LOCK) {
           // AMD AltMovCr8 reaches CR8 only from CR0's encoding (REX.R must be clear).
-          if (op.reg >= 8) return udWithLength(out, p, offset, UdReason.LOCK);
+          if (op.reg >= 8) return udWithLength(out, p, offset, UD_LOCK);
           op.reg |= 8;
         }
-        if (op.reg > 15 || !((CR_VALID >> op.reg) & 1)) return udWithLength(out, p, offset, UdReason.OPCODE);
+        if (op.reg > 15 || !((CR_VALID >> op.reg) & 1)) return udWithLength(out, p, offset, UD_OPCODE);
         break;
       }
       case CHECK_MOVDR: {
         const op = ops[(F_OPS[ob + 1]! & 63) === 14 /* K.D */ ? 0 : 1]!;
-        if (op.reg > 7) return udWithLength(out, p, offset, UdReason.OPCODE);
+        if (op.reg > 7) return udWithLength(out, p, offset, UD_OPCODE);
         break;
       }
       case CHECK_SREG_DST:
         // MOV Sreg, r/m: reg 6/7 reserved; loading CS is #UD.
-        if ((modrm >> 3 & 7) > 5 || (modrm >> 3 & 7) === 1) return udWithLength(out, p, offset, UdReason.OPCODE);
+        if ((modrm >> 3 & 7) > 5 || (modrm >> 3 & 7) === 1) return udWithLength(out, p, offset, UD_OPCODE);
         break;
       case CHECK_SREG_SRC:
-        if ((modrm >> 3 & 7) > 5) return udWithLength(out, p, offset, UdReason.OPCODE);
+        if ((modrm >> 3 & 7) > 5) return udWithLength(out, p, offset, UD_OPCODE);
         break;
       case CHECK_GATHER: {
         // SDM "VPGATHERDD": #UD if destination, index and mask registers are not all different.
         const d = ops[0]!.reg, x = ops[1]!.index, k = ops[2]!.reg;
-        if (d === x || d === k || x === k) return udWithLength(out, p, offset, UdReason.OPCODE);
+        if (d === x || d === k || x === k) return udWithLength(out, p, offset, UD_OPCODE);
         break;
       }
       case CHECK_XCHG:
@@ -460,9 +488,10 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   }
   let ni = 0;
   if (info & INFO_HAS_IMPL) {
-    const impl = FORMS[f]!.impl;
-    ni = impl.length;
-    for (let i = 0; i < ni; i++) fillImplicit(out.implicit[i]!, impl[i]!, opSize, asz, mode);
+    const ib = f * 5;
+    ni = F_IMPL[ib]!;
+    const implicit = out.implicit;
+    for (let i = 0; i < ni; i++) fillImplicit(implicit[i]!, F_IMPL[ib + 1 + i]!, opSize, asz, mode);
   }
   out.length = p - offset;
   out.mode = mode;
@@ -495,7 +524,7 @@ export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, 
   if (info >> INFO_SHIFTK_SHIFT) shiftFlags(out, info >> INFO_SHIFTK_SHIFT, ops[n - 1]!.imm, opSize);
   out.flow = F_FLOW[f]! as Flow;
   out.attrs = attrs;
-  out.failure = UdReason.NONE;
+  out.failure = UD_NONE;
   return out.length;
 }
 
@@ -548,7 +577,7 @@ function skipModrm(out: Instruction, p: number, offset: number, lim: number, asz
   }
   if (p + dl + imm > lim) return short(out, p, dl + imm, offset);
   p += dl + imm;
-  return fail(out, DECODE_UD, p - offset, UdReason.UNSUPPORTED);
+  return fail(out, DECODE_UD, p - offset, UD_UNSUPPORTED);
 }
 
 function skipUnsupported(out: Instruction, p: number, offset: number, lim: number, asz: number, mode: CpuMode,
@@ -586,7 +615,7 @@ function sizeOf(sz: number, opSize: number, asz: number, mode: CpuMode): number 
 }
 
 function setReg(o: Operand, cls: RegClass, reg: number, size: number, access: number): void {
-  o.kind = OpKind.REG;
+  o.kind = OK_REG;
   o.regClass = cls;
   o.reg = reg;
   o.size = size;
@@ -595,15 +624,15 @@ function setReg(o: Operand, cls: RegClass, reg: number, size: number, access: nu
 }
 
 function setGpr(o: Operand, reg: number, size: number, access: number): void {
-  o.kind = OpKind.REG;
-  o.regClass = RegClass.GPR;
+  o.kind = OK_REG;
+  o.regClass = RC_GPR;
   o.size = size;
   o.access = access;
   if (size === 1 && !S.hasRex && reg >= 4 && reg < 8) { o.reg = reg - 4; o.highByte = true; } else { o.reg = reg; o.highByte = false; }
 }
 
 function setMem(o: Operand, size: number, access: number, asz: number): void {
-  o.kind = OpKind.MEM;
+  o.kind = OK_MEM;
   o.size = size;
   o.access = access;
   o.base = S.memBase;
@@ -617,7 +646,7 @@ function setMem(o: Operand, size: number, access: number, asz: number): void {
 }
 
 function vecClass(size: number): RegClass {
-  return size === 32 ? RegClass.YMM : RegClass.XMM;
+  return size === 32 ? RC_YMM : RC_XMM;
 }
 
 /**
@@ -656,7 +685,7 @@ function fillOperand(out: Instruction, o: Operand, code: number, opSize: number,
       const size = sz === 8 /* SZ.V */ ? (opSize === 64 ? 8 : opSize >> 3) : sizeOf(sz, opSize, asz, mode);
       const q = S.immPos;
       if (q + size > lim) return short(out, q, size, offset);
-      o.kind = OpKind.IMM;
+      o.kind = OK_IMM;
       o.access = ACCESS_READ;
       if (size === 1) { o.size = 1; o.imm = b[q]!; o.immHi = 0; } else if (size === 2) {
         o.size = 2; o.imm = b[q]! | (b[q + 1]! << 8); o.immHi = 0;
@@ -674,7 +703,7 @@ function fillOperand(out: Instruction, o: Operand, code: number, opSize: number,
     case 6 /* K.IBS */: {
       const q = S.immPos;
       if (q + 1 > lim) return short(out, q, 1, offset);
-      o.kind = OpKind.IMM;
+      o.kind = OK_IMM;
       o.access = ACCESS_READ;
       o.size = opSize === 8 ? 1 : opSize >> 3;
       const v = (b[q]! << 24) >> 24;
@@ -687,7 +716,7 @@ function fillOperand(out: Instruction, o: Operand, code: number, opSize: number,
       const enc = sz === 1 /* SZ.B */ ? 1 : opSize === 16 ? 2 : 4;
       const q = S.immPos;
       if (q + enc > lim) return short(out, q, enc, offset);
-      o.kind = OpKind.REL;
+      o.kind = OK_REL;
       o.access = ACCESS_READ;
       o.size = enc;
       const v = enc === 1 ? (b[q]! << 24) >> 24 : enc === 2 ? ((b[q]! | (b[q + 1]! << 8)) << 16) >> 16
@@ -701,7 +730,7 @@ function fillOperand(out: Instruction, o: Operand, code: number, opSize: number,
       const enc = asz >> 3;
       const q = S.immPos;
       if (q + enc > lim) return short(out, q, enc, offset);
-      o.kind = OpKind.MEM;
+      o.kind = OK_MEM;
       o.size = sizeOf(sz, opSize, asz, mode);
       o.access = acc;
       o.base = NO_REG;
@@ -717,7 +746,7 @@ function fillOperand(out: Instruction, o: Operand, code: number, opSize: number,
       return 0;
     }
     case 10 /* K.FIXED */: {
-      o.kind = OpKind.REG;
+      o.kind = OK_REG;
       o.regClass = ((code >> 21) & 15) as RegClass;
       o.reg = (code >> 16) & 31;
       o.size = sizeOf(sz, opSize, asz, mode);
@@ -726,22 +755,22 @@ function fillOperand(out: Instruction, o: Operand, code: number, opSize: number,
       return 0;
     }
     case 11 /* K.ONE */:
-      o.kind = OpKind.IMM; o.size = 1; o.imm = 1; o.immHi = 0; o.access = ACCESS_READ;
+      o.kind = OK_IMM; o.size = 1; o.imm = 1; o.immHi = 0; o.access = ACCESS_READ;
       return 0;
     case 12 /* K.S */:
-      setReg(o, RegClass.SEG, S.regX & 7, 2, acc);
+      setReg(o, RC_SEG, S.regX & 7, 2, acc);
       return 0;
     case 13 /* K.C */:
-      setReg(o, RegClass.CR, S.regX, mode === 64 ? 8 : 4, acc);
+      setReg(o, RC_CR, S.regX, mode === 64 ? 8 : 4, acc);
       return 0;
     case 14 /* K.D */:
-      setReg(o, RegClass.DR, S.regX, mode === 64 ? 8 : 4, acc);
+      setReg(o, RC_DR, S.regX, mode === 64 ? 8 : 4, acc);
       return 0;
     case 15 /* K.A */: {
       const enc = opSize === 16 ? 2 : 4;
       const q = S.immPos;
       if (q + enc + 2 > lim) return short(out, q, enc + 2, offset);
-      o.kind = OpKind.FAR;
+      o.kind = OK_FAR;
       o.access = ACCESS_READ;
       o.size = enc + 2;
       o.imm = enc === 2 ? rd16(b, q) : rd32(b, q) >>> 0;
@@ -754,7 +783,7 @@ function fillOperand(out: Instruction, o: Operand, code: number, opSize: number,
     case 17 /* K.Y */:
     case 30 /* K.MEM_DI */: {
       const k = code & 63;
-      o.kind = OpKind.MEM;
+      o.kind = OK_MEM;
       o.size = sizeOf(sz, opSize, asz, mode);
       o.access = acc;
       o.base = k === 16 /* K.X */ ? 6 : 7;
@@ -797,27 +826,27 @@ function fillOperand(out: Instruction, o: Operand, code: number, opSize: number,
       return 0;
     }
     case 23 /* K.P */:
-      setReg(o, RegClass.MMX, S.regX & 7, 8, acc);
+      setReg(o, RC_MMX, S.regX & 7, 8, acc);
       return 0;
     case 24 /* K.Q */:
-      if (S.mod === 3) setReg(o, RegClass.MMX, S.rmX & 7, 8, acc);
+      if (S.mod === 3) setReg(o, RC_MMX, S.rmX & 7, 8, acc);
       else setMem(o, sizeOf(sz, opSize, asz, mode), acc, asz);
       return 0;
     case 25 /* K.N */:
-      setReg(o, RegClass.MMX, S.rmX & 7, 8, acc);
+      setReg(o, RC_MMX, S.rmX & 7, 8, acc);
       return 0;
     case 26 /* K.B */:
       setGpr(o, S.vexV, sizeOf(sz, opSize, asz, mode), acc);
       return 0;
     case 27 /* K.ST0 */:
-      setReg(o, RegClass.ST, 0, 10, acc);
+      setReg(o, RC_ST, 0, 10, acc);
       return 0;
     case 28 /* K.STI */:
-      setReg(o, RegClass.ST, S.rmX & 7, 10, acc);
+      setReg(o, RC_ST, S.rmX & 7, 10, acc);
       return 0;
     case 29 /* K.MV */: {
       // VSIB (SDM Vol. 2 §2.3.12): needs a SIB byte; SIB.index (+ REX.X) names a vector register.
-      if ((S.modrm & 7) !== 4 || asz === 16) return udWithLength(out, S.immPos, offset, UdReason.OPCODE);
+      if ((S.modrm & 7) !== 4 || asz === 16) return udWithLength(out, S.immPos, offset, UD_OPCODE);
       setMem(o, S.rexW ? 8 : 4, acc, asz);
       // Index vector: qword indices use YMM at L1; dword indices only when 8 of them fit (L1, W0).
       o.vsib = (((code >> 16) & 31) === 1 ? S.vexL : S.vexL && !S.rexW) ? 32 : 16;
@@ -829,18 +858,21 @@ function fillOperand(out: Instruction, o: Operand, code: number, opSize: number,
   }
 }
 
-function fillImplicit(o: Operand, s: OpSpec, opSize: number, asz: number, mode: CpuMode): void {
-  if (s.k === K.MEM_DI) {
-    o.kind = OpKind.MEM; o.size = sizeOf(s.sz, opSize, asz, mode); o.access = s.access; o.base = 7; o.index = NO_REG;
-    o.scale = 1; o.disp = 0; o.dispHi = 0; o.vsib = 0; o.addrSize = asz as 16 | 32 | 64; o.seg = s.reg;
+/** Fill an implicit operand from its code (build.ts opCode; K.MEM_DI carries its segment in the reg field). */
+function fillImplicit(o: Operand, code: number, opSize: number, asz: number, mode: CpuMode): void {
+  const sz = (code >> 6) & 63;
+  const reg = (code >> 16) & 31;
+  if ((code & 63) === K_MEM_DI) {
+    o.kind = OK_MEM; o.size = sizeOf(sz, opSize, asz, mode); o.access = (code >> 12) & 15; o.base = 7; o.index = NO_REG;
+    o.scale = 1; o.disp = 0; o.dispHi = 0; o.vsib = 0; o.addrSize = asz as 16 | 32 | 64; o.seg = reg;
     return;
   }
-  o.kind = OpKind.REG;
-  o.regClass = s.cls as RegClass;
-  o.reg = s.reg;
-  o.size = s.sz === SZ.X ? 16 : sizeOf(s.sz, opSize, asz, mode);
-  o.highByte = s.hi;
-  o.access = s.access;
+  o.kind = OK_REG;
+  o.regClass = ((code >> 21) & 15) as RegClass;
+  o.reg = reg;
+  o.size = sz === SZ_X ? 16 : sizeOf(sz, opSize, asz, mode);
+  o.highByte = ((code >> 25) & 1) !== 0;
+  o.access = (code >> 12) & 15;
 }
 
 /** Decode one instruction; allocates a fresh Instruction. */
@@ -857,7 +889,7 @@ export function decode(bytes: Uint8Array, offset: number, mode: CpuMode,
 /** Branch target of the REL operand: next-instruction address + displacement, wrapped to the operand size. */
 export function relTarget(insn: Instruction, rip: bigint): bigint {
   let disp = 0;
-  for (let i = 0; i < insn.opCount; i++) if (insn.ops[i]!.kind === OpKind.REL) disp = insn.ops[i]!.imm;
+  for (let i = 0; i < insn.opCount; i++) if (insn.ops[i]!.kind === OK_REL) disp = insn.ops[i]!.imm;
   const next = rip + BigInt(insn.length) + BigInt(disp);
   return BigInt.asUintN(insn.opSize === 16 ? 16 : insn.opSize === 32 && insn.mode !== 64 ? 32 : 64, next);
 }
