@@ -140,6 +140,9 @@ export const JIT_IMPLEMENTED_FEATURES: readonly FeatureName[] = [
   // SIMD beyond SSE2 (src/cpu/runtime/simd.ts; tests/differential/simd-sse.test.ts): SSE3, SSSE3, SSE4.1,
   // SSE4.2, POPCNT, AES-NI, PCLMULQDQ, SHA.
   'pni', 'ssse3', 'sse4.1', 'sse4.2', 'popcnt', 'aes', 'pclmulqdq', 'sha-ni',
+  // Bit manipulation (src/cpu/runtime/bitmanip.ts; tests/differential/bitmanip.test.ts): BMI1, BMI2, ADX,
+  // MOVBE, LZCNT ('abm'); RDPID reads IA32_TSC_AUX (interp.ts).
+  'bmi1', 'bmi2', 'adx', 'movbe', 'abm', 'rdpid',
   // Paravirtual clock (src/cpu/pvclock.ts, MSRs in src/cpu/msr.ts). NOP_IO_DELAY needs nothing.
   'kvmclock', 'kvm-nopiodelay', 'kvmclock-stable-bit',
 ];

@@ -16,6 +16,7 @@ import { VEC_BP, VEC_DE, VEC_GP, VEC_NM, VEC_OF, VEC_UD } from './mmu.js';
 import {
   immValue, linAddr, M64, MASK, peek, pop, push, readOp, regGet, setGprSized, signExtend, trunc, writeOp, type OpCtx,
 } from './ops.js';
+import { execBitmanip } from './bitmanip.js';
 import { execSimd } from './simd.js';
 import { execSse } from './sse.js';
 import type { SystemOps } from './system-ops.js';
@@ -357,7 +358,7 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
       setStatus(ctx, (statusFlags(ctx) & ~F_CF) | (bit ? F_CF : 0));
       return done();
     }
-    case Mn.BSF: case Mn.BSR: case Mn.TZCNT: case Mn.LZCNT: case Mn.POPCNT: {
+    case Mn.BSF: case Mn.BSR: case Mn.POPCNT: {
       const v = rd(o1); if (v === undefined) return Exit.EXCEPTION;
       const bits = size * 8;
       const f0 = statusFlags(ctx);
@@ -365,21 +366,20 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
         let n = 0n, x = v; while (x) { n += x & 1n; x >>= 1n; }
         wr(o0, n); setStatus(ctx, n === 0n && v === 0n ? F_ZF : 0); return done();
       }
-      if (insn.mn === Mn.BSF || insn.mn === Mn.BSR) {
-        if (v === 0n) { setStatus(ctx, (f0 & ~F_ZF) | F_ZF); return done(); } // dest unchanged (AMD/Intel in practice)
-        let i = 0;
-        if (insn.mn === Mn.BSF) { while (((v >> BigInt(i)) & 1n) === 0n) i++; }
-        else { i = bits - 1; while (((v >> BigInt(i)) & 1n) === 0n) i--; }
-        wr(o0, BigInt(i));
-        setStatus(ctx, f0 & ~F_ZF);
-        return done();
-      }
-      let n = 0;
-      if (insn.mn === Mn.TZCNT) { while (n < bits && ((v >> BigInt(n)) & 1n) === 0n) n++; }
-      else { while (n < bits && ((v >> BigInt(bits - 1 - n)) & 1n) === 0n) n++; }
-      wr(o0, BigInt(n));
-      setStatus(ctx, (f0 & ~(F_CF | F_ZF)) | (n === bits ? F_CF : 0) | (n === 0 ? F_ZF : 0));
+      if (v === 0n) { setStatus(ctx, (f0 & ~F_ZF) | F_ZF); return done(); } // dest unchanged (AMD/Intel in practice)
+      let i = 0;
+      if (insn.mn === Mn.BSF) { while (((v >> BigInt(i)) & 1n) === 0n) i++; }
+      else { i = bits - 1; while (((v >> BigInt(i)) & 1n) === 0n) i--; }
+      wr(o0, BigInt(i));
+      setStatus(ctx, f0 & ~F_ZF);
       return done();
+    }
+    // BMI1, BMI2, ADX, MOVBE, LZCNT (bitmanip.ts)
+    case Mn.ANDN: case Mn.BEXTR: case Mn.BLSI: case Mn.BLSMSK: case Mn.BLSR: case Mn.TZCNT: case Mn.LZCNT:
+    case Mn.BZHI: case Mn.MULX: case Mn.PDEP: case Mn.PEXT: case Mn.RORX: case Mn.SARX: case Mn.SHLX: case Mn.SHRX:
+    case Mn.ADCX: case Mn.ADOX: case Mn.MOVBE: {
+      const r = execBitmanip(ctx, insn, rip) ?? fault(ctx, VEC_UD);
+      return r === Exit.CONTINUE ? done() : r;
     }
 
     // ---- exchange and compare
@@ -600,6 +600,8 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
     case Mn.CPUID: sys.cpuid(); return done();
     case Mn.RDTSC: { const s = sys.rdtsc(false); return s === Exit.CONTINUE ? done() : s; }
     case Mn.RDTSCP: { const s = sys.rdtsc(true); return s === Exit.CONTINUE ? done() : s; }
+    // SDM RDPID: IA32_TSC_AUX into r32/r64 (not subject to CR4.TSD).
+    case Mn.RDPID: wr(o0, sys.readTscAux()); return done();
     case Mn.RDMSR: { const s = sys.rdmsr(); return s === Exit.CONTINUE ? done() : s; }
     case Mn.WRMSR: { const s = sys.wrmsr(next); return s; }
     case Mn.RDRAND: case Mn.RDSEED: {

@@ -24,6 +24,8 @@ export interface SystemOps {
   hlt(): number;
   cpuid(): void;
   rdtsc(withAux: boolean): number;
+  /** IA32_TSC_AUX (RDPID). */
+  readTscAux(): bigint;
   rdmsr(): number;
   wrmsr(next: bigint): number;
   random(size: number): bigint;

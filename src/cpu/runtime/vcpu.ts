@@ -449,6 +449,8 @@ export class Vcpu implements SystemOps {
     return Exit.CONTINUE;
   }
 
+  readTscAux(): bigint { return this.msr.tscAux & 0xffffffffn; }
+
   rdmsr(): number {
     const st = this.st;
     const idx = st.gpr32(1);

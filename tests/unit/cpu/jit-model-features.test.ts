@@ -111,6 +111,44 @@ describe('the JIT decodes with the CPU model\'s features', () => {
     expect(r.gpr[0]).toBe(15n); // BSR: index of the highest set bit; LZCNT would give 48
   });
 
+  test('F3 0F BD is LZCNT on max (ABM reported)', async () => {
+    const r = await runOnModel('max', {}, LZCNT, [0n, 0n, 0n, 0xf0f0n]);
+    expect(r.gpr[0]).toBe(48n);
+  });
+
+  test('F3 0F BC is BSF without BMI1 (source 0: destination unchanged, ZF set) and TZCNT with it', async () => {
+    const tz = [0xf3, 0x48, 0x0f, 0xbc, 0xc3]; // tzcnt rax, rbx
+    const bsf = await runOnModel('max', { bmi1: false }, tz, [0x77n, 0n, 0n, 0n]);
+    expect(bsf.gpr[0]).toBe(0x77n);
+    const tzcnt = await runOnModel('max', {}, tz, [0x77n, 0n, 0n, 0n]);
+    expect(tzcnt.gpr[0]).toBe(64n);
+    expect(tzcnt.rflags & 1n).toBe(1n); // CF: source was 0
+  });
+
+  const ANDN = [0xc4, 0xe2, 0xe0, 0xf2, 0xc1]; // andn rax, rbx, rcx (BMI1)
+  const PDEP = [0xc4, 0xe2, 0xe3, 0xf5, 0xc1]; // pdep rax, rbx, rcx (BMI2)
+  const ADCX = [0x66, 0x48, 0x0f, 0x38, 0xf6, 0xc3]; // adcx rax, rbx (ADX)
+  const MOVBE = [0x48, 0x0f, 0x38, 0xf0, 0x06]; // movbe rax, [rsi] (MOVBE)
+  const RDPID = [0xb9, 0x03, 0x01, 0x00, 0xc0, 0xb8, 0x34, 0x12, 0x00, 0x00, 0x31, 0xd2, 0x0f, 0x30, // mov ecx, 0xc0000103; mov eax, 0x1234; xor edx, edx; wrmsr
+    0xf3, 0x0f, 0xc7, 0xfb]; // rdpid rbx
+  const gated: Array<[string, number[], string]> = [['andn', ANDN, 'bmi1'], ['pdep', PDEP, 'bmi2'], ['adcx', ADCX, 'adx'], ['movbe', MOVBE, 'movbe']];
+  for (const [name, code, feat] of gated) {
+    test(`${name}: #UD on qemu64 and on max,-${feat}; runs on max`, async () => {
+      const regs = [0n, 0n, 0n, 0n, 0n, 0n, 0x200000n];
+      expect((await runOnModel('qemu64', {}, code, regs)).vector).toBe(6);
+      expect((await runOnModel('max', { [feat]: false }, code, regs)).vector).toBe(6);
+      expect((await runOnModel('max', {}, code, regs)).vector).toBeUndefined();
+    });
+  }
+
+  test('rdpid reads IA32_TSC_AUX on max and raises #UD on qemu64', async () => {
+    const r = await runOnModel('max', {}, RDPID);
+    expect(r.vector).toBeUndefined();
+    expect(r.gpr[3]).toBe(0x1234n);
+    // qemu64 has neither RDTSCP nor RDPID: the WRMSR to TSC_AUX already faults (#GP).
+    expect((await runOnModel('qemu64', {}, RDPID.slice(14))).vector).toBe(6);
+  });
+
   test('the decoder set is what CPUID reports, within what the JIT executes', () => {
     const q = jitDecoderFeatures(createCpuidPolicy({ accel: 'jit', model: 'qemu64' }));
     expect(hasFeature(q, Feature.POPCNT)).toBe(false);
