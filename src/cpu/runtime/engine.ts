@@ -49,6 +49,8 @@ export class Engine<C = unknown> {
   /** `-d in_asm/exec/cpu` (src/cpu/log.ts): called for each block translated; unset, nothing is done. */
   onTranslate: ((insns: readonly BlockInsn[], mode: CpuMode) => void) | undefined;
   noInline = false;
+  /** Name each region function after its guest RIP (for host profilers); MICROVM_JIT_NAMES=1 turns it on. */
+  nameFunctions = process.env['MICROVM_JIT_NAMES'] === '1';
   /** Translate with inline access counters (bench/). */
   profile = false;
   /** Debug: guest linear addresses that stop execution before their instruction (GDB breakpoints). */
@@ -161,15 +163,13 @@ export class Engine<C = unknown> {
       batch.push({ key, name: '', insns, succ, helpers, pages, n: insns.length, inl: insns.filter((i) => i.helper < 0).length });
       total += insns.length;
     }
-    // Emit: a block ending at the start of another block of this module continues into it by a tail call.
-    const fnOfRip = new Map<bigint, number>();
-    batch.forEach((b, i) => fnOfRip.set(b.insns[0]!.rip, BlockModule.IMPORTED_FUNCS + i));
+    const requestedKey = batch[0]!.key;
+    // Emit the batch as one region, in address order (a block can then fall into its successor).
+    batch.sort((x, y) => (x.insns[0]!.rip < y.insns[0]!.rip ? -1 : x.insns[0]!.rip > y.insns[0]!.rip ? 1 : 0));
     if (this.onTranslate) for (const b of batch) this.onTranslate(b.insns, mode);
-    for (const b of batch) {
-      const debugging = this.stepping || this.breakpoints.size > 0;
-      const chain = debugging ? [] : b.succ.filter((r) => fnOfRip.has(r)).map((r) => ({ rip: r, fn: fnOfRip.get(r)! }));
-      b.name = bm.add(b.insns, { mode, cpl, memPages: this.memPages, profile: this.profile, chain });
-    }
+    const debugging = this.stepping || this.breakpoints.size > 0;
+    const names = bm.addRegion(batch.map((b) => b.insns), { mode, cpl, memPages: this.memPages, profile: this.profile, link: !debugging, names: this.nameFunctions });
+    batch.forEach((b, i) => { b.name = names[i]!; });
     const module = new WebAssembly.Module(bm.bytes());
     const js = this.jsImports!;
     const inst = new WebAssembly.Instance(module, {
@@ -183,7 +183,7 @@ export class Engine<C = unknown> {
       this.table.set(slot, inst.exports[b.name]);
       const blk: CompiledBlock = { key: b.key, tableIndex: slot, helpers: b.helpers, pages: b.pages, insnCount: b.n };
       this.cache.set(b.key, blk);
-      first ??= blk;
+      if (b.key === requestedKey) first = blk;
       for (const p of b.pages) {
         let set = this.byPage.get(p);
         if (!set) { set = new Set(); this.byPage.set(p, set); }

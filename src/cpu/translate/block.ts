@@ -38,11 +38,14 @@ export interface BlockOptions {
   /** Count inline memory accesses in S.MEM_ACCESSES (bench/: TLB hit rate). */
   profile?: boolean;
   /**
-   * Blocks of the same module this block may continue into directly (a tail
-   * call instead of a trip through the dispatcher) when it ends normally at
-   * their RIP with budget left and no host request.
+   * Link the blocks of a region (addRegion): a block that ends at the start of
+   * another block of the same region continues into it inside the region
+   * function, with registers and flags kept in locals. Off while debugging
+   * (every block then returns to the run loop).
    */
-  chain?: ReadonlyArray<{ rip: bigint; fn: number }>;
+  link?: boolean;
+  /** Name the region function after its first guest RIP (wasm name section: visible in --cpu-prof). */
+  names?: boolean;
 }
 
 /**
@@ -151,14 +154,32 @@ export class BlockModule {
     mb.importMemory('env', 'mem', memPages, memPages, true);
   }
 
-  /** Function index the next added block will get (for chaining). */
   static readonly IMPORTED_FUNCS = 5;
-  /** Add a block; returns its export name. */
+  /** Add a single block; returns its export name. */
   add(insns: readonly BlockInsn[], opts: BlockOptions): string {
-    const name = this.count === 0 ? 'b' : `b${this.count}`;
-    this.count++;
-    emitBlock(new Tx(this, opts, name), insns);
-    return name;
+    return this.addRegion([insns], opts)[0]!;
+  }
+
+  /**
+   * Add a region: several blocks compiled as ONE function `(base, entry)` that
+   * dispatches on a block index in a loop (`br_table`), so control flow between
+   * them (loops spanning blocks, if/else, call and return inside the region)
+   * stays in wasm locals. Each block gets an exported entry `(base) -> exit`
+   * that tail-calls the region with its index. Returns the export names, in
+   * the order of `blocks`.
+   */
+  addRegion(blocks: ReadonlyArray<readonly BlockInsn[]>, opts: BlockOptions): string[] {
+    const id = this.count++;
+    const tx = new Tx(this, opts, blocks.length === 1 ? `b${id}` : undefined, blocks.length > 1);
+    emitRegion(tx, blocks);
+    if (opts.names) this.mb.nameFunc(tx.funcIndex, `guest_${(blocks[0]?.[0]?.rip ?? 0n).toString(16)}${blocks.length > 1 ? `_r${blocks.length}` : ''}`);
+    if (blocks.length === 1) return [`b${id}`];
+    return blocks.map((_, i) => {
+      const name = `b${id}_${i}`;
+      const { fb } = this.mb.func({ params: ['i32'], results: ['i32'] }, name);
+      fb.get(fb.param(0, 'i32')).i32Const(i).returnCall(tx.funcIndex);
+      return name;
+    });
   }
 
   bytes(): Uint8Array { return this.mb.bytes(); }
@@ -184,13 +205,24 @@ class Tx {
   readonly tlb: number;
 
   readonly mb: ModuleBuilder;
+  readonly funcIndex: number;
+  /** Region entry index parameter (multi-block regions only). */
+  readonly entry: I32 | undefined;
 
-  constructor(bm: BlockModule, readonly opts: BlockOptions, exportName: string) {
+  /**
+   * `multi`: a region of several blocks. Control may reach an instruction from
+   * code emitted after it, so an executor call flushes and reloads every
+   * register (what was written "so far" in emission order is not what was
+   * written so far in execution order).
+   */
+  constructor(bm: BlockModule, readonly opts: BlockOptions, exportName: string | undefined, readonly multi = false) {
     const mb = this.mb = bm.mb;
     this.fnFlags = bm.fnFlags; this.fnCond = bm.fnCond; this.fnRd = bm.fnRd; this.fnWr = bm.fnWr; this.fnInterp = bm.fnInterp;
-    const { fb } = mb.func({ params: ['i32'], results: ['i32'] }, exportName);
+    const { fb, index } = mb.func({ params: multi ? ['i32', 'i32'] : ['i32'], results: ['i32'] }, exportName);
     this.fb = fb;
+    this.funcIndex = index;
     this.base = fb.param(0, 'i32');
+    this.entry = multi ? fb.param(1, 'i32') : undefined;
     for (let i = 0; i < 16; i++) this.regs.push(fb.local('i64'));
     this.st = fb.local('i32'); this.rip = fb.local('i64'); this.smc = fb.local('i32');
     this.flOpL = fb.local('i32'); this.flA = fb.local('i64'); this.flB = fb.local('i64'); this.flRes = fb.local('i64'); this.flAux = fb.local('i32');
@@ -427,6 +459,7 @@ class Tx {
 
   flushForHelper(ripOfInsn: bigint): void {
     const fb = this.fb;
+    if (this.multi) { for (let r = 0; r < 16; r++) { this.written.add(r); this.used.add(r); } this.flagsWritten = true; this.flagsTouched = true; }
     for (const r of this.written) fb.get(this.base).get(this.regs[r]!).i64Store(S.GPR + r * 8);
     this.storeFlags();
     fb.get(this.base).i64Const(BigInt.asIntN(64, ripOfInsn)).i64Store(S.RIP);
@@ -464,85 +497,150 @@ export function genBlock(insns: readonly BlockInsn[], opts: BlockOptions): Uint8
   return bm.bytes();
 }
 
-function emitBlock(tx: Tx, insns: readonly BlockInsn[]): void {
+/**
+ * Emit a region: blocks (each a straight-line run of instructions ending in a
+ * branch, an executor call that ends blocks, or a size limit) as one function.
+ *
+ *   prologue: load the registers and flags the region uses, the budget
+ *   block $exit
+ *     loop $dispatch                  ;; only with several blocks
+ *       block $bN-1 ... block $b0
+ *         br_table $b0 .. $bN-1 (idx)  ;; idx = entry parameter, then successors
+ *       end  <block 0 code>            ;; falls into block 1 when that is its successor
+ *       end  <block 1 code> ...
+ *     end
+ *   end
+ *   epilogue: store the budget, written registers, flags, RIP; return the exit code
+ *
+ * A transition to a block of the region sets idx and branches to $dispatch; a
+ * backward one (to a block at or before the current one in address order,
+ * which every cycle has) first checks that budget is left and no host request
+ * is pending, as the dispatcher would between blocks. RET compares the popped
+ * address with the region's return sites (blocks right after a CALL).
+ * Everything else sets RIP and leaves through the epilogue.
+ */
+function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
   const fb = tx.fb;
-  tx.exit = fb.block();
-  let endRip = 0n;
-  let ended = false;
-  // A block whose last instruction branches back to its own start runs as a wasm loop:
-  // registers and the flags record stay in locals across iterations; each iteration charges the
-  // budget and loops only while budget is left and no host request is pending (what the
-  // dispatcher checks between blocks).
-  const startRip = insns[0]?.rip;
-  const lastBi = insns[insns.length - 1];
-  // (No executor calls inside, not even fallbacks: flushForHelper stores only the registers written
-  // before the call in program order, which in a second iteration would miss those written later in the first.)
-  const selfLoop = tx.opts.mode === 64 && startRip !== undefined && lastBi !== undefined &&
-    insns.every((b) => b.helper < 0 && !needsFallback(b.insn)) &&
-    (lastBi.insn.flow === Flow.JCC || lastBi.insn.flow === Flow.JMP) && (tx.opts.chain ?? []).some((c) => c.rip === startRip);
-  let top: Label | undefined;
-  // The loop keeps the budget in a local (stored back in the epilogue): nothing a loop calls
-  // (rd/wr slow paths; it has no executor calls) reads S.BUDGET.
-  let budget: I32 | undefined;
-  if (selfLoop) {
-    budget = fb.local('i32');
-    top = fb.loop();
-    fb.get(budget).i32Const(insns.length).i32Sub().set(budget);
-  }
-  for (const bi of insns) {
-    const { insn, rip } = bi;
-    const next = BigInt.asUintN(64, rip + BigInt(insn.length));
-    endRip = next;
-    if (bi.helper >= 0) {
-      tx.sseChecked = false;
-      tx.flushForHelper(rip);
-      fb.get(tx.base).i32Const(bi.helper).call(tx.fnInterp).set(tx.st);
-      tx.reloadAll();
-      fb.get(tx.base).i64Load(S.RIP).set(tx.rip);
-      fb.get(tx.st).br_if_exit(tx);
-      // A helper that did not fall through (branch, REP not finished, mode change) ends the block here.
-      fb.get(tx.rip).i64Const(BigInt.asIntN(64, next)).i64Ne().brIf(tx.exit);
-      if (insn.flow !== Flow.NONE) { ended = true; break; }
-      continue;
+  const link = tx.opts.link !== false && tx.opts.mode === 64;
+  const n = blocks.length;
+  const idxOf = new Map<bigint, number>();
+  blocks.forEach((b, i) => { if (b[0]) idxOf.set(b[0].rip, i); });
+  const returnSites: Array<{ rip: bigint; idx: number }> = [];
+  if (link) {
+    for (const b of blocks) {
+      const last = b[b.length - 1];
+      if (last && last.helper < 0 && last.insn.flow === Flow.CALL) {
+        const rs = BigInt.asUintN(64, last.rip + BigInt(last.insn.length));
+        const i = idxOf.get(rs);
+        if (i !== undefined) returnSites.push({ rip: rs, idx: i });
+      }
     }
-    if (needsFallback(insn)) { genSse(tx, bi, next); continue; }
-    tx.stored = false;
-    const done = genInline(tx, insn, rip, next);
-    // Self-modifying store: finish this instruction, then leave.
-    if (tx.stored) { fb.get(tx.smc).if_(); fb.i64Const(BigInt.asIntN(64, next)).set(tx.rip).br(tx.exit); fb.end(); }
-    if (done) { ended = true; break; }
   }
-  if (!ended) fb.i64Const(BigInt.asIntN(64, endRip)).set(tx.rip);
-  if (top) {
-    fb.get(tx.rip).i64Const(BigInt.asIntN(64, startRip!)).i64Eq();
-    fb.get(budget!).i32Const(0).i32GtS().i32And();
-    fb.get(tx.base).i32Load(S.REQUEST).i32Eqz().i32And();
-    fb.brIf(top);
-    fb.end(); // loop
+  const budget = fb.local('i32');
+  const idx = n > 1 ? fb.local('i32') : undefined;
+  tx.exit = fb.block();
+  let dispatch: Label | undefined;
+  const labels: Label[] = [];
+  if (n > 1) {
+    dispatch = fb.loop();
+    for (let i = n - 1; i >= 0; i--) labels[i] = fb.block();
+    fb.get(idx!).brTable(labels, tx.exit);
+  } else if (link) {
+    dispatch = fb.loop();
   }
+  /** Continue at `target` (a constant RIP) from block `from`. */
+  const goto = (target: bigint, from: number, fallThrough: boolean): void => {
+    const t = link ? idxOf.get(target) : undefined;
+    if (t === undefined) { fb.i64Const(BigInt.asIntN(64, target)).set(tx.rip).br(tx.exit); return; }
+    if (t === from + 1 && fallThrough) return;
+    if (t <= from) {
+      // backward: leave (RIP = target) when the budget is spent or the host asks
+      fb.get(budget).i32Const(0).i32LeS();
+      fb.get(tx.base).i32Load(S.REQUEST).i32Or();
+      fb.if_(); fb.i64Const(BigInt.asIntN(64, target)).set(tx.rip).br(tx.exit); fb.end();
+    }
+    if (idx) fb.i32Const(t).set(idx);
+    fb.br(dispatch!);
+  };
+  blocks.forEach((insns, bIdx) => {
+    if (n > 1) fb.end(); // close $b<bIdx>: its code follows
+    // Control can arrive here from any block: nothing is known about flags or checks.
+    tx.known = undefined;
+    tx.sseChecked = false;
+    fb.get(budget).i32Const(insns.length).i32Sub().set(budget);
+    const fallThrough = bIdx < n - 1;
+    let endRip = 0n;
+    let ended = false;
+    for (const bi of insns) {
+      const { insn, rip } = bi;
+      const next = BigInt.asUintN(64, rip + BigInt(insn.length));
+      endRip = next;
+      if (bi.helper >= 0) {
+        tx.sseChecked = false;
+        tx.flushForHelper(rip);
+        // The executor charges REP iterations to S.BUDGET: hand it the budget and take it back.
+        fb.get(tx.base).get(budget).i32Store(S.BUDGET);
+        fb.get(tx.base).i32Const(bi.helper).call(tx.fnInterp).set(tx.st);
+        fb.get(tx.base).i32Load(S.BUDGET).set(budget);
+        tx.reloadAll();
+        fb.get(tx.base).i64Load(S.RIP).set(tx.rip);
+        fb.get(tx.st).br_if_exit(tx);
+        // A helper that did not fall through (branch, REP not finished, mode change) ends the block here.
+        fb.get(tx.rip).i64Const(BigInt.asIntN(64, next)).i64Ne().brIf(tx.exit);
+        if (insn.flow !== Flow.NONE) { fb.br(tx.exit); ended = true; break; }
+        continue;
+      }
+      if (needsFallback(insn)) { genSse(tx, bi, next); continue; }
+      tx.stored = false;
+      if (link && insn.flow === Flow.JCC) {
+        // Both successors are constants: branch on the condition instead of selecting a RIP.
+        tx.genCond(insn.cond);
+        fb.if_();
+        goto(relTarget(insn, rip), bIdx, false);
+        fb.end();
+        goto(next, bIdx, fallThrough);
+        ended = true;
+        break;
+      }
+      const done = genInline(tx, insn, rip, next);
+      // Self-modifying store: finish this instruction, then leave.
+      if (tx.stored) { fb.get(tx.smc).if_(); fb.i64Const(BigInt.asIntN(64, next)).set(tx.rip).br(tx.exit); fb.end(); }
+      if (done) {
+        ended = true;
+        if (link && (insn.flow === Flow.JMP || insn.flow === Flow.CALL)) goto(relTarget(insn, rip), bIdx, fallThrough);
+        else {
+          if (insn.flow === Flow.RET) {
+            for (const r of returnSites) {
+              fb.get(tx.rip).i64Const(BigInt.asIntN(64, r.rip)).i64Eq();
+              fb.if_(); goto(r.rip, bIdx, false); fb.end();
+            }
+          }
+          fb.br(tx.exit);
+        }
+        break;
+      }
+    }
+    if (!ended) {
+      // The block stopped at a size limit or after an executor call that ends blocks (mode or
+      // interrupt-window changes must reach the run loop): link only after inline code.
+      const last = insns[insns.length - 1];
+      if (last && last.helper < 0) goto(endRip, bIdx, fallThrough);
+      else fb.i64Const(BigInt.asIntN(64, endRip)).set(tx.rip).br(tx.exit);
+    }
+  });
+  if (n === 1 && dispatch) fb.end(); // loop
+  if (n > 1) { fb.end(); } // loop
   fb.end(); // exit
   // epilogue
-  if (budget) fb.get(tx.base).get(budget).i32Store(S.BUDGET);
+  fb.get(tx.base).get(budget).i32Store(S.BUDGET);
   for (const r of tx.written) fb.get(tx.base).get(tx.regs[r]!).i64Store(S.GPR + r * 8);
   tx.storeFlags();
   fb.get(tx.base).get(tx.rip).i64Store(S.RIP);
-  const chain = tx.opts.chain ?? [];
-  if (chain.length > 0) {
-    fb.get(tx.st).i32Eqz();
-    fb.get(tx.base).i32Load(S.BUDGET).i32Const(0).i32GtS().i32And();
-    fb.get(tx.base).i32Load(S.REQUEST).i32Eqz().i32And();
-    fb.if_();
-    for (const c of chain) {
-      fb.get(tx.rip).i64Const(BigInt.asIntN(64, c.rip)).i64Eq();
-      fb.if_(); fb.get(tx.base).returnCall(c.fn); fb.end();
-    }
-    fb.end();
-  }
   fb.get(tx.st);
-  // prologue (spliced in front): charge the budget, load the registers and flags the block uses
+  // prologue (spliced in front): the budget, the registers and flags the region uses
   const body = fb.code.splice(0, fb.code.length);
-  if (budget) fb.get(tx.base).i32Load(S.BUDGET).set(budget);
-  else fb.get(tx.base).get(tx.base).i32Load(S.BUDGET).i32Const(insns.length).i32Sub().i32Store(S.BUDGET);
+  fb.get(tx.base).i32Load(S.BUDGET).set(budget);
+  if (idx) fb.get(tx.entry!).set(idx);
   for (const r of tx.used) fb.get(tx.base).i64Load(S.GPR + r * 8).set(tx.regs[r]!);
   if (tx.flagsTouched || tx.flagsWritten) tx.loadFlags();
   for (const b of body) fb.code.push(b);

@@ -305,6 +305,9 @@ export class ModuleBuilder {
     return { fb, index };
   }
   exportFunc(nm: string, index: number): void { this.exports.push({ name: nm, kind: 0, index }); }
+  private readonly funcNames: Array<{ index: number; name: string }> = [];
+  /** Name a function in the "name" custom section (shown by profilers and stack traces). */
+  nameFunc(index: number, nm: string): void { this.funcNames.push({ index, name: nm }); }
 
   bytes(): Uint8Array {
     const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -343,6 +346,13 @@ export class ModuleBuilder {
     const cs: number[] = []; uleb(cs, this.funcs.length);
     for (const f of this.funcs) for (const b of f.fb.body()) cs.push(b);
     section(out, 10, cs);
+    // name section (custom, "name"; subsection 1 = function names, in increasing index order)
+    if (this.funcNames.length) {
+      const fnames: number[] = []; uleb(fnames, this.funcNames.length);
+      for (const f of [...this.funcNames].sort((a, b) => a.index - b.index)) { uleb(fnames, f.index); name(fnames, f.name); }
+      const ns: number[] = []; name(ns, 'name'); ns.push(1); uleb(ns, fnames.length); for (const b of fnames) ns.push(b);
+      section(out, 0, ns);
+    }
     return Uint8Array.from(out);
   }
 }
