@@ -11,7 +11,7 @@
  * undefined ("not mine", the caller raises #UD).
  */
 import {
-  ATTR_ALIGN16, ATTR_MMX, Feature, Mn, OpKind, RegClass, type FeatureSet, type Instruction, type Operand,
+  ATTR_ALIGN16, ATTR_AVX, ATTR_MMX, Feature, Mn, OpKind, RegClass, type FeatureSet, type Instruction, type Operand,
 } from '../decoder/types.js';
 import { featuresFromCpuid, hasFeature } from '../decoder/features.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, S } from '../state.js';
@@ -20,6 +20,7 @@ import { FlKind, flOp } from '../translate/flags.js';
 import { VEC_GP, VEC_NM, VEC_UD } from './mmu.js';
 import { linAddr, regGet, setGprSized, type OpCtx } from './ops.js';
 import { execAesni } from './aesni.js';
+import { execAvx } from './avx.js';
 import { execPclmul } from './pclmul.js';
 import { execSha } from './sha.js';
 import { execSse3 } from './sse3.js';
@@ -39,6 +40,8 @@ import { execX87 } from './x87.js';
 export const SIMD_DECODER_FEATURES: readonly Feature[] = [
   Feature.SSE3, Feature.SSSE3, Feature.SSE4_1, Feature.SSE4_2, Feature.POPCNT, Feature.AES, Feature.PCLMULQDQ,
   Feature.SHA,
+  // VEX-encoded AVX, AVX2, FMA, F16C (runtime/avx.ts); a guest whose CPUID lacks one gets #UD at run time.
+  Feature.AVX, Feature.AVX2, Feature.FMA, Feature.F16C,
 ];
 
 export type SimdCtx = OpCtx;
@@ -184,6 +187,7 @@ export const f64 = (b: Uint8Array): Float64Array => new Float64Array(b.buffer, b
  * sse.ts). RIP is advanced by the caller on Exit.CONTINUE.
  */
 export function execSimd(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
+  if ((insn.attrs & ATTR_AVX) !== 0) { const r = execAvx(ctx, insn, rip); if (r !== undefined) return r; }
   const need = requiredFeature(insn);
   if (need !== undefined && !guestHas(ctx, need)) return simdFault(ctx, VEC_UD);
   if (insn.mn === Mn.MOVD || insn.mn === Mn.MOVQ || insn.mn === Mn.MOVQ2DQ || insn.mn === Mn.MOVDQ2Q) {
@@ -263,6 +267,8 @@ const guestFeatureCache = new WeakMap<object, FeatureSet>();
  * per vCPU through the executor's own CPUID (registers saved and restored).
  * Without a system side (bare executor tests) everything implemented is on.
  */
+export function guestHasFeature(ctx: SimdCtx, f: Feature): boolean { return guestHas(ctx, f); }
+
 function guestHas(ctx: SimdCtx, f: Feature): boolean {
   const sys = (ctx as Partial<HasCpuid>).sys;
   if (!sys) return true;

@@ -1,0 +1,294 @@
+/**
+ * Element-wise AVX floating point on lane bits, for both vector lengths:
+ * VADD/VSUB/VMUL/VDIV/VMIN/VMAX/VSQRT/VCMP (PS/PD/SS/SD), VRCP/VRSQRT
+ * (PS/SS), and the conversions whose 256-bit forms cross lanes (VCVTPS2PD,
+ * VCVTDQ2PD widen; VCVTPD2PS, VCVT(T)PD2DQ narrow) or that round with
+ * MXCSR.RC (VCVTDQ2PS, VCVT(T)PS2DQ).
+ *
+ * NaN rules and directed rounding come from mxcsr.ts (SDM Vol. 1 §4.8.3.5,
+ * §11.5.2.2, §4.8.4). Scalar forms take bits 127:(element size) from the
+ * first source (VEX.vvvv) and zero bits 255:128 (SDM "VADDSS": DEST[127:32]
+ * <- SRC1[127:32]). DAZ/FTZ and the exception flags are not applied (as in
+ * the legacy SSE paths).
+ */
+import { Mn, OpKind, type Instruction } from '../decoder/types.js';
+import { S } from '../state.js';
+import { Exit } from '../translate/core.js';
+import {
+  ADD, DIV, F32_INDEFINITE, F64_INDEFINITE, f32Bits, f32FromBits, f64Bits, f64FromBits, MUL, mxcsrRc, op32, op64,
+  RC_DOWN, RC_NEAREST, RC_UP, SUB, type Op2,
+} from './mxcsr.js';
+import { roundIntegral } from './sse41.js';
+import { readVecOp, vecBytes, writeYmm } from './avx.js';
+import type { SimdCtx } from './simd.js';
+import { FMT32, FMT64, roundDyadic } from './fma.js';
+
+const isNan32 = (b: number): boolean => (b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0;
+const isNan64 = (b: bigint): boolean => (b & 0x7ff0000000000000n) === 0x7ff0000000000000n && (b & 0xfffffffffffffn) !== 0n;
+
+function nextUp32(b: number): number { return (b & 0x7fffffff) === 0 ? 1 : (b >>> 31 ? b - 1 : b + 1) >>> 0; }
+function nextDown32(b: number): number { return (b & 0x7fffffff) === 0 ? 0x80000001 : (b >>> 31 ? b + 1 : b - 1) >>> 0; }
+function nextUp64(b: bigint): bigint { return (b & 0x7fffffffffffffffn) === 0n ? 1n : b >> 63n ? b - 1n : b + 1n; }
+function nextDown64(b: bigint): bigint { return (b & 0x7fffffffffffffffn) === 0n ? 0x8000000000000001n : b >> 63n ? b + 1n : b - 1n; }
+
+/** Step a round-to-nearest result to rounding mode `rc` given s = sign(exact - r) (SDM Vol. 1 §4.8.4). */
+function directed<T extends number | bigint>(bits: T, neg: boolean, s: number, rc: number, up: (b: T) => T, down: (b: T) => T): T {
+  if (s === 0 || rc === RC_NEAREST) return bits;
+  if (rc === RC_DOWN) return s < 0 ? down(bits) : bits;
+  if (rc === RC_UP) return s > 0 ? up(bits) : bits;
+  if (!neg && s < 0) return down(bits);
+  if (neg && s > 0) return up(bits);
+  return bits;
+}
+
+/** A finite double (exactly representable value) rounded to single precision per `rc`; bits. */
+export function toF32Bits(x: number, rc: number): number {
+  const r = Math.fround(x);
+  if (r === x || rc === RC_NEAREST || Number.isNaN(x)) return f32Bits(r);
+  const neg = x < 0;
+  if (!Number.isFinite(r)) { // overflow: the directed modes may stop at the largest finite value
+    const toInf = rc === RC_UP ? !neg : rc === RC_DOWN ? neg : false;
+    return toInf ? f32Bits(r) : ((neg ? 0x80000000 : 0) | 0x7f7fffff) >>> 0;
+  }
+  return directed(f32Bits(r), r < 0 || Object.is(r, -0), x > r ? 1 : -1, rc, nextUp32, nextDown32);
+}
+
+/** f32 bits -> f64 bits (exact; a NaN keeps its payload and is quietened, SDM CVTPS2PD). */
+export function f32ToF64Bits(b: number): bigint {
+  if (isNan32(b)) return (BigInt(b >>> 31) << 63n) | 0x7ff8000000000000n | (BigInt(b & 0x3fffff) << 29n);
+  return f64Bits(f32FromBits(b));
+}
+
+/** f64 bits -> f32 bits rounded per `rc` (a NaN keeps the top of its payload, quietened; SDM CVTPD2PS). */
+export function f64ToF32Bits(b: bigint, rc: number): number {
+  if (isNan64(b)) return (Number(b >> 63n) << 31 | 0x7fc00000 | Number((b >> 29n) & 0x3fffffn)) >>> 0;
+  return toF32Bits(f64FromBits(b), rc);
+}
+
+/** A double to int32 with rounding `mode` (0..3) or truncation; NaN and out of range -> 0x80000000 (SDM CVTPS2DQ). */
+function toInt32(x: number, mode: number): number {
+  if (!Number.isFinite(x)) return 0x80000000;
+  const r = roundIntegral(x, mode);
+  return r >= 2 ** 31 || r < -(2 ** 31) ? 0x80000000 : r >>> 0;
+}
+
+/** A finite double as m * 2^e (m a signed BigInt). */
+function dyadic(x: number): { m: bigint; e: number } {
+  const b = f64Bits(x);
+  const exp = Number((b >> 52n) & 0x7ffn), frac = b & 0xfffffffffffffn;
+  const m = exp === 0 ? frac : frac | (1n << 52n);
+  return { m: b >> 63n ? -m : m, e: (exp === 0 ? 1 : exp) - 1075 };
+}
+
+/** sqrt on single-precision bits (NaN quietened; negative non-zero -> indefinite; MXCSR.RC). */
+export function sqrt32(a: number, rc: number): number {
+  if (isNan32(a)) return (a | 0x400000) >>> 0;
+  const x = f32FromBits(a);
+  if (x < 0) return F32_INDEFINITE;
+  const r = Math.fround(Math.sqrt(x)); // correctly rounded: 53 >= 2 * 24 + 2
+  if (!Number.isFinite(r) || r === 0) return f32Bits(r);
+  // r * r is exact in a double (48 significant bits), so the comparison is exact.
+  return directed(f32Bits(r), false, x > r * r ? 1 : x < r * r ? -1 : 0, rc, nextUp32, nextDown32);
+}
+
+/** sqrt on double-precision bits (as sqrt32, with an exact BigInt comparison of r^2 and x). */
+export function sqrt64(a: bigint, rc: number): bigint {
+  if (isNan64(a)) return a | 0x8000000000000n;
+  const x = f64FromBits(a);
+  if (x < 0) return F64_INDEFINITE;
+  const r = Math.sqrt(x);
+  if (!Number.isFinite(r) || r === 0 || rc === RC_NEAREST) return f64Bits(r);
+  const X = dyadic(x), R = dyadic(r);
+  const e = Math.min(X.e, 2 * R.e);
+  const diff = (X.m << BigInt(X.e - e)) - ((R.m * R.m) << BigInt(2 * R.e - e));
+  return directed(f64Bits(r), false, diff > 0n ? 1 : diff < 0n ? -1 : 0, rc, nextUp64, nextDown64);
+}
+
+/**
+ * RCPPS/RSQRTPS approximations (SDM: relative error <= 1.5 * 2^-12). The
+ * exact quotient rounded to single precision is within that bound; the
+ * specials follow the SDM: denormal inputs count as zero (-> infinity of
+ * the operand's sign), tiny results are flushed to zero, RSQRT of a negative
+ * non-zero value is the QNaN indefinite.
+ */
+export function rcp32(a: number): number {
+  if (isNan32(a)) return (a | 0x400000) >>> 0;
+  const neg = (a >>> 31) !== 0;
+  if ((a & 0x7f800000) === 0) return neg ? 0xff800000 : 0x7f800000;
+  const r = f32Bits(Math.fround(1 / f32FromBits(a)));
+  return (r & 0x7f800000) === 0 ? (neg ? 0x80000000 : 0) : r;
+}
+
+export function rsqrt32(a: number): number {
+  if (isNan32(a)) return (a | 0x400000) >>> 0;
+  const neg = (a >>> 31) !== 0;
+  if ((a & 0x7f800000) === 0) return neg ? 0xff800000 : 0x7f800000;
+  if (neg) return F32_INDEFINITE;
+  return f32Bits(Math.fround(1 / Math.sqrt(f32FromBits(a))));
+}
+
+/** MIN/MAX: the second source when either is a NaN or both are zeros (SDM MINPS/MAXPS). */
+function minMax32(a: number, b: number, max: boolean): number {
+  if (isNan32(a) || isNan32(b)) return b;
+  const x = f32FromBits(a), y = f32FromBits(b);
+  return (max ? x > y : x < y) ? a : b;
+}
+function minMax64(a: bigint, b: bigint, max: boolean): bigint {
+  if (isNan64(a) || isNan64(b)) return b;
+  const x = f64FromBits(a), y = f64FromBits(b);
+  return (max ? x > y : x < y) ? a : b;
+}
+
+/**
+ * VCMPPS/PD/SS/SD predicates imm8[4:0] (SDM "CMPPS" Table 3-1): bits 3:0
+ * select the relation (bit 4 only chooses quiet vs signalling, which only
+ * matters for the invalid flag).
+ */
+export function cmpPredicate(x: number, y: number, imm: number): boolean {
+  const un = Number.isNaN(x) || Number.isNaN(y);
+  switch (imm & 15) {
+    case 0: return x === y; // EQ_OQ
+    case 1: return x < y; // LT_OS
+    case 2: return x <= y; // LE_OS
+    case 3: return un; // UNORD_Q
+    case 4: return !(x === y); // NEQ_UQ
+    case 5: return !(x < y); // NLT_US
+    case 6: return !(x <= y); // NLE_US
+    case 7: return !un; // ORD_Q
+    case 8: return un || x === y; // EQ_UQ
+    case 9: return !(x >= y); // NGE_US
+    case 10: return !(x > y); // NGT_US
+    case 11: return false; // FALSE_OQ
+    case 12: return !un && x !== y; // NEQ_OQ
+    case 13: return x >= y; // GE_OS
+    case 14: return x > y; // GT_OS
+    default: return true; // TRUE_UQ
+  }
+}
+
+const ARITH = new Map<Mn, [Op2 | 'min' | 'max' | 'sqrt' | 'cmp' | 'rcp' | 'rsqrt', 4 | 8, boolean]>([
+  [Mn.VADDPS, [ADD, 4, false]], [Mn.VADDPD, [ADD, 8, false]], [Mn.VADDSS, [ADD, 4, true]], [Mn.VADDSD, [ADD, 8, true]],
+  [Mn.VSUBPS, [SUB, 4, false]], [Mn.VSUBPD, [SUB, 8, false]], [Mn.VSUBSS, [SUB, 4, true]], [Mn.VSUBSD, [SUB, 8, true]],
+  [Mn.VMULPS, [MUL, 4, false]], [Mn.VMULPD, [MUL, 8, false]], [Mn.VMULSS, [MUL, 4, true]], [Mn.VMULSD, [MUL, 8, true]],
+  [Mn.VDIVPS, [DIV, 4, false]], [Mn.VDIVPD, [DIV, 8, false]], [Mn.VDIVSS, [DIV, 4, true]], [Mn.VDIVSD, [DIV, 8, true]],
+  [Mn.VMINPS, ['min', 4, false]], [Mn.VMINPD, ['min', 8, false]], [Mn.VMINSS, ['min', 4, true]], [Mn.VMINSD, ['min', 8, true]],
+  [Mn.VMAXPS, ['max', 4, false]], [Mn.VMAXPD, ['max', 8, false]], [Mn.VMAXSS, ['max', 4, true]], [Mn.VMAXSD, ['max', 8, true]],
+  [Mn.VSQRTPS, ['sqrt', 4, false]], [Mn.VSQRTPD, ['sqrt', 8, false]], [Mn.VSQRTSS, ['sqrt', 4, true]], [Mn.VSQRTSD, ['sqrt', 8, true]],
+  [Mn.VCMPPS, ['cmp', 4, false]], [Mn.VCMPPD, ['cmp', 8, false]], [Mn.VCMPSS, ['cmp', 4, true]], [Mn.VCMPSD, ['cmp', 8, true]],
+  [Mn.VRCPPS, ['rcp', 4, false]], [Mn.VRCPSS, ['rcp', 4, true]], [Mn.VRSQRTPS, ['rsqrt', 4, false]], [Mn.VRSQRTSS, ['rsqrt', 4, true]],
+]);
+
+export function execAvxFp(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
+  const arith = ARITH.get(insn.mn);
+  if (arith) return elementwise(ctx, insn, rip, arith[0], arith[1], arith[2]);
+  return convert(ctx, insn, rip);
+}
+
+function elementwise(ctx: SimdCtx, insn: Instruction, rip: bigint, op: Op2 | string, esz: 4 | 8, scalar: boolean): number {
+  const st = ctx.st, ops = insn.ops;
+  const dst = ops[0]!;
+  // Packed unary forms (VSQRTPS, VRCPPS, VRSQRTPS) are "Vx,Wx"; every other form has VEX.vvvv as the first source.
+  const unaryPacked = insn.opCount === 2;
+  const a = unaryPacked ? new Uint8Array(32) : readVecOp(ctx, insn, ops[1]!, rip);
+  const bOp = unaryPacked ? ops[1]! : ops[2]!;
+  const b = a && readVecOp(ctx, insn, bOp, rip);
+  if (!a || !b) return Exit.EXCEPTION;
+  const bytes = scalar ? 16 : vecBytes(dst);
+  const n = scalar ? 1 : bytes / esz;
+  const rc = mxcsrRc(st.u32(S.MXCSR));
+  const imm = insn.ops[3]?.kind === OpKind.IMM && insn.opCount === 4 ? insn.ops[3].imm : 0;
+  const out = new Uint8Array(32);
+  out.set(a.subarray(0, 16)); // scalar forms: bits 127:esz*8 from the first source
+  const dv = new DataView(out.buffer), av = new DataView(a.buffer), bv = new DataView(b.buffer);
+  for (let i = 0; i < n; i++) {
+    const o = i * esz;
+    if (esz === 4) {
+      const x = av.getUint32(o, true), y = bv.getUint32(o, true);
+      let r: number;
+      // x / 0 is an exact infinity (#Z), not an overflow: no directed-rounding adjustment (mxcsr.ts op32 would make one).
+      if (typeof op === 'function') r = op32(x, y, op, op === DIV && (y & 0x7fffffff) === 0 ? RC_NEAREST : rc);
+      else if (op === 'min' || op === 'max') r = minMax32(x, y, op === 'max');
+      else if (op === 'sqrt') r = sqrt32(y, rc);
+      else if (op === 'rcp') r = rcp32(y);
+      else if (op === 'rsqrt') r = rsqrt32(y);
+      else r = cmpPredicate(f32FromBits(x), f32FromBits(y), imm) ? 0xffffffff : 0;
+      dv.setUint32(o, r >>> 0, true);
+    } else {
+      const x = av.getBigUint64(o, true), y = bv.getBigUint64(o, true);
+      let r: bigint;
+      if (typeof op === 'function') r = op64(x, y, op, op === DIV && (y & 0x7fffffffffffffffn) === 0n ? RC_NEAREST : rc);
+      else if (op === 'min' || op === 'max') r = minMax64(x, y, op === 'max');
+      else if (op === 'sqrt') r = sqrt64(y, rc);
+      else r = cmpPredicate(f64FromBits(x), f64FromBits(y), imm) ? 0xffffffffffffffffn : 0n;
+      dv.setBigUint64(o, r, true);
+    }
+  }
+  writeYmm(st, dst.reg, out, bytes);
+  return Exit.CONTINUE;
+}
+
+/** The conversions between packed formats (SDM "CVTPS2PD", "CVTPD2PS", "CVTDQ2PD", "CVTPD2DQ", ...). */
+function convert(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
+  const st = ctx.st, dst = insn.ops[0]!, src = insn.ops[1]!;
+  const mn = insn.mn;
+  if (mn === Mn.VCVTSD2SS || mn === Mn.VCVTSI2SS || mn === Mn.VCVTSI2SD) return scalarConvert(ctx, insn, rip);
+  if (mn !== Mn.VCVTPS2PD && mn !== Mn.VCVTDQ2PD && mn !== Mn.VCVTPD2PS && mn !== Mn.VCVTPD2DQ && mn !== Mn.VCVTTPD2DQ &&
+    mn !== Mn.VCVTDQ2PS && mn !== Mn.VCVTPS2DQ && mn !== Mn.VCVTTPS2DQ) return undefined;
+  const s = readVecOp(ctx, insn, src, rip); if (!s) return Exit.EXCEPTION;
+  const rc = mxcsrRc(st.u32(S.MXCSR));
+  const sv = new DataView(s.buffer), out = new Uint8Array(32), dv = new DataView(out.buffer);
+  switch (mn) {
+    case Mn.VCVTPS2PD: case Mn.VCVTDQ2PD: { // widen: dst elements = dst bytes / 8
+      const n = vecBytes(dst) / 8;
+      for (let i = 0; i < n; i++) {
+        const v = sv.getUint32(i * 4, true);
+        dv.setBigUint64(i * 8, mn === Mn.VCVTPS2PD ? f32ToF64Bits(v) : f64Bits(v | 0), true);
+      }
+      writeYmm(st, dst.reg, out, vecBytes(dst));
+      return Exit.CONTINUE;
+    }
+    case Mn.VCVTPD2PS: case Mn.VCVTPD2DQ: case Mn.VCVTTPD2DQ: { // narrow: source elements = source bytes / 8
+      const n = (src.kind === OpKind.MEM ? src.size : vecBytes(src)) / 8;
+      for (let i = 0; i < n; i++) {
+        const v = sv.getBigUint64(i * 8, true);
+        const r = mn === Mn.VCVTPD2PS ? f64ToF32Bits(v, rc) : toInt32(f64FromBits(v), mn === Mn.VCVTTPD2DQ ? 3 : rc);
+        dv.setUint32(i * 4, r >>> 0, true);
+      }
+      writeYmm(st, dst.reg, out, 16);
+      return Exit.CONTINUE;
+    }
+    default: { // same width: VCVTDQ2PS, VCVTPS2DQ, VCVTTPS2DQ
+      const n = vecBytes(dst) / 4;
+      for (let i = 0; i < n; i++) {
+        const v = sv.getUint32(i * 4, true);
+        const r = mn === Mn.VCVTDQ2PS ? toF32Bits(v | 0, rc)
+          : isNan32(v) ? 0x80000000 : toInt32(f32FromBits(v), mn === Mn.VCVTTPS2DQ ? 3 : rc);
+        dv.setUint32(i * 4, r >>> 0, true);
+      }
+      writeYmm(st, dst.reg, out, vecBytes(dst));
+      return Exit.CONTINUE;
+    }
+  }
+}
+
+/**
+ * VCVTSD2SS and VCVTSI2SS/SD (Vo,Ho,W): the low element converted with
+ * MXCSR.RC (a 64-bit integer is rounded exactly, not through a double),
+ * bits 127:32 or 127:64 from the first source, 255:128 zeroed.
+ */
+function scalarConvert(ctx: SimdCtx, insn: Instruction, rip: bigint): number {
+  const st = ctx.st, dst = insn.ops[0]!, src = insn.ops[2]!;
+  const a = readVecOp(ctx, insn, insn.ops[1]!, rip), b = a && readVecOp(ctx, insn, src, rip);
+  if (!a || !b) return Exit.EXCEPTION;
+  const rc = mxcsrRc(st.u32(S.MXCSR));
+  const av = new DataView(a.buffer), bv = new DataView(b.buffer);
+  if (insn.mn === Mn.VCVTSD2SS) av.setUint32(0, f64ToF32Bits(bv.getBigUint64(0, true), rc), true);
+  else {
+    const v = BigInt.asIntN(src.size * 8, bv.getBigUint64(0, true));
+    const r = roundDyadic(v < 0n, v < 0n ? -v : v, 0, insn.mn === Mn.VCVTSI2SS ? FMT32 : FMT64, rc);
+    if (insn.mn === Mn.VCVTSI2SS) av.setUint32(0, Number(r), true); else av.setBigUint64(0, r, true);
+  }
+  a.fill(0, 16);
+  writeYmm(st, dst.reg, a, 16);
+  return Exit.CONTINUE;
+}

@@ -1,0 +1,150 @@
+/**
+ * FMA (CPUID.01H:ECX[12]): VFMADD/VFMSUB/VFNMADD/VFNMSUB 132/213/231
+ * PS/PD/SS/SD and VFMADDSUB/VFMSUBADD 132/213/231 PS/PD (SDM Vol. 2
+ * "VFMADD132PS..."). The product and the sum are exact and rounded once
+ * (per MXCSR.RC): the operands are taken as integers times powers of two
+ * (BigInt) and `roundDyadic` rounds the exact result into the target
+ * format, which also serves the integer-to-float conversions and F16C.
+ *
+ * Operand roles: src1 = the destination register, src2 = VEX.vvvv, src3 =
+ * ModRM.rm. 132: src1*src3 + src2; 213: src2*src1 + src3; 231: src2*src3 +
+ * src1. A NaN operand is returned quietened, the first NaN in the order
+ * multiplicand, multiplier, addend as written above (measured on the host:
+ * not the operand order); inf*0 and inf - inf give the default NaN (SDM Vol. 1
+ * §4.8.3.5, Table 4-7, and the FMA pages' "SIMD Floating-Point Exceptions").
+ */
+import { Mn, MN_NAMES, type Instruction } from '../decoder/types.js';
+import { S } from '../state.js';
+import { Exit } from '../translate/core.js';
+import { f32FromBits, f64Bits, f64FromBits, mxcsrRc, RC_DOWN, RC_NEAREST, RC_UP } from './mxcsr.js';
+import { readVecOp, vecBytes, writeYmm } from './avx.js';
+import type { SimdCtx } from './simd.js';
+
+/** A binary floating-point format: precision p (with the hidden bit), exponent range, exponent field width. */
+export interface FpFormat { readonly p: number; readonly emin: number; readonly emax: number; readonly ebits: number }
+export const FMT16: FpFormat = { p: 11, emin: -14, emax: 15, ebits: 5 };
+export const FMT32: FpFormat = { p: 24, emin: -126, emax: 127, ebits: 8 };
+export const FMT64: FpFormat = { p: 53, emin: -1022, emax: 1023, ebits: 11 };
+
+function bitLength(m: bigint): number { return m.toString(2).length; }
+
+/**
+ * Round (-1)^neg * m * 2^e (m >= 0) to `fmt` with rounding mode `rc`
+ * (0 nearest-even, 1 down, 2 up, 3 toward zero; SDM Vol. 1 §4.8.4), with
+ * gradual underflow and the directed modes' overflow to the largest finite
+ * value. Returns the encoding. m = 0 gives a zero of sign `neg`.
+ */
+export function roundDyadic(neg: boolean, m: bigint, e: number, fmt: FpFormat, rc: number): bigint {
+  const width = BigInt(fmt.ebits + fmt.p - 1);
+  const sign = neg ? 1n << width : 0n;
+  if (m === 0n) return sign;
+  const lead = e + bitLength(m) - 1;
+  let q = Math.max(lead - (fmt.p - 1), fmt.emin - (fmt.p - 1)); // exponent of the last kept bit
+  let mant: bigint;
+  if (q <= e) mant = m << BigInt(e - q);
+  else {
+    const k = BigInt(q - e);
+    mant = m >> k;
+    const rem = m & ((1n << k) - 1n), half = 1n << (k - 1n);
+    let up = false;
+    if (rem !== 0n) {
+      if (rc === RC_NEAREST) up = rem > half || (rem === half && (mant & 1n) === 1n);
+      else if (rc === RC_DOWN) up = neg;
+      else if (rc === RC_UP) up = !neg;
+    }
+    if (up) mant += 1n;
+    if (mant === 1n << BigInt(fmt.p)) { mant >>= 1n; q += 1; }
+  }
+  const hidden = 1n << BigInt(fmt.p - 1);
+  const expField = mant >= hidden ? q + fmt.p - 1 + (2 ** (fmt.ebits - 1) - 1) : 0;
+  if (expField >= 2 ** fmt.ebits - 1) { // overflow
+    const toInf = rc === RC_NEAREST || (rc === RC_UP && !neg) || (rc === RC_DOWN && neg);
+    const maxExp = BigInt(2 ** fmt.ebits - 1);
+    return sign | (toInf ? maxExp << BigInt(fmt.p - 1) : ((maxExp - 1n) << BigInt(fmt.p - 1)) | (hidden - 1n));
+  }
+  return sign | (BigInt(expField) << BigInt(fmt.p - 1)) | (mant & (hidden - 1n));
+}
+
+/** A finite double as sign, magnitude m and exponent e (value = (-1)^neg * m * 2^e). */
+export function dyadicOf(x: number): { neg: boolean; m: bigint; e: number } {
+  const b = f64Bits(x);
+  const exp = Number((b >> 52n) & 0x7ffn), frac = b & 0xfffffffffffffn;
+  return { neg: (b >> 63n) !== 0n, m: exp === 0 ? frac : frac | (1n << 52n), e: (exp === 0 ? 1 : exp) - 1075 };
+}
+
+const QUIET32 = 0x400000n, QUIET64 = 0x8000000000000n;
+const isNanBits = (b: bigint, d: boolean): boolean => d
+  ? (b & 0x7ff0000000000000n) === 0x7ff0000000000000n && (b & 0xfffffffffffffn) !== 0n
+  : (b & 0x7f800000n) === 0x7f800000n && (b & 0x7fffffn) !== 0n;
+
+/**
+ * One fused operation on element bits: (negProduct ? -(a*b) : a*b) + (negAddend ? -c : c),
+ * rounded once. `nanOrder` is the operands in NaN-precedence order (a, b, c).
+ */
+export function fusedBits(a: bigint, b: bigint, c: bigint, negProduct: boolean, negAddend: boolean, d: boolean, rc: number,
+  nanOrder: readonly bigint[]): bigint {
+  for (const x of nanOrder) if (isNanBits(x, d)) return x | (d ? QUIET64 : QUIET32);
+  const val = (x: bigint): number => (d ? f64FromBits(x) : f32FromBits(Number(x)));
+  const x = val(a), y = val(b);
+  let z = val(c);
+  const fmt = d ? FMT64 : FMT32;
+  const indefinite = d ? 0xfff8000000000000n : 0xffc00000n;
+  if ((x === 0 && !Number.isFinite(y)) || (y === 0 && !Number.isFinite(x))) return indefinite;
+  let pNeg = (x < 0 || Object.is(x, -0)) !== (y < 0 || Object.is(y, -0));
+  if (negProduct) pNeg = !pNeg;
+  if (negAddend) z = -z;
+  const zNeg = z < 0 || Object.is(z, -0);
+  const inf = (neg: boolean): bigint => (neg ? 1n << BigInt(fmt.ebits + fmt.p - 1) : 0n) | (BigInt(2 ** fmt.ebits - 1) << BigInt(fmt.p - 1));
+  if (!Number.isFinite(x) || !Number.isFinite(y)) {
+    if (!Number.isFinite(z) && zNeg !== pNeg) return indefinite;
+    return inf(pNeg);
+  }
+  if (!Number.isFinite(z)) return inf(zNeg);
+  const A = dyadicOf(x), B = dyadicOf(y), C = dyadicOf(z);
+  const pm = A.m * B.m, pe = A.e + B.e;
+  if (pm === 0n && C.m === 0n) { // exact zero: the sign of equal-signed zeros, else +0 (-0 rounding down)
+    return roundDyadic(pNeg === zNeg ? pNeg : rc === RC_DOWN, 0n, 0, fmt, rc);
+  }
+  const e = Math.min(pe, C.e);
+  const sum = (pNeg ? -pm : pm) * (1n << BigInt(pe - e)) + (zNeg ? -C.m : C.m) * (1n << BigInt(C.e - e));
+  if (sum === 0n) return roundDyadic(rc === RC_DOWN, 0n, 0, fmt, rc);
+  return roundDyadic(sum < 0n, sum < 0n ? -sum : sum, e, fmt, rc);
+}
+
+interface FmaForm { kind: 'madd' | 'msub' | 'nmadd' | 'nmsub' | 'maddsub' | 'msubadd'; order: '132' | '213' | '231'; scalar: boolean; d: boolean }
+const FORMS_BY_MN = new Map<Mn, FmaForm>();
+{
+  const byName = Mn as unknown as Record<string, Mn>;
+  for (const [name, v] of Object.entries(byName)) {
+    const m = /^VF(MADDSUB|MSUBADD|N?MADD|N?MSUB)(132|213|231)(P|S)(S|D)$/.exec(name);
+    if (!m) continue;
+    FORMS_BY_MN.set(v, { kind: m[1]!.toLowerCase() as FmaForm['kind'], order: m[2] as FmaForm['order'], scalar: m[3] === 'S', d: m[4] === 'D' });
+  }
+  void MN_NAMES;
+}
+
+export function execFma(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
+  const form = FORMS_BY_MN.get(insn.mn);
+  if (!form) return undefined;
+  const st = ctx.st, dst = insn.ops[0]!;
+  const s1 = readVecOp(ctx, insn, dst, rip), s2 = s1 && readVecOp(ctx, insn, insn.ops[1]!, rip);
+  const s3 = s2 && readVecOp(ctx, insn, insn.ops[2]!, rip);
+  if (!s1 || !s2 || !s3) return Exit.EXCEPTION;
+  const rc = mxcsrRc(st.u32(S.MXCSR));
+  const esz = form.d ? 8 : 4, bytes = form.scalar ? 16 : vecBytes(dst), n = form.scalar ? 1 : bytes / esz;
+  const out = new Uint8Array(32);
+  out.set(s1.subarray(0, 16)); // scalar forms keep src1's bits 127:esz*8
+  const v1 = new DataView(s1.buffer), v2 = new DataView(s2.buffer), v3 = new DataView(s3.buffer), ov = new DataView(out.buffer);
+  const get = (v: DataView, i: number): bigint => (form.d ? v.getBigUint64(i * 8, true) : BigInt(v.getUint32(i * 4, true)));
+  for (let i = 0; i < n; i++) {
+    const x = get(v1, i), y = get(v2, i), z = get(v3, i);
+    const [a, b, c] = form.order === '132' ? [x, z, y] : form.order === '213' ? [y, x, z] : [y, z, x];
+    const sub = form.kind === 'msub' || form.kind === 'nmsub' || (form.kind === 'maddsub' && i % 2 === 0) ||
+      (form.kind === 'msubadd' && i % 2 === 1);
+    const neg = form.kind === 'nmadd' || form.kind === 'nmsub';
+    const r = fusedBits(a, b, c, neg, sub, form.d, rc, [a, b, c]);
+    if (form.d) ov.setBigUint64(i * 8, r, true); else ov.setUint32(i * 4, Number(r), true);
+  }
+  writeYmm(st, dst.reg, out, bytes);
+  return Exit.CONTINUE;
+}
