@@ -151,6 +151,16 @@ function rd32(b: Uint8Array, p: number): number {
  */
 export function decodeInto(out: Instruction, bytes: Uint8Array, offset: number, end: number,
   mode: CpuMode, features: FeatureSet = DEFAULT_FEATURES): number {
+  if (mode === 64 && offset >= 0 && offset + 15 <= end && end <= bytes.length) {
+    const r = decodeFast64(out, bytes, offset, features);
+    if (r !== FAST_BAIL) return r;
+  }
+  return decodeGeneral(out, bytes, offset, end, mode, features);
+}
+
+/** decodeInto for every case (decodeFast64 handles the common ones first). */
+function decodeGeneral(out: Instruction, bytes: Uint8Array, offset: number, end: number,
+  mode: CpuMode, features: FeatureSet): number {
   if (end > bytes.length) end = bytes.length;
   const lim = end < offset + 15 ? end : offset + 15;
   S.bytes = bytes;
@@ -873,6 +883,365 @@ function fillImplicit(o: Operand, code: number, opSize: number, asz: number, mod
   o.size = sz === SZ_X ? 16 : sizeOf(sz, opSize, asz, mode);
   o.highByte = ((code >> 25) & 1) !== 0;
   o.access = (code >> 12) & 15;
+}
+
+// ---- 64-bit fast path ------------------------------------------------------------------------------------------
+// decodeFast64 decodes the common case (64-bit mode, the whole 15-byte window in the buffer, legacy encodings of
+// the one-byte/0F/0F38/0F3A maps, forms whose operands it fills itself and that need no extra check) with all
+// state in locals, and gives up (returns FAST_BAIL) for anything else, which decodeGeneral then decodes from scratch (a bail
+// after some operands were filled is harmless: decodeGeneral rewrites every field it reports valid). So the fast path can be incomplete but must never disagree with
+// decodeGeneral: tests compare both (tests/unit/cpu/decoder-fast.test.ts).
+
+const FAST_BAIL = 0;
+/** Operand kinds decodeFast64 fills (bit K). */
+const FAST_KINDS = (1 << K.E) | (1 << K.G) | (1 << K.M) | (1 << K.R) | (1 << K.I) | (1 << K.IBS) | (1 << K.J) |
+  (1 << K.Z) | (1 << K.FIXED) | (1 << K.ONE) | (1 << K.X) | (1 << K.Y) | (1 << K.MEM_DI) | (1 << K.V) | (1 << K.W) |
+  (1 << K.U);
+/**
+ * Per form: 0 = decodeFast64 bails; else 1 + the operand-size rule (index into FAST_OSZ): 0 operand size,
+ * 1 byte operation, 2 64-bit default (D64), 3 mandatory 66 (the operand size ignores it).
+ */
+const FAST_FORM = new Uint8Array(F_MN.length);
+for (let f = 0; f < F_MN.length; f++) {
+  const info = F_INFO[f]!;
+  if (((info >> INFO_CHECK_SHIFT) & 15) !== 0 || (info & INFO_AMDFAR) !== 0) continue;
+  let ok = true;
+  for (let i = 0; i < F_OPS[f * 6]!; i++) if (!((FAST_KINDS >> (F_OPS[f * 6 + 1 + i]! & 63)) & 1)) ok = false;
+  if (!ok) continue;
+  FAST_FORM[f] = 1 + (info & INFO_BYTEOP ? 1 : info & INFO_D64 ? 2 : info & INFO_M66 ? 3 : 0);
+}
+/** Operand size in 64-bit mode by [rule * 4 + REX.W * 2 + (66 present)] (SDM Vol. 1 §3.6.1, Table 3-4). */
+const FAST_OSZ = new Uint8Array([32, 16, 64, 64, 8, 8, 8, 8, 64, 16, 64, 64, 32, 32, 64, 64]);
+/** 32/64-bit addressing: displacement length by ModRM (SDM Vol. 2 Table 2-2; the SIB base-5 case is added later). */
+const DISP_LEN = new Uint8Array(256);
+for (let m = 0; m < 256; m++) DISP_LEN[m] = m >> 6 === 1 ? 1 : m >> 6 === 2 ? 4 : m >> 6 === 0 && (m & 7) === 5 ? 4 : 0;
+/** Sign-extend the low `dl` bytes of a 32-bit read without branching: (raw & mask) << shift >> shift. */
+const DISP_MASK = new Int32Array([0, 0xff, 0, 0, -1]);
+const DISP_SHIFT = new Uint8Array([0, 24, 0, 0, 0]);
+/** Default segment by base register + 1 (SS for RSP/RBP, SDM Vol. 1 §3.7.4), DS otherwise (also NO_REG, RIP). */
+const SEG_OF_BASE = new Uint8Array(18).fill(3);
+SEG_OF_BASE[4 + 1] = 2; SEG_OF_BASE[5 + 1] = 2;
+
+/** sizeOf for legacy encodings in 64-bit mode (VEX.L = 0). */
+function sizeOf64(sz: number, opSize: number, asz: number, rexW: number): number {
+  if (sz < 8) return FIXED_SIZE[sz]!;
+  switch (sz) {
+    case 8 /* SZ.V */: return opSize === 8 ? 1 : opSize >> 3;
+    case 9 /* SZ.Z */: return opSize === 16 ? 2 : 4;
+    case 10 /* SZ.Y */: return rexW ? 8 : 4;
+    case 11 /* SZ.F */: return 8;
+    case 12 /* SZ.A */: return opSize === 16 ? 4 : 8;
+    case 13 /* SZ.P */: return 2 + (opSize >> 3);
+    case 14 /* SZ.S */: return 10;
+    case 15 /* SZ.X */: return 16;
+    case 16 /* SZ.H */: return 8;
+    case 25 /* SZ.QX */: return 4;
+    case 26 /* SZ.EX */: return 2;
+    case 17 /* SZ.E */: return opSize === 16 ? 14 : 28;
+    case 18 /* SZ.FS */: return opSize === 16 ? 94 : 108;
+    case 19 /* SZ.FX */: return 512;
+    case 20 /* SZ.XS */: return 0;
+    case 21 /* SZ.C */: return 64;
+    case 22 /* SZ.B32 */: return 1;
+    case 23 /* SZ.W32 */: return 2;
+    case 27 /* SZ.VW */: return 2;
+    case 28 /* SZ.D32 */: return 4;
+    case 24 /* SZ.ASZ */: return asz >> 3;
+    default: return 0;
+  }
+}
+
+/**
+ * The common case of decodeInto in 64-bit mode; requires bytes[offset, offset + 15) to exist. Returns the
+ * length, or FAST_BAIL with `out` untouched when decodeGeneral must decode the instruction.
+ */
+function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, features: FeatureSet): number {
+  const lim = offset + 15;
+  let p = offset;
+  let prefixes = 0;
+  let seg = -1;
+  let rep = 0;
+  let rex = 0;
+  // ---- legacy prefixes and REX (as in decodeGeneral) ----
+  let b0 = bytes[p]!;
+  let cls = PFX_CLASS[b0]!;
+  while (cls !== P_NONE) {
+    if (cls === P_REX) {
+      rex = b0;
+    } else {
+      rex = 0;
+      switch (cls) {
+        case P_SEG: {
+          const s = SEG_OF[b0]!;
+          if (s >= 4 || seg < 4) seg = s;
+          if (b0 === 0x2e) prefixes |= PFX_HINT_NOT_TAKEN; else if (b0 === 0x3e) prefixes |= PFX_HINT_TAKEN;
+          prefixes |= PFX_SEG;
+          break;
+        }
+        case P_OSZ: prefixes |= PFX_OPSIZE; break;
+        case P_ASZ: prefixes |= PFX_ADDRSIZE; break;
+        case P_LOCK: prefixes |= PFX_LOCK; break;
+        case P_F2:
+          if (prefixes & PFX_REP) prefixes |= PFX_REP_CONFLICT;
+          prefixes |= PFX_REPNE; rep = 0xf2; break;
+        default:
+          if (prefixes & PFX_REPNE) prefixes |= PFX_REP_CONFLICT;
+          prefixes |= PFX_REP; rep = 0xf3; break;
+      }
+    }
+    if (++p >= offset + 11) return FAST_BAIL; // long prefix runs: decodeGeneral applies the 15-byte limit
+    b0 = bytes[p]!;
+    cls = PFX_CLASS[b0]!;
+  }
+  p++;
+  if (rex !== 0) prefixes |= PFX_REX;
+  const rexW = (rex >> 3) & 1, rexR = (rex >> 2) & 1, rexX = (rex >> 1) & 1, rexB = rex & 1;
+  const asz = prefixes & PFX_ADDRSIZE ? 32 : 64;
+  const has66 = (prefixes >> 3) & 1; // PFX_OPSIZE
+  // ---- opcode: VEX/EVEX/XOP (C4, C5, 62, 8F with XOP's map field) and 3DNow! go to decodeGeneral ----
+  let map: number = MAP_ONE_BYTE;
+  if (b0 === 0x0f) {
+    b0 = bytes[p++]!;
+    map = MAP_0F;
+    if (b0 === 0x38 || b0 === 0x3a) {
+      map = b0 === 0x38 ? MAP_0F38 : MAP_0F3A;
+      b0 = bytes[p++]!;
+    } else if (b0 === 0x0f) return FAST_BAIL;
+  } else if (b0 === 0xc4 || b0 === 0xc5 || b0 === 0x62 || b0 === 0x8f) return FAST_BAIL;
+  const opcode = b0;
+  const at = map * 256 + opcode;
+  let node = ROOT[at]!;
+  if (node === 0 || MODREG[at] === 1) return FAST_BAIL;
+  // ---- ModRM, SIB, displacement ----
+  let mod = 3;
+  let modrm = -1;
+  let regX = 0;
+  let rmX = (opcode & 7) | (rexB << 3);
+  let memBase = NO_REG, memIndex = NO_REG, memScale = 1, memDisp = 0;
+  if (HAS_MODRM[at] === 1) {
+    const m = bytes[p++]!;
+    modrm = m;
+    mod = m >> 6;
+    regX = ((m >> 3) & 7) | (rexR << 3);
+    const rm = m & 7;
+    rmX = rm | (rexB << 3);
+    if (mod !== 3) {
+      let dl = DISP_LEN[m]!;
+      if (rm === 4) {
+        const sib = bytes[p++]!;
+        memScale = 1 << (sib >> 6);
+        const idx = ((sib >> 3) & 7) | (rexX << 3);
+        memIndex = idx === 4 ? NO_REG : idx;
+        const base = sib & 7;
+        if (base === 5 && mod === 0) dl = 4; else memBase = base | (rexB << 3);
+      } else memBase = rm === 5 && mod === 0 ? BASE_RIP : rmX;
+      if (p + 4 > lim) return FAST_BAIL;
+      const raw = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+      const sh = DISP_SHIFT[dl]!;
+      memDisp = ((raw & DISP_MASK[dl]!) << sh) >> sh;
+      p += dl;
+    }
+  }
+  // ---- the form: the decision tree (as in decodeGeneral) ----
+  const osz = rexW ? 64 : has66 ? 16 : 32;
+  const pfxIdx = rep === 0xf3 ? 2 : rep === 0xf2 ? 3 : has66;
+  while (node < 0) {
+    const n = -node - 1;
+    let v: number;
+    switch (NODES[n]) {
+      case 0: v = pfxIdx; break; // DIM.PFX
+      case 1: v = mod === 3 ? 1 : 0; break; // DIM.MOD
+      case 2: v = (modrm >> 3) & 7; break; // DIM.REG
+      case 3: v = modrm & 7; break; // DIM.RM
+      case 4: v = rexW; break; // DIM.W
+      case 5: v = 0; break; // DIM.L
+      case 6: v = osz === 16 ? 0 : osz === 32 ? 1 : 2; break; // DIM.OSZ
+      case 7: v = rexW ? 2 : has66 ? 0 : 2; break; // DIM.OSZD
+      case 8: v = asz === 32 ? 1 : 2; break; // DIM.ASZ
+      case 9: v = 1; break; // DIM.MODE64
+      default: v = rexB; break; // DIM.REXB
+    }
+    node = NODES[n + 1 + v]!;
+    if (node === 0) return FAST_BAIL;
+  }
+  let f = node - 1;
+  const fw = features.words;
+  for (;;) {
+    const f1 = F_FEAT1[f]!;
+    if (f1 < 0) break;
+    const f2 = F_FEAT2[f]!;
+    if (((fw[f1 >>> 5]! >>> (f1 & 31)) & 1) !== 0 && (f2 < 0 || ((fw[f2 >>> 5]! >>> (f2 & 31)) & 1) !== 0)) break;
+    f = F_FALLBACK[f]!;
+    if (f < 0) return FAST_BAIL;
+  }
+  const fast = FAST_FORM[f]!;
+  if (fast === 0) return FAST_BAIL;
+  let attrs = F_ATTRS[f]!;
+  if (prefixes & PFX_LOCK) {
+    if (!(attrs & ATTR_LOCKABLE) || mod === 3) return FAST_BAIL;
+    attrs |= ATTR_LOCKED;
+  }
+  const opSize = FAST_OSZ[(fast - 1) * 4 + rexW * 2 + has66]! as 8 | 16 | 32 | 64;
+  // ---- operands (as fillOperand) ----
+  const hasRex = rex !== 0;
+  const ob = f * 6;
+  const n = F_OPS[ob]!;
+  const ops = out.ops;
+  for (let i = 0; i < n; i++) {
+    const code = F_OPS[ob + 1 + i]!;
+    const k = code & 63;
+    const sz = (code >> 6) & 63;
+    const acc = (code >> 12) & 15;
+    const o = ops[i]!;
+    if ((k === 1 /* K.E */ || k === 19 /* K.W */) && mod !== 3 || k === 3 /* K.M */) {
+      o.kind = OK_MEM;
+      o.size = sz === 8 /* SZ.V */ ? (opSize === 8 ? 1 : opSize >> 3) : sizeOf64(sz, opSize, asz, rexW);
+      o.access = acc;
+      o.base = memBase;
+      o.index = memIndex;
+      o.scale = memScale;
+      o.disp = memDisp;
+      o.dispHi = memDisp >> 31;
+      o.addrSize = asz;
+      o.vsib = 0;
+      o.seg = seg >= 0 ? seg : SEG_OF_BASE[memBase + 1]!;
+      continue;
+    }
+    switch (k) {
+      case 3 /* K.M */:
+        return FAST_BAIL; // a memory-only operand with ModRM.mod = 3
+      case 1 /* K.E */:
+      case 2 /* K.G */:
+      case 4 /* K.R */:
+      case 9 /* K.Z */: {
+        const reg = k === 2 ? regX : rmX;
+        const size = sz === 8 /* SZ.V */ ? (opSize === 8 ? 1 : opSize >> 3)
+          : k === 1 && (sz === 22 /* SZ.B32 */ || sz === 23 /* SZ.W32 */ || sz === 28 /* SZ.D32 */) ? (rexW ? 8 : 4)
+            : k === 1 && sz === 27 /* SZ.VW */ ? opSize >> 3 : sizeOf64(sz, opSize, asz, rexW);
+        o.kind = OK_REG;
+        o.regClass = RC_GPR;
+        o.size = size;
+        o.access = acc;
+        if (size === 1 && !hasRex && reg >= 4 && reg < 8) { o.reg = reg - 4; o.highByte = true; } else { o.reg = reg; o.highByte = false; }
+        break;
+      }
+      case 5 /* K.I */: {
+        const size = sz === 8 /* SZ.V */ ? (opSize === 64 ? 8 : opSize >> 3) : sizeOf64(sz, opSize, asz, rexW);
+        if (p + size > lim) return FAST_BAIL;
+        o.kind = OK_IMM;
+        o.access = ACCESS_READ;
+        if (size === 1) { o.size = 1; o.imm = bytes[p]!; o.immHi = 0; } else if (size === 2) {
+          o.size = 2; o.imm = bytes[p]! | (bytes[p + 1]! << 8); o.immHi = 0;
+        } else if (size === 4) {
+          const v = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+          if (sz === 9 /* SZ.Z */ && opSize === 64) { o.size = 8; o.imm = v; o.immHi = v >> 31; } else { o.size = 4; o.imm = v >>> 0; o.immHi = 0; }
+        } else {
+          o.size = 8;
+          o.imm = (bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24)) >>> 0;
+          o.immHi = bytes[p + 4]! | (bytes[p + 5]! << 8) | (bytes[p + 6]! << 16) | (bytes[p + 7]! << 24);
+        }
+        p += size;
+        break;
+      }
+      case 6 /* K.IBS */: {
+        if (p + 1 > lim) return FAST_BAIL;
+        o.kind = OK_IMM;
+        o.access = ACCESS_READ;
+        o.size = opSize === 8 ? 1 : opSize >> 3;
+        const v = (bytes[p]! << 24) >> 24;
+        o.imm = v;
+        o.immHi = v >> 31;
+        p++;
+        break;
+      }
+      case 7 /* K.J */: {
+        const enc = sz === 1 /* SZ.B */ ? 1 : opSize === 16 ? 2 : 4;
+        if (p + enc > lim) return FAST_BAIL;
+        o.kind = OK_REL;
+        o.access = ACCESS_READ;
+        o.size = enc;
+        const v = enc === 1 ? (bytes[p]! << 24) >> 24 : enc === 2 ? ((bytes[p]! | (bytes[p + 1]! << 8)) << 16) >> 16
+          : bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+        o.imm = v;
+        o.immHi = v >> 31;
+        p += enc;
+        break;
+      }
+      case 10 /* K.FIXED */:
+        o.kind = OK_REG;
+        o.regClass = ((code >> 21) & 15) as RegClass;
+        o.reg = (code >> 16) & 31;
+        o.size = sizeOf64(sz, opSize, asz, rexW);
+        o.highByte = ((code >> 25) & 1) !== 0;
+        o.access = acc;
+        break;
+      case 11 /* K.ONE */:
+        o.kind = OK_IMM; o.size = 1; o.imm = 1; o.immHi = 0; o.access = ACCESS_READ;
+        break;
+      case 16 /* K.X */:
+      case 17 /* K.Y */:
+      case 30 /* K.MEM_DI */:
+        o.kind = OK_MEM;
+        o.size = sizeOf64(sz, opSize, asz, rexW);
+        o.access = acc;
+        o.base = k === 16 /* K.X */ ? 6 : 7;
+        o.index = NO_REG;
+        o.scale = 1;
+        o.disp = 0;
+        o.dispHi = 0;
+        o.vsib = 0;
+        o.addrSize = asz;
+        o.seg = k === 17 /* K.Y */ ? 0 : seg >= 0 ? seg : 3;
+        break;
+      default: { // K.V, K.W (register), K.U: XMM (YMM for a 32-byte size)
+        const size = sizeOf64(sz, opSize, asz, rexW);
+        o.kind = OK_REG;
+        o.regClass = size === 32 ? RC_YMM : RC_XMM;
+        o.reg = k === 18 /* K.V */ ? regX : rmX;
+        o.size = k === 18 /* K.V */ ? size : size === 32 ? 32 : 16;
+        o.highByte = false;
+        o.access = acc;
+        break;
+      }
+    }
+  }
+  const info = F_INFO[f]!;
+  let ni = 0;
+  if (info & INFO_HAS_IMPL) {
+    S.rexW = rexW;
+    S.vexL = 0;
+    const ib = f * 5;
+    ni = F_IMPL[ib]!;
+    const implicit = out.implicit;
+    for (let i = 0; i < ni; i++) fillImplicit(implicit[i]!, F_IMPL[ib + 1 + i]!, opSize, asz, 64);
+  }
+  out.length = p - offset;
+  out.mode = 64;
+  out.mn = F_MN[f]! as Mn;
+  out.form = f;
+  out.opSize = opSize;
+  out.addrSize = asz;
+  out.prefixes = prefixes;
+  out.segPrefix = seg;
+  out.rep = rep as 0 | 0xf2 | 0xf3;
+  out.rex = rex;
+  if (out.vexMmmmm !== 0) {
+    out.vexL = 0; out.vexV = 0; out.vexW = 0; out.vexPp = 0; out.vexMmmmm = 0;
+  }
+  out.map = map as OpMap;
+  out.opcode = opcode;
+  out.modrm = modrm;
+  out.cond = F_COND[f]!;
+  out.opCount = n;
+  out.implicitCount = ni;
+  out.flagsRead = F_FR[f]!;
+  out.flagsWritten = F_FW[f]!;
+  out.flagsUndefined = F_FU[f]!;
+  if (info >> INFO_SHIFTK_SHIFT) shiftFlags(out, info >> INFO_SHIFTK_SHIFT, ops[n - 1]!.imm, opSize);
+  out.flow = F_FLOW[f]! as Flow;
+  out.attrs = attrs;
+  out.failure = UD_NONE;
+  return p - offset;
 }
 
 /** Decode one instruction; allocates a fresh Instruction. */
