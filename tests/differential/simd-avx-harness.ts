@@ -53,12 +53,13 @@ export function fillData(rand: () => bigint, style: number): Uint8Array {
 /** The features the JIT should report for these tests (whatever features.ts says today). */
 const AVX_FEATURES: FeatureName[] = [...JIT_IMPLEMENTED_FEATURES, 'xsave', 'avx', 'avx2', 'fma', 'f16c'];
 
-export async function makeAvxJit(): Promise<{ jit: JitAccelerator; mem: GuestMemory }> {
+/** A JIT reporting AVX_FEATURES minus `without` (the decoder accepts the VEX extensions either way). */
+export async function makeAvxJit(without: FeatureName[] = []): Promise<{ jit: JitAccelerator; mem: GuestMemory }> {
   const mem = new GuestMemory(1024 * 1024 * 1024, { reservedBytes: JIT_RESERVED_BYTES });
   const jit = new JitAccelerator();
   await jit.init({
     memory: mem, pio: new Bus('pio'), mmio: new Bus('mmio'),
-    cpuid: createCpuidPolicy({ accel: 'kvm', model: 'max', supported: new Set(AVX_FEATURES) }), cpuCount: 1,
+    cpuid: createCpuidPolicy({ accel: 'kvm', model: 'max', supported: new Set(AVX_FEATURES.filter((f) => !without.includes(f))) }), cpuCount: 1,
     onStop: () => {}, onEoi: () => {}, nowNs: () => process.hrtime.bigint(),
   });
   // Until features.ts lists them, the JIT's decoder set (derived from CPUID 'max') lacks the VEX extensions.

@@ -131,6 +131,11 @@ export function avxTemplates(): string[] {
   for (const imm of [0, 1, 2, 3, 8, 9]) t.push(Y(`vroundps ymm0, ymm1, ${imm}`), Y(`vroundpd xmm0, [rsi+200], ${imm}`), Y(`vroundsd xmm0, xmm1, xmm2, ${imm}`));
   for (const op of ['vcomiss', 'vucomiss', 'vcomisd', 'vucomisd']) t.push(Y(`${op} xmm0, xmm1`), Y(`${op} xmm2, [rsi+200]`));
   for (const imm of [0xff, 0x3c, 0xf1]) t.push(Y(`vdpps ymm0, ymm1, [rsi+200], ${imm}`));
+  // Legacy SSE instructions leave bits 255:128 unchanged (SDM Vol. 1 §14.1.2), inline or in the executor.
+  for (const op of ['paddd xmm0, xmm1', 'movaps xmm0, xmm1', 'pxor xmm1, xmm1', 'movss xmm0, [rsi+200]', 'movsd xmm2, xmm3',
+    'pshufb xmm0, xmm1', 'cvtsi2sd xmm2, rax', 'movq xmm3, rax', 'pinsrd xmm4, eax, 1', 'movdqu xmm5, [rsi+201]', 'sqrtpd xmm0, xmm1',
+    'pcmpistri xmm1, xmm2, 0x0c', 'aesenc xmm0, xmm1', 'blendvps xmm1, xmm2', 'cvtps2pd xmm1, xmm2', 'shufps xmm0, xmm1, 0x1b']) t.push(Y(op));
+  t.push(Y('vaddps ymm0, ymm1, ymm2; psubq xmm0, xmm1; vaddps ymm0, ymm0, ymm0'));
   return t;
 }
 
