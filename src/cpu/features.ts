@@ -143,6 +143,9 @@ export const JIT_IMPLEMENTED_FEATURES: readonly FeatureName[] = [
   // Bit manipulation (src/cpu/runtime/bitmanip.ts; tests/differential/bitmanip.test.ts): BMI1, BMI2, ADX,
   // MOVBE, LZCNT ('abm'); RDPID reads IA32_TSC_AUX (interp.ts).
   'bmi1', 'bmi2', 'adx', 'movbe', 'abm', 'rdpid',
+  // VEX-encoded SIMD (src/cpu/runtime/avx.ts, avx-fp.ts, avx2.ts, fma.ts, f16c.ts; tests/differential/simd-avx*.test.ts):
+  // AVX, AVX2, FMA, F16C. Usable by a guest once it sets CR4.OSXSAVE and XCR0.SSE|AVX.
+  'avx', 'avx2', 'fma', 'f16c',
   // Paravirtual clock (src/cpu/pvclock.ts, MSRs in src/cpu/msr.ts). NOP_IO_DELAY needs nothing.
   'kvmclock', 'kvm-nopiodelay', 'kvmclock-stable-bit',
 ];

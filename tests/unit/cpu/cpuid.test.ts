@@ -33,14 +33,14 @@ describe('microvm-default with vendor AuthenticAMD: the contract features', () =
     { name: 'FXSR', leaf: 1, reg: 'edx', bit: 24, want: 1 },
     { name: 'APIC', leaf: 1, reg: 'edx', bit: 9, want: 1 },
     { name: 'HTT with -smp 4', leaf: 1, reg: 'edx', bit: 28, want: 1 },
-    { name: 'no AVX (not implemented yet)', leaf: 1, reg: 'ecx', bit: 28, want: 0 },
+    { name: 'AVX (src/cpu/runtime/avx.ts)', leaf: 1, reg: 'ecx', bit: 28, want: 1 },
     { name: 'no XSAVE', leaf: 1, reg: 'ecx', bit: 26, want: 0 },
     { name: 'no OSXSAVE by default', leaf: 1, reg: 'ecx', bit: 27, want: 0 },
     { name: 'no MONITOR', leaf: 1, reg: 'ecx', bit: 3, want: 0 },
     { name: 'no VMX', leaf: 1, reg: 'ecx', bit: 5, want: 0 },
     { name: 'RDSEED', leaf: 7, reg: 'ebx', bit: 18, want: 1 },
     { name: 'ERMS', leaf: 7, reg: 'ebx', bit: 9, want: 1 },
-    { name: 'no AVX2', leaf: 7, reg: 'ebx', bit: 5, want: 0 },
+    { name: 'AVX2', leaf: 7, reg: 'ebx', bit: 5, want: 1 },
     { name: 'no SMEP', leaf: 7, reg: 'ebx', bit: 7, want: 0 },
     { name: 'ARAT', leaf: 6, reg: 'eax', bit: 2, want: 1 },
     { name: 'PDPE1GB', leaf: 0x80000001, reg: 'edx', bit: 26, want: 1 },
@@ -165,9 +165,9 @@ describe('models and overrides', () => {
     for (const leaf of [1, 7, 0x80000001, 0x80000007, 0x40000001]) expect(h.lookup(0, leaf, 0)).toEqual(m.lookup(0, leaf, 0));
   });
   test('requesting an unimplemented feature warns and drops it', () => {
-    const p = createCpuidPolicy({ features: { avx2: true } });
-    expect(bit(p.lookup(0, 7, 0).ebx, 5)).toBe(0);
-    expect(p.warnings).toEqual(["JIT doesn't support requested feature: CPUID.7H:EBX.avx2 [bit 5]"]);
+    const p = createCpuidPolicy({ features: { avx512f: true } });
+    expect(bit(p.lookup(0, 7, 0).ebx, 16)).toBe(0);
+    expect(p.warnings).toEqual(["JIT doesn't support requested feature: CPUID.7H:EBX.avx512f [bit 16]"]);
   });
   test('unknown feature -> error naming it; unknown model -> error', () => {
     expect(() => createCpuidPolicy({ features: { frobnicate: true } })).toThrow(/frobnicate/);
