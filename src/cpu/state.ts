@@ -17,6 +17,7 @@
  *       +0x10000  jump cache: JC_ENTRIES x 16 bytes {rip i64, key i32, fn i32}
  *       +0x20000  TLB set 0 (CPL 0-2): TLB_ENTRIES x 32 bytes
  *       +0x40000  TLB set 1 (CPL 3)
+ *       +0x60000  jump-cache heat: JC_ENTRIES x i32, dispatches left before the entry is hot
  */
 import type { SegmentState, VcpuState } from '../accel/types.js';
 
@@ -29,6 +30,8 @@ export const MAX_VCPUS = Math.floor((JIT_RESERVED_BYTES - VCPU_AREA_BASE) / VCPU
 export const JC_OFFSET = 0x10000;
 export const JC_ENTRIES = 4096;
 export const JC_ENTRY_BYTES = 16;
+/** Per jump-cache entry: an i32 count of dispatches left until the entry's block is hot (engine.ts HOT_DISPATCHES). */
+export const JC_HEAT_OFFSET = 0x60000;
 export const TLB_OFFSET = 0x20000;
 export const TLB_ENTRIES = 4096;
 export const TLB_ENTRY_BYTES = 32;

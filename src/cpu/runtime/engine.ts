@@ -8,7 +8,7 @@ import { decodeInto, relTarget } from '../decoder/decoder.js';
 import { JIT_DECODER_FEATURES } from './guest-features.js';
 import { ATTR_INHIBIT_IRQ, ATTR_IO, ATTR_PRIVILEGED, ATTR_SEGLOAD, ATTR_SERIALIZING, ATTR_SYSTEM_STATE, DECODE_MORE, Flow, Instruction, Mn, type CpuMode, type FeatureSet } from '../decoder/types.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
-import { CODE_MAP_BASE, JC_ENTRIES, JC_ENTRY_BYTES, JC_OFFSET } from '../state.js';
+import { CODE_MAP_BASE, JC_ENTRIES, JC_ENTRY_BYTES, JC_HEAT_OFFSET, JC_OFFSET } from '../state.js';
 import { buildCoreModule, jcHash, type CoreExports } from '../translate/core.js';
 import { BlockModule, canInline, needsFallback, type BlockInsn } from '../translate/block.js';
 
@@ -16,9 +16,11 @@ export interface CompiledBlock {
   key: string;
   tableIndex: number;
   helpers: number[];
-  /** wasm pages (gpa >> 12 of the wasm address) this block's code came from. */
+  /** wasm pages (gpa >> 12 of the wasm address) the code of this block's region came from. */
   pages: number[];
   insnCount: number;
+  /** The entry of a region formed because the block was hot (Exit.HOT). */
+  hot: boolean;
 }
 
 /** An executor call; receives the vCPU running the block. */
@@ -28,6 +30,14 @@ export const MAX_BLOCK_INSNS = 64;
 /** Blocks and instructions compiled together in one module. */
 export const MAX_BATCH_BLOCKS = 16;
 export const MAX_BATCH_INSNS = 400;
+/**
+ * Dispatcher entries into one block (its region was left and re-entered
+ * through the run loop) before a region is formed around it: hot loops that
+ * the first translation split between regions, calls and returns across them.
+ */
+export const HOT_DISPATCHES = 1000;
+export const MAX_HOT_BLOCKS = 32;
+export const MAX_HOT_INSNS = 800;
 
 export class Engine<C = unknown> {
   readonly table: WebAssembly.Table;
@@ -41,7 +51,9 @@ export class Engine<C = unknown> {
   readonly byPage = new Map<number, Set<string>>();
   readonly u8: Uint8Array;
   /** Statistics for bench/. */
-  stats = { blocks: 0, insns: 0, inlined: 0, translateNs: 0n, invalidations: 0, modules: 0 };
+  stats = { blocks: 0, insns: 0, inlined: 0, translateNs: 0n, invalidations: 0, modules: 0, hotRegions: 0 };
+  /** Blocks replaced by a hot region, per page: freed when that page's code is invalidated. */
+  private readonly retired = new Map<number, CompiledBlock[]>();
   /** Called to flush every vCPU's jump cache (code invalidated). */
   onFlushJumpCaches: () => void = () => {};
   /** Called when a page gains code: revoke TLB write tags for it on every vCPU. */
@@ -101,7 +113,7 @@ export class Engine<C = unknown> {
    * Returns the requested block, or a decode failure to raise.
    */
   compile(rip: bigint, startOff: number, code: Uint8Array, pageGpa: number, wasmPages: number[], mode: CpuMode, cpl: number,
-    modeKey: number, csBase: bigint, makeHelper: (insn: Instruction, rip: bigint) => HelperFn<C>): CompiledBlock | { fail: 'ud' | 'gp' | 'more' } {
+    modeKey: number, csBase: bigint, makeHelper: (insn: Instruction, rip: bigint) => HelperFn<C>, hot = false): CompiledBlock | { fail: 'ud' | 'gp' | 'more' } {
     const t0 = process.hrtime.bigint();
     const ripBase = rip - BigInt(startOff);
     const keyOf = (off: number): string => `${pageGpa}:${BigInt.asUintN(64, ripBase + BigInt(off))}:${modeKey}:${csBase}`;
@@ -110,12 +122,14 @@ export class Engine<C = unknown> {
     const queue = [startOff];
     const seen = new Set<number>();
     let total = 0;
-    while (queue.length > 0 && batch.length < MAX_BATCH_BLOCKS && total < MAX_BATCH_INSNS) {
+    const maxBlocks = hot ? MAX_HOT_BLOCKS : MAX_BATCH_BLOCKS, maxTotal = hot ? MAX_HOT_INSNS : MAX_BATCH_INSNS;
+    while (queue.length > 0 && batch.length < maxBlocks && total < maxTotal) {
       const start = queue.shift()!;
       if (seen.has(start)) continue;
       seen.add(start);
       const key = keyOf(start);
-      if (batch.length > 0 && this.cache.has(key)) continue;
+      // A first translation leaves out blocks translated before; a hot region takes copies of them.
+      if (!hot && batch.length > 0 && this.cache.has(key)) continue;
       const insns: BlockInsn[] = [];
       const helpers: number[] = [];
       let off = start;
@@ -177,19 +191,18 @@ export class Engine<C = unknown> {
       core: { flags: this.coreInstance.exports['flags']!, cond: this.coreInstance.exports['cond']! },
       js: { rd: js.rd, wr: js.wr, interp: js.interp },
     });
+    // Every block of a region jumps inside it to the others: the region lives and dies as a whole,
+    // so each block carries the pages of all (a write to any of them drops every block).
+    const pages = [...new Set(batch.flatMap((b) => b.pages))];
     let first: CompiledBlock | undefined;
+    // A hot region installs all its blocks (they count as hot: no region is formed around them again);
+    // the entry owns every helper of the region, freed once with it.
     for (const b of batch) {
-      const slot = this.allocSlot();
-      this.table.set(slot, inst.exports[b.name]);
-      const blk: CompiledBlock = { key: b.key, tableIndex: slot, helpers: b.helpers, pages: b.pages, insnCount: b.n };
-      this.cache.set(b.key, blk);
+      const owner = !hot || b.key === requestedKey;
+      const blk = this.install(b.key, inst.exports[b.name], hot ? (owner ? batch.flatMap((x) => x.helpers) : []) : b.helpers, pages, b.n, hot);
       if (b.key === requestedKey) first = blk;
-      for (const p of b.pages) {
-        let set = this.byPage.get(p);
-        if (!set) { set = new Set(); this.byPage.set(p, set); }
-        set.add(b.key);
-        if (this.u8[CODE_MAP_BASE + p] === 0) { this.u8[CODE_MAP_BASE + p] = 1; this.onCodePage(p); }
-      }
+    }
+    for (const b of batch) {
       this.stats.blocks++;
       this.stats.insns += b.n;
       this.stats.inlined += b.inl;
@@ -199,6 +212,37 @@ export class Engine<C = unknown> {
     return first!;
   }
 
+  /**
+   * Make `fn` the translation of `key`. A key translated before (a hot region
+   * replacing a first translation) keeps its old block's helpers alive: other
+   * blocks of the old region may still jump into its code, which calls them.
+   * They are freed with the old region's pages.
+   */
+  private install(key: string, fn: unknown, helpers: number[], pages: number[], insnCount: number, hot: boolean): CompiledBlock {
+    const old = this.cache.get(key);
+    if (old) {
+      this.table.set(old.tableIndex, null);
+      this.freeSlots.push(old.tableIndex);
+      for (const p of old.pages) {
+        let list = this.retired.get(p);
+        if (!list) { list = []; this.retired.set(p, list); }
+        list.push(old);
+      }
+      this.stats.hotRegions++;
+    }
+    const slot = this.allocSlot();
+    this.table.set(slot, fn);
+    const blk: CompiledBlock = { key, tableIndex: slot, helpers, pages, insnCount, hot };
+    this.cache.set(key, blk);
+    for (const p of pages) {
+      let set = this.byPage.get(p);
+      if (!set) { set = new Set(); this.byPage.set(p, set); }
+      set.add(key);
+      if (this.u8[CODE_MAP_BASE + p] === 0) { this.u8[CODE_MAP_BASE + p] = 1; this.onCodePage(p); }
+    }
+    return blk;
+  }
+
   /** Install a block in a vCPU's jump cache (base = vCPU state base). */
   installJump(base: number, rip: bigint, modeKey: number, blk: CompiledBlock): void {
     const dv = new DataView(this.u8.buffer);
@@ -206,6 +250,8 @@ export class Engine<C = unknown> {
     dv.setBigUint64(e, BigInt.asUintN(64, rip), true);
     dv.setInt32(e + 8, modeKey, true);
     dv.setInt32(e + 12, blk.tableIndex, true);
+    // Dispatches before the block counts as hot (a hot region never asks again).
+    dv.setInt32(base + JC_HEAT_OFFSET + jcHash(rip) * 4, blk.hot ? 0x7fffffff : HOT_DISPATCHES, true);
   }
 
   static flushJumpCache(u8: Uint8Array, base: number): void {
@@ -216,6 +262,14 @@ export class Engine<C = unknown> {
   invalidatePage(wasmPage: number): void {
     const keys = this.byPage.get(wasmPage);
     this.u8[CODE_MAP_BASE + wasmPage] = 0;
+    const retired = this.retired.get(wasmPage);
+    if (retired) {
+      this.retired.delete(wasmPage);
+      for (const blk of retired) {
+        for (const h of blk.helpers) { this.helpers[h] = undefined; this.freeHelpers.push(h); }
+        for (const p of blk.pages) if (p !== wasmPage) { const l = this.retired.get(p); if (l) this.retired.set(p, l.filter((x) => x !== blk)); }
+      }
+    }
     if (!keys) return;
     this.byPage.delete(wasmPage);
     for (const k of keys) {
@@ -232,7 +286,7 @@ export class Engine<C = unknown> {
   }
 
   flushAll(): void {
-    for (const p of [...this.byPage.keys()]) this.invalidatePage(p);
+    for (const p of new Set([...this.byPage.keys(), ...this.retired.keys()])) this.invalidatePage(p);
   }
 }
 

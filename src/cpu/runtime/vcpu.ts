@@ -887,6 +887,7 @@ export class Vcpu implements SystemOps {
       this.instructions += BigInt(Math.max(used, 0));
       switch (code) {
         case Exit.BUDGET: case Exit.CONTINUE: break;
+        case Exit.HOT: this.translate(true); break;
         case Exit.MISS: {
           const t = this.translate();
           if (t === 'debug') return 'debug';
@@ -943,13 +944,14 @@ export class Vcpu implements SystemOps {
   }
 
   /** Translate the block at CS:RIP (or raise the fetch fault). Returns false on triple fault. */
-  translate(): boolean | 'debug' {
+  translate(hot = false): boolean | 'debug' {
     const st = this.st;
     this.syncCtx();
     const mode = this.mode, cpl = this.cpl;
     const rip = st.rip;
     const lin = mode === 64 ? rip : (rip + st.segBase(1)) & 0xffffffffn;
     const bps = this.engine.breakpoints;
+    if (hot && (bps.size > 0 || this.engine.stepping)) hot = false; // debugging: blocks stay single (just reinstall)
     const atBp = bps.size > 0 && bps.has(lin);
     if (atBp) {
       if (this.resumeOverBp !== lin) {
@@ -977,8 +979,11 @@ export class Vcpu implements SystemOps {
     const csBase = st.segBase(1);
     const key = `${fetched.gpas[0]}:${rip}:${modeKey}:${csBase}`;
     let blk = this.engine.cache.get(key);
-    if (!blk) {
-      const r = this.engine.compile(rip, startOff, fetched.bytes, fetched.gpas[0]!, wasmPages, mode, cpl, modeKey, csBase, (insn, irip) => Vcpu.makeHelper(insn, irip));
+    // Exit.HOT: the block (translated, in the jump cache) was dispatched to often; form a region around it.
+    if (hot && (!blk || blk.hot || atBp)) hot = false;
+    if (!blk || hot) {
+      const r = this.engine.compile(rip, startOff, fetched.bytes, fetched.gpas[0]!, wasmPages, mode, cpl, modeKey, csBase, (insn, irip) => Vcpu.makeHelper(insn, irip), hot);
+      if ('fail' in r && blk) { this.engine.installJump(this.base, rip, modeKey, blk); return true; }
       if ('fail' in r) {
         if (r.fail === 'more') {
           // The instruction continues on a page that did not translate: the fetch fault (#PF with CR2 = next page).

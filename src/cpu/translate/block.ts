@@ -549,10 +549,19 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
     dispatch = fb.loop();
   }
   /** Continue at `target` (a constant RIP) from block `from`. */
+  /** The innermost `loop` of the block being emitted when it branches to itself (a self-loop skips br_table). */
+  let selfLoop: Label | undefined;
   const goto = (target: bigint, from: number, fallThrough: boolean): void => {
     const t = link ? idxOf.get(target) : undefined;
     if (t === undefined) { fb.i64Const(BigInt.asIntN(64, target)).set(tx.rip).br(tx.exit); return; }
     if (t === from + 1 && fallThrough) return;
+    if (t === from && selfLoop) {
+      fb.get(budget).i32Const(0).i32LeS();
+      fb.get(tx.base).i32Load(S.REQUEST).i32Or();
+      fb.if_(); fb.i64Const(BigInt.asIntN(64, target)).set(tx.rip).br(tx.exit); fb.end();
+      fb.br(selfLoop);
+      return;
+    }
     if (t <= from) {
       // backward: leave (RIP = target) when the budget is spent or the host asks
       fb.get(budget).i32Const(0).i32LeS();
@@ -567,6 +576,10 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
     // Control can arrive here from any block: nothing is known about flags or checks.
     tx.known = undefined;
     tx.sseChecked = false;
+    const lastBi = insns[insns.length - 1];
+    const selfTarget = link && n > 1 && lastBi !== undefined && lastBi.helper < 0 &&
+      (lastBi.insn.flow === Flow.JCC || lastBi.insn.flow === Flow.JMP) && relTarget(lastBi.insn, lastBi.rip) === insns[0]!.rip;
+    selfLoop = selfTarget ? fb.loop() : undefined;
     fb.get(budget).i32Const(insns.length).i32Sub().set(budget);
     const fallThrough = bIdx < n - 1;
     let endRip = 0n;
@@ -627,6 +640,7 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
       if (last && last.helper < 0) goto(endRip, bIdx, fallThrough);
       else fb.i64Const(BigInt.asIntN(64, endRip)).set(tx.rip).br(tx.exit);
     }
+    if (selfLoop) { fb.end(); selfLoop = undefined; }
   });
   if (n === 1 && dispatch) fb.end(); // loop
   if (n > 1) { fb.end(); } // loop

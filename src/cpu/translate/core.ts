@@ -7,7 +7,7 @@
  *   flags / cond: lazy-flag materialisation (flags.ts), called by blocks.
  */
 import { ModuleBuilder } from '../wasm/builder.js';
-import { JC_ENTRIES, JC_ENTRY_BYTES, JC_OFFSET, S } from '../state.js';
+import { JC_ENTRIES, JC_ENTRY_BYTES, JC_HEAT_OFFSET, JC_OFFSET, S } from '../state.js';
 import { genFlagFunctions } from './flags.js';
 
 /** Exit codes of run() and of block functions (0 = continue with the next block). */
@@ -21,6 +21,11 @@ export const Exit = {
   EXCEPTION: 3,
   /** A helper asks the run loop to act (HLT, mode change, stop); RIP is the next instruction. */
   HOST: 4,
+  /**
+   * The block at RIP (not yet run) was entered through the dispatcher often
+   * enough to be worth a region formed around it (engine.ts compileHot).
+   */
+  HOT: 6,
 } as const;
 
 /** The type of every block function: (vCPU base) -> exit code. */
@@ -45,7 +50,7 @@ export function buildCoreModule(memPages: number): Uint8Array {
   const blockType = mb.type({ params: ['i32'], results: ['i32'] });
   const { fb } = mb.func({ params: ['i32'], results: ['i32'] }, 'run');
   const base = fb.param(0, 'i32');
-  const rip = fb.local('i64'), e = fb.local('i32'), st = fb.local('i32'), lo = fb.local('i32');
+  const rip = fb.local('i64'), e = fb.local('i32'), st = fb.local('i32'), lo = fb.local('i32'), hot = fb.local('i32');
   const top = fb.loop();
   // budget <= 0 or a host request: back to JS
   fb.get(base).i32Load(S.BUDGET).i32Const(0).i32LeS();
@@ -57,6 +62,11 @@ export function buildCoreModule(memPages: number): Uint8Array {
   fb.get(e).i64Load(JC_OFFSET).get(rip).i64Ne();
   fb.get(e).i32Load(JC_OFFSET + 8).get(base).i32Load(S.MODE_KEY).i32Ne().i32Or();
   fb.if_(); fb.i32Const(Exit.MISS).return_(); fb.end();
+  // heat: one i32 per entry at JC_HEAT_OFFSET + index * 4 (e - base = index * 16)
+  fb.get(e).get(base).i32Sub().i32Const(2).i32ShrU().get(base).i32Add().tee(lo);
+  fb.get(lo).i32Load(JC_HEAT_OFFSET).i32Const(1).i32Sub().tee(hot).i32Store(JC_HEAT_OFFSET);
+  fb.get(hot).i32Eqz();
+  fb.if_(); fb.i32Const(Exit.HOT).return_(); fb.end();
   fb.get(base).get(e).i32Load(JC_OFFSET + 12).callIndirect(blockType).tee(st);
   fb.if_(); fb.get(st).return_(); fb.end();
   fb.br(top);
