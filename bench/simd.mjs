@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * SIMD benchmark (issue 5): the simd guest (firmware/simd: SHA-256,
- * AES-128-GCM, CRC-32C, popcount; portable C vs SHA-NI / AES-NI+PCLMULQDQ /
- * SSE4.2 / POPCNT paths chosen from CPUID) on the JIT with `-cpu max`, and
+ * AES-128-GCM, CRC-32C, popcount, a 32-bit multiply/shift/xor mix; portable
+ * C vs SHA-NI / AES-NI+PCLMULQDQ / SSE4.2 / POPCNT / AVX2 paths chosen from
+ * CPUID) on the JIT with `-cpu max`, and
  * the same binary natively on the host (firmware/out/simd-native).
  *
  * The guest times each path itself with RDTSC ("time <work> <path>
@@ -14,7 +15,7 @@
  * The result lines ("simd ...") must agree between the JIT and native.
  *
  * Correctness first: the accelerated instructions run in the TypeScript
- * executor (src/cpu/runtime/simd.ts), not yet lowered to wasm v128, so the
+ * executor (src/cpu/runtime/simd.ts, avx.ts), not yet lowered to wasm v128, so the
  * JIT speed-ups can be below 1 where the portable path is inlined integer
  * code; the figure is what the lowering work has to improve.
  *
