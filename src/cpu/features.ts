@@ -143,6 +143,9 @@ export const JIT_IMPLEMENTED_FEATURES: readonly FeatureName[] = [
   // Bit manipulation (src/cpu/runtime/bitmanip.ts; tests/differential/bitmanip.test.ts): BMI1, BMI2, ADX,
   // MOVBE, LZCNT ('abm'); RDPID reads IA32_TSC_AUX (interp.ts).
   'bmi1', 'bmi2', 'adx', 'movbe', 'abm', 'rdpid',
+  // XSAVE feature set (src/cpu/runtime/xsave.ts): XGETBV/XSETBV, XSAVE, XSAVEOPT, XSAVEC, XRSTOR (both forms),
+  // XGETBV ECX=1; components x87, SSE and, once 'avx' is listed, AVX (cpuid.ts xsaveLeaf). Not XSAVES.
+  'xsave', 'xsaveopt', 'xsavec', 'xgetbv1',
   // VEX-encoded SIMD (src/cpu/runtime/avx.ts, avx-fp.ts, avx2.ts, fma.ts, f16c.ts; tests/differential/simd-avx*.test.ts):
   // AVX, AVX2, FMA, F16C. Usable by a guest once it sets CR4.OSXSAVE and XCR0.SSE|AVX.
   'avx', 'avx2', 'fma', 'f16c',

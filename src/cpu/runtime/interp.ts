@@ -19,6 +19,7 @@ import {
 import { execBitmanip } from './bitmanip.js';
 import { execSimd } from './simd.js';
 import { execSse } from './sse.js';
+import { execXsave } from './xsave.js';
 import type { SystemOps } from './system-ops.js';
 
 export type Status = number;
@@ -677,6 +678,12 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
       if (lin & 15n) return fault(ctx, VEC_GP, 0);
       const s = insn.mn === Mn.FXSAVE || insn.mn === Mn.FXSAVE64 ? sys.fxsave(lin) : sys.fxrstor(lin);
       return s === Exit.CONTINUE ? done() : s;
+    }
+    // XSAVE feature set (xsave.ts)
+    case Mn.XGETBV: case Mn.XSETBV: case Mn.XSAVE: case Mn.XSAVE64: case Mn.XSAVEOPT: case Mn.XSAVEOPT64:
+    case Mn.XSAVEC: case Mn.XSAVEC64: case Mn.XRSTOR: case Mn.XRSTOR64: {
+      const r = execXsave(ctx, sys.xsaveCaps, insn, rip) ?? fault(ctx, VEC_UD);
+      return r === Exit.CONTINUE ? done() : r;
     }
     case Mn.LDMXCSR: case Mn.STMXCSR: {
       if ((st.cr4 & CR4_OSFXSR) === 0n || (st.cr0 & CR0_EM)) return fault(ctx, VEC_UD);

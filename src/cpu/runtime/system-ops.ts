@@ -4,6 +4,7 @@
  * Each returns an exit code (translate/core.ts Exit) unless stated.
  */
 import type { Instruction } from '../decoder/types.js';
+import type { XsaveCaps } from './xsave.js';
 
 export interface SystemOps {
   movToCr(n: number, v: bigint, next: bigint): number;
@@ -38,4 +39,6 @@ export interface SystemOps {
   fninit(): void;
   fxsave(lin: bigint): number;
   fxrstor(lin: bigint): number;
+  /** The CPU model's XSAVE support (XSETBV, XGETBV, XRSTOR checks). */
+  readonly xsaveCaps: XsaveCaps;
 }

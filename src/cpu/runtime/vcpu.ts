@@ -12,7 +12,7 @@ import { Lapic, type IpiBus } from '../../devices/lapic.js';
 import { hasFeature } from '../cpuid.js';
 import type { FeatureName } from '../features.js';
 import {
-  CR0_EM, CR0_ET, CR0_MP, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_OSFXSR, CR4_PAE, CR4_PCIDE, CR4_PGE, CR4_PSE, CpuState, EFER_LMA, EFER_LME,
+  CR0_EM, CR0_ET, CR0_MP, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_OSFXSR, CR4_OSXSAVE, CR4_PAE, CR4_PCIDE, CR4_PGE, CR4_PSE, CpuState, EFER_LMA, EFER_LME,
   S, SEG_BYTES, SEGF_BASE, SegAttr, vcpuBase, type SegmentCache,
 } from '../state.js';
 import { Exit } from '../translate/core.js';
@@ -25,6 +25,7 @@ import { execute, getRflags, setRflagsRaw, statusFlags, type Interp } from './in
 import { Access, Mmu, VEC_DF, VEC_GP, VEC_NP, VEC_PF, VEC_SS, VEC_TS, VEC_UD } from './mmu.js';
 import type { SystemOps } from './system-ops.js';
 import { M64, pop, push, setGprSized } from './ops.js';
+import { fxsaveImage, loadX87, loadXmm, MXCSR_MASK, XSAVE_MXCSR, xsaveCapsFromCpuid, type XsaveCaps } from './xsave.js';
 
 const IF = 1n << 9n, TF = 1n << 8n, NT = 1n << 14n, RF = 1n << 16n, VM = 1n << 17n, AC = 1n << 18n, IOPL = 3n << 12n;
 const LAPIC_BASE = 0xfee00000;
@@ -51,6 +52,8 @@ export class Vcpu implements SystemOps {
   exits = 0;
   lastError: string | undefined;
   readonly dr = [0n, 0n, 0n, 0n, 0n, 0n, 0xffff0ff0n, 0x400n];
+  /** The CPU model's XSAVE support (CPUID.01H:ECX.XSAVE, leaf 0DH). */
+  readonly xsaveCaps: XsaveCaps;
 
   constructor(readonly index: number, readonly engine: Engine<Vcpu>, readonly host: AcceleratorHost, ipiBus: IpiBus, epochNs: bigint) {
     const mem = host.memory;
@@ -82,6 +85,7 @@ export class Vcpu implements SystemOps {
         set: (r, v) => this.st.setSegBase(r === 'fs' ? 4 : 5, v),
       },
     });
+    this.xsaveCaps = xsaveCapsFromCpuid((leaf, subleaf) => host.cpuid.lookup(index, leaf, subleaf));
     this.ctx = { st: this.st, mmu: this.mmu, mode: 32, cpl: 0, sys: this };
     this.runState = index === 0 ? 'running' : 'wait-sipi';
     this.resetArch();
@@ -435,7 +439,7 @@ export class Vcpu implements SystemOps {
 
   cpuid(): void {
     const st = this.st;
-    const r = this.host.cpuid.lookup(this.index, st.gpr32(0), st.gpr32(1), { cr4: st.cr4, apicGlobalEnable: this.lapic.hardwareEnabled });
+    const r = this.host.cpuid.lookup(this.index, st.gpr32(0), st.gpr32(1), { cr4: st.cr4, xcr0: st.u64(S.XCR0), apicGlobalEnable: this.lapic.hardwareEnabled });
     st.setGpr(0, BigInt(r.eax >>> 0)); st.setGpr(3, BigInt(r.ebx >>> 0));
     st.setGpr(1, BigInt(r.ecx >>> 0)); st.setGpr(2, BigInt(r.edx >>> 0));
   }
@@ -561,8 +565,10 @@ export class Vcpu implements SystemOps {
       case 4: {
         const old = st.cr4;
         if ((st.efer & EFER_LMA) && !(v & CR4_PAE)) return this.raise(VEC_GP, 0);
-        // Bits of features not reported (VME PVI DE TSD MCE PCE UMIP LA57 VMXE SMXE OSXSAVE SMEP SMAP PKE...) are reserved.
-        const allowed = CR4_PSE | CR4_PAE | CR4_PGE | CR4_OSFXSR | (1n << 10n) | (1n << 3n) | (1n << 2n) | (1n << 6n) | (1n << 8n) | CR4_PCIDE;
+        // Bits of features not reported (VME PVI DE TSD MCE PCE UMIP LA57 VMXE SMXE SMEP SMAP PKE...) are reserved;
+        // OSXSAVE only with CPUID.01H:ECX.XSAVE (SDM Vol. 3 §2.5).
+        const allowed = CR4_PSE | CR4_PAE | CR4_PGE | CR4_OSFXSR | (1n << 10n) | (1n << 3n) | (1n << 2n) | (1n << 6n) | (1n << 8n) | CR4_PCIDE |
+          (this.xsaveCaps.xsave ? CR4_OSXSAVE : 0n);
         if (v & ~allowed) return this.raise(VEC_GP, 0);
         st.cr4 = v;
         if ((old ^ v) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_PCIDE)) this.flushTranslations();
@@ -629,21 +635,11 @@ export class Vcpu implements SystemOps {
     st.setU16(S.FCW, 0x37f); st.setU16(S.FSW, 0); st.setU16(S.FTW, 0xffff);
   }
 
-  /** FXSAVE image (SDM Vol. 2 FXSAVE Table 3-53, 64-bit layout). */
+  /** FXSAVE image (SDM Vol. 2 FXSAVE Table 3-53, 64-bit layout; xsave.ts fxsaveImage). */
   fxsave(lin: bigint): number {
-    const st = this.st;
-    const img = new Uint8Array(512);
+    const img = fxsaveImage(this.st);
     const dv = new DataView(img.buffer);
-    dv.setUint16(0, st.u16(S.FCW), true);
-    dv.setUint16(2, st.u16(S.FSW), true);
-    // abridged tag: 1 bit per register, 1 = valid (FTW 11b = empty)
-    let tag = 0; const ftw = st.u16(S.FTW);
-    for (let i = 0; i < 8; i++) if (((ftw >> (2 * i)) & 3) !== 3) tag |= 1 << i;
-    dv.setUint8(4, tag);
-    dv.setUint32(24, st.u32(S.MXCSR), true);
-    dv.setUint32(28, 0xffff, true); // MXCSR_MASK
-    for (let i = 0; i < 8; i++) img.set(st.u8.subarray(this.base + S.ST + i * 16, this.base + S.ST + i * 16 + 10), 32 + i * 16);
-    for (let i = 0; i < 16; i++) img.set(st.xmm(i), 160 + i * 16);
+    if (this.mmu.translate(lin, Access.WRITE, this.cpl) < 0 || this.mmu.translate(lin + 511n, Access.WRITE, this.cpl) < 0) return Exit.EXCEPTION;
     for (let i = 0; i < 512; i += 8) {
       if (!this.mmu.write(lin + BigInt(i), 8, dv.getBigUint64(i, true), this.cpl)) return Exit.EXCEPTION;
     }
@@ -658,16 +654,11 @@ export class Vcpu implements SystemOps {
       if (v === undefined) return Exit.EXCEPTION;
       dv.setBigUint64(i, v, true);
     }
-    const mx = dv.getUint32(24, true);
-    if (mx & ~0xffff) return this.raise(VEC_GP, 0);
-    st.setU16(S.FCW, dv.getUint16(0, true));
-    st.setU16(S.FSW, dv.getUint16(2, true));
-    const tag = dv.getUint8(4); let ftw = 0;
-    for (let i = 0; i < 8; i++) ftw |= ((tag >> i) & 1 ? 0 : 3) << (2 * i);
-    st.setU16(S.FTW, ftw);
+    const mx = dv.getUint32(XSAVE_MXCSR, true);
+    if (mx & ~MXCSR_MASK) return this.raise(VEC_GP, 0);
+    loadX87(st, img);
     st.setU32(S.MXCSR, mx);
-    for (let i = 0; i < 8; i++) st.u8.set(img.subarray(32 + i * 16, 42 + i * 16), this.base + S.ST + i * 16);
-    for (let i = 0; i < 16; i++) st.xmm(i).set(img.subarray(160 + i * 16, 176 + i * 16));
+    loadXmm(st, img);
     return Exit.CONTINUE;
   }
 

@@ -34,7 +34,7 @@ describe('microvm-default with vendor AuthenticAMD: the contract features', () =
     { name: 'APIC', leaf: 1, reg: 'edx', bit: 9, want: 1 },
     { name: 'HTT with -smp 4', leaf: 1, reg: 'edx', bit: 28, want: 1 },
     { name: 'AVX (src/cpu/runtime/avx.ts)', leaf: 1, reg: 'ecx', bit: 28, want: 1 },
-    { name: 'no XSAVE', leaf: 1, reg: 'ecx', bit: 26, want: 0 },
+    { name: 'XSAVE (src/cpu/runtime/xsave.ts)', leaf: 1, reg: 'ecx', bit: 26, want: 1 },
     { name: 'no OSXSAVE by default', leaf: 1, reg: 'ecx', bit: 27, want: 0 },
     { name: 'no MONITOR', leaf: 1, reg: 'ecx', bit: 3, want: 0 },
     { name: 'no VMX', leaf: 1, reg: 'ecx', bit: 5, want: 0 },
@@ -219,7 +219,8 @@ describe('models and overrides', () => {
     expect([...got].sort()).toEqual([...JIT_IMPLEMENTED_FEATURES].sort());
   });
   test('XSAVE leaf is all zero while XSAVE is not reported', () => {
-    expect(createCpuidPolicy({}).lookup(0, 0xd, 0)).toEqual({ eax: 0, ebx: 0, ecx: 0, edx: 0 });
+    expect(createCpuidPolicy({ model: 'qemu64' }).lookup(0, 0xd, 0)).toEqual({ eax: 0, ebx: 0, ecx: 0, edx: 0 });
+    expect(createCpuidPolicy({ features: { xsave: false } }).lookup(0, 0xd, 2)).toEqual({ eax: 0, ebx: 0, ecx: 0, edx: 0 });
   });
 });
 
