@@ -910,6 +910,83 @@ for (let f = 0; f < F_MN.length; f++) {
   if (!ok) continue;
   FAST_FORM[f] = 1 + (info & INFO_BYTEOP ? 1 : info & INFO_D64 ? 2 : info & INFO_M66 ? 3 : 0);
 }
+/**
+ * Per legacy map * 256 + opcode: the tree root * 2 + (has ModRM), or 0 where decodeFast64 bails: undefined
+ * opcodes, MOV CRn/DRn (ModRM.mod ignored), the VEX/EVEX/XOP leads C4, C5, 62, 8F (XOP unless ModRM.reg = 0:
+ * POP Ev is rare enough) and 0F 0F (3DNow!).
+ */
+const FAST_ROOT = new Int32Array(4 * 256);
+for (let at = 0; at < 4 * 256; at++) {
+  if (ROOT[at] === 0 || MODREG[at] === 1) continue;
+  FAST_ROOT[at] = ROOT[at]! * 2 + (HAS_MODRM[at] === 1 ? 1 : 0);
+}
+for (const op of [0xc4, 0xc5, 0x62, 0x8f]) FAST_ROOT[op] = 0;
+FAST_ROOT[256 + 0x0f] = 0;
+/**
+ * decodeFast64's operand lists with straight-line code (bits 4-7 of FR_FAST); PAT_LOOP: the general loop.
+ * PAT_MODRM: E, (E or M with G before or after it), or E then IBS; the other bits of FR_FAST say which.
+ */
+const PAT_LOOP = 0, PAT_NONE = 1, PAT_MODRM = 2, PAT_Z = 3, PAT_J = 4;
+/** FR_FAST bits of PAT_MODRM: the index of the ModRM.rm operand, a ModRM.reg GPR, a memory-only rm, an IBS. */
+const FAST_E_INDEX = 8, FAST_G = 1 << 9, FAST_M = 1 << 10, FAST_IBS = 1 << 11;
+
+/**
+ * The pattern bits of form f's explicit operands (FR_FAST without its low 4 bits). The GPR operands of a pattern
+ * are all sized by the operand size (v, or b in a byte-operation form, where the operand size is 8): opSize >> 3.
+ */
+function operandPattern(f: number): number {
+  const n = F_OPS[f * 6]!;
+  const byteOp = (F_INFO[f]! & INFO_BYTEOP) !== 0;
+  const kinds: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const code = F_OPS[f * 6 + 1 + i]!;
+    const k = code & 63, sz = (code >> 6) & 63;
+    const gpr = k === K.E || k === K.G || k === K.Z;
+    if (gpr && !(sz === SZ.V || (sz === SZ.B && byteOp))) return PAT_LOOP << 4;
+    if (k === K.J && sz !== SZ.B && sz !== SZ.Z) return PAT_LOOP << 4;
+    kinds.push(k);
+  }
+  const key = kinds.join(',');
+  const modrm = PAT_MODRM << 4;
+  if (key === '') return PAT_NONE << 4;
+  if (key === `${K.E}`) return modrm;
+  if (key === `${K.E},${K.G}`) return modrm | FAST_G;
+  if (key === `${K.G},${K.E}`) return modrm | (1 << FAST_E_INDEX) | FAST_G;
+  if (key === `${K.G},${K.M}`) return modrm | (1 << FAST_E_INDEX) | FAST_G | FAST_M;
+  if (key === `${K.E},${K.IBS}`) return modrm | FAST_IBS;
+  if (key === `${K.Z}`) return PAT_Z << 4;
+  if (key === `${K.J}`) return PAT_J << 4;
+  return PAT_LOOP << 4;
+}
+
+/**
+ * decodeFast64's per-form data, interleaved (FR_STRIDE Int32 per form) so that one form's fields share one or two
+ * cache lines instead of one line in each of a dozen F_* arrays (real code touches hundreds of forms).
+ */
+const FR_STRIDE = 16;
+const FR_MN = 0, FR_INFO = 1, FR_FEAT1 = 2, FR_FEAT2 = 3, FR_FALLBACK = 4, FR_FLAGS_READ = 5, FR_FLAGS_WRITTEN = 6;
+const FR_FLAGS_UNDEFINED = 7, FR_ATTRS = 8, FR_COND = 9, FR_FLOW = 10, FR_FAST = 11, FR_OPS = 12;
+const FORM_REC = new Int32Array(F_MN.length * FR_STRIDE);
+for (let f = 0; f < F_MN.length; f++) {
+  const r = f * FR_STRIDE;
+  FORM_REC[r + FR_MN] = F_MN[f]!;
+  FORM_REC[r + FR_INFO] = F_INFO[f]!;
+  FORM_REC[r + FR_FEAT1] = F_FEAT1[f]!;
+  FORM_REC[r + FR_FEAT2] = F_FEAT2[f]!;
+  FORM_REC[r + FR_FALLBACK] = F_FALLBACK[f]!;
+  FORM_REC[r + FR_FLAGS_READ] = F_FR[f]!;
+  FORM_REC[r + FR_FLAGS_WRITTEN] = F_FW[f]!;
+  FORM_REC[r + FR_FLAGS_UNDEFINED] = F_FU[f]!;
+  FORM_REC[r + FR_ATTRS] = F_ATTRS[f]!;
+  FORM_REC[r + FR_COND] = F_COND[f]!;
+  FORM_REC[r + FR_FLOW] = F_FLOW[f]!;
+  FORM_REC[r + FR_FAST] = FAST_FORM[f]!;
+  // Operand count and codes: fast forms have at most 3 explicit operands (else FR_FAST is 0).
+  const n = F_OPS[f * 6]!;
+  if (n > 3) FORM_REC[r + FR_FAST] = 0;
+  else for (let i = 0; i <= n; i++) FORM_REC[r + FR_OPS + i] = F_OPS[f * 6 + i]!;
+  if (FORM_REC[r + FR_FAST] !== 0) FORM_REC[r + FR_FAST] = FORM_REC[r + FR_FAST]! | operandPattern(f);
+}
 /** Operand size in 64-bit mode by [rule * 4 + REX.W * 2 + (66 present)] (SDM Vol. 1 §3.6.1, Table 3-4). */
 const FAST_OSZ = new Uint8Array([32, 16, 64, 64, 8, 8, 8, 8, 64, 16, 64, 64, 32, 32, 64, 64]);
 /** 32/64-bit addressing: displacement length by ModRM (SDM Vol. 2 Table 2-2; the SIB base-5 case is added later). */
@@ -964,6 +1041,7 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
   let rex = 0;
   // ---- legacy prefixes and REX (as in decodeGeneral) ----
   let b0 = bytes[p]!;
+  if ((b0 & 0xf0) === 0x40) { rex = b0; b0 = bytes[++p]!; } // REX alone: the common case
   let cls = PFX_CLASS[b0]!;
   while (cls !== P_NONE) {
     if (cls === P_REX) {
@@ -1006,19 +1084,19 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
     if (b0 === 0x38 || b0 === 0x3a) {
       map = b0 === 0x38 ? MAP_0F38 : MAP_0F3A;
       b0 = bytes[p++]!;
-    } else if (b0 === 0x0f) return FAST_BAIL;
-  } else if (b0 === 0xc4 || b0 === 0xc5 || b0 === 0x62 || b0 === 0x8f) return FAST_BAIL;
+    }
+  }
   const opcode = b0;
-  const at = map * 256 + opcode;
-  let node = ROOT[at]!;
-  if (node === 0 || MODREG[at] === 1) return FAST_BAIL;
+  const root = FAST_ROOT[map * 256 + opcode]!;
+  if (root === 0) return FAST_BAIL;
+  let node = root >> 1;
   // ---- ModRM, SIB, displacement ----
   let mod = 3;
   let modrm = -1;
   let regX = 0;
   let rmX = (opcode & 7) | (rexB << 3);
   let memBase = NO_REG, memIndex = NO_REG, memScale = 1, memDisp = 0;
-  if (HAS_MODRM[at] === 1) {
+  if (root & 1) {
     const m = bytes[p++]!;
     modrm = m;
     mod = m >> 6;
@@ -1043,8 +1121,8 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
     }
   }
   // ---- the form: the decision tree (as in decodeGeneral) ----
-  const osz = rexW ? 64 : has66 ? 16 : 32;
   const pfxIdx = rep === 0xf3 ? 2 : rep === 0xf2 ? 3 : has66;
+  const osz = rexW ? 64 : has66 ? 16 : 32;
   while (node < 0) {
     const n = -node - 1;
     let v: number;
@@ -1065,147 +1143,228 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
     if (node === 0) return FAST_BAIL;
   }
   let f = node - 1;
+  let rec = f * FR_STRIDE;
   const fw = features.words;
   for (;;) {
-    const f1 = F_FEAT1[f]!;
+    const f1 = FORM_REC[rec + FR_FEAT1]!;
     if (f1 < 0) break;
-    const f2 = F_FEAT2[f]!;
+    const f2 = FORM_REC[rec + FR_FEAT2]!;
     if (((fw[f1 >>> 5]! >>> (f1 & 31)) & 1) !== 0 && (f2 < 0 || ((fw[f2 >>> 5]! >>> (f2 & 31)) & 1) !== 0)) break;
-    f = F_FALLBACK[f]!;
+    f = FORM_REC[rec + FR_FALLBACK]!;
     if (f < 0) return FAST_BAIL;
+    rec = f * FR_STRIDE;
   }
-  const fast = FAST_FORM[f]!;
+  const fast = FORM_REC[rec + FR_FAST]!;
   if (fast === 0) return FAST_BAIL;
-  let attrs = F_ATTRS[f]!;
+  let attrs = FORM_REC[rec + FR_ATTRS]!;
   if (prefixes & PFX_LOCK) {
     if (!(attrs & ATTR_LOCKABLE) || mod === 3) return FAST_BAIL;
     attrs |= ATTR_LOCKED;
   }
-  const opSize = FAST_OSZ[(fast - 1) * 4 + rexW * 2 + has66]! as 8 | 16 | 32 | 64;
+  const opSize = FAST_OSZ[((fast & 15) - 1) * 4 + rexW * 2 + has66]! as 8 | 16 | 32 | 64;
   // ---- operands (as fillOperand) ----
+  // The frequent operand lists have straight-line code (one switch instead of a loop with a switch per operand:
+  // fewer mispredicted branches on a real instruction mix); the rest take the loop.
   const hasRex = rex !== 0;
-  const ob = f * 6;
-  const n = F_OPS[ob]!;
+  const ob = rec + FR_OPS;
+  const n = FORM_REC[ob]!;
   const ops = out.ops;
-  for (let i = 0; i < n; i++) {
-    const code = F_OPS[ob + 1 + i]!;
-    const k = code & 63;
-    const sz = (code >> 6) & 63;
-    const acc = (code >> 12) & 15;
-    const o = ops[i]!;
-    if ((k === 1 /* K.E */ || k === 19 /* K.W */) && mod !== 3 || k === 3 /* K.M */) {
-      o.kind = OK_MEM;
-      o.size = sz === 8 /* SZ.V */ ? (opSize === 8 ? 1 : opSize >> 3) : sizeOf64(sz, opSize, asz, rexW);
-      o.access = acc;
-      o.base = memBase;
-      o.index = memIndex;
-      o.scale = memScale;
-      o.disp = memDisp;
-      o.dispHi = memDisp >> 31;
-      o.addrSize = asz;
-      o.vsib = 0;
-      o.seg = seg >= 0 ? seg : SEG_OF_BASE[memBase + 1]!;
-      continue;
-    }
-    switch (k) {
-      case 3 /* K.M */:
-        return FAST_BAIL; // a memory-only operand with ModRM.mod = 3
-      case 1 /* K.E */:
-      case 2 /* K.G */:
-      case 4 /* K.R */:
-      case 9 /* K.Z */: {
-        const reg = k === 2 ? regX : rmX;
-        const size = sz === 8 /* SZ.V */ ? (opSize === 8 ? 1 : opSize >> 3)
-          : k === 1 && (sz === 22 /* SZ.B32 */ || sz === 23 /* SZ.W32 */ || sz === 28 /* SZ.D32 */) ? (rexW ? 8 : 4)
-            : k === 1 && sz === 27 /* SZ.VW */ ? opSize >> 3 : sizeOf64(sz, opSize, asz, rexW);
+  switch ((fast >> 4) & 15) {
+    case PAT_NONE:
+      break;
+    case PAT_MODRM: {
+      // ModRM.rm operand (register or memory) at index FAST_E_INDEX, optionally ModRM.reg as the other one and an
+      // Ib sign-extended to the operand size after them.
+      const size = opSize >> 3;
+      const ei = (fast >> FAST_E_INDEX) & 1;
+      const acc = (FORM_REC[ob + 1 + ei]! >> 12) & 15;
+      const o = ops[ei]!;
+      if (mod !== 3) {
+        o.kind = OK_MEM;
+        o.size = fast & FAST_M ? sizeOf64((FORM_REC[ob + 1 + ei]! >> 6) & 63, opSize, asz, rexW) : size;
+        o.access = acc;
+        o.base = memBase;
+        o.index = memIndex;
+        o.scale = memScale;
+        o.disp = memDisp;
+        o.dispHi = memDisp >> 31;
+        o.addrSize = asz;
+        o.vsib = 0;
+        o.seg = seg >= 0 ? seg : SEG_OF_BASE[memBase + 1]!;
+      } else {
+        if (fast & FAST_M) return FAST_BAIL; // a memory-only operand with ModRM.mod = 3
         o.kind = OK_REG;
         o.regClass = RC_GPR;
         o.size = size;
         o.access = acc;
-        if (size === 1 && !hasRex && reg >= 4 && reg < 8) { o.reg = reg - 4; o.highByte = true; } else { o.reg = reg; o.highByte = false; }
-        break;
+        if (size === 1 && !hasRex && rmX >= 4 && rmX < 8) { o.reg = rmX - 4; o.highByte = true; } else { o.reg = rmX; o.highByte = false; }
       }
-      case 5 /* K.I */: {
-        const size = sz === 8 /* SZ.V */ ? (opSize === 64 ? 8 : opSize >> 3) : sizeOf64(sz, opSize, asz, rexW);
-        if (p + size > lim) return FAST_BAIL;
-        o.kind = OK_IMM;
-        o.access = ACCESS_READ;
-        if (size === 1) { o.size = 1; o.imm = bytes[p]!; o.immHi = 0; } else if (size === 2) {
-          o.size = 2; o.imm = bytes[p]! | (bytes[p + 1]! << 8); o.immHi = 0;
-        } else if (size === 4) {
-          const v = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
-          if (sz === 9 /* SZ.Z */ && opSize === 64) { o.size = 8; o.imm = v; o.immHi = v >> 31; } else { o.size = 4; o.imm = v >>> 0; o.immHi = 0; }
-        } else {
-          o.size = 8;
-          o.imm = (bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24)) >>> 0;
-          o.immHi = bytes[p + 4]! | (bytes[p + 5]! << 8) | (bytes[p + 6]! << 16) | (bytes[p + 7]! << 24);
-        }
-        p += size;
-        break;
-      }
-      case 6 /* K.IBS */: {
+      if (fast & FAST_G) {
+        const g = ops[ei ^ 1]!;
+        g.kind = OK_REG;
+        g.regClass = RC_GPR;
+        g.size = size;
+        g.access = (FORM_REC[ob + 2 - ei]! >> 12) & 15;
+        if (size === 1 && !hasRex && regX >= 4 && regX < 8) { g.reg = regX - 4; g.highByte = true; } else { g.reg = regX; g.highByte = false; }
+      } else if (fast & FAST_IBS) {
         if (p + 1 > lim) return FAST_BAIL;
-        o.kind = OK_IMM;
-        o.access = ACCESS_READ;
-        o.size = opSize === 8 ? 1 : opSize >> 3;
+        const im = ops[1]!;
+        im.kind = OK_IMM;
+        im.access = ACCESS_READ;
+        im.size = size;
         const v = (bytes[p]! << 24) >> 24;
-        o.imm = v;
-        o.immHi = v >> 31;
+        im.imm = v;
+        im.immHi = v >> 31;
         p++;
-        break;
       }
-      case 7 /* K.J */: {
-        const enc = sz === 1 /* SZ.B */ ? 1 : opSize === 16 ? 2 : 4;
-        if (p + enc > lim) return FAST_BAIL;
-        o.kind = OK_REL;
-        o.access = ACCESS_READ;
-        o.size = enc;
-        const v = enc === 1 ? (bytes[p]! << 24) >> 24 : enc === 2 ? ((bytes[p]! | (bytes[p + 1]! << 8)) << 16) >> 16
-          : bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
-        o.imm = v;
-        o.immHi = v >> 31;
-        p += enc;
-        break;
-      }
-      case 10 /* K.FIXED */:
-        o.kind = OK_REG;
-        o.regClass = ((code >> 21) & 15) as RegClass;
-        o.reg = (code >> 16) & 31;
-        o.size = sizeOf64(sz, opSize, asz, rexW);
-        o.highByte = ((code >> 25) & 1) !== 0;
-        o.access = acc;
-        break;
-      case 11 /* K.ONE */:
-        o.kind = OK_IMM; o.size = 1; o.imm = 1; o.immHi = 0; o.access = ACCESS_READ;
-        break;
-      case 16 /* K.X */:
-      case 17 /* K.Y */:
-      case 30 /* K.MEM_DI */:
+      break;
+    }
+    case PAT_Z: {
+      // The register in the opcode's low bits (+ REX.B): PUSH/POP r, INC/DEC... (rmX holds it).
+      const o = ops[0]!, size = opSize >> 3;
+      o.kind = OK_REG;
+      o.regClass = RC_GPR;
+      o.size = size;
+      o.access = (FORM_REC[ob + 1]! >> 12) & 15;
+      if (size === 1 && !hasRex && rmX >= 4 && rmX < 8) { o.reg = rmX - 4; o.highByte = true; } else { o.reg = rmX; o.highByte = false; }
+      break;
+    }
+    case PAT_J: {
+      // Jb / Jz (SDM "Jcc": rel8, or rel16/rel32 by operand size).
+      const o = ops[0]!;
+      const enc = ((FORM_REC[ob + 1]! >> 6) & 63) === 1 /* SZ.B */ ? 1 : opSize === 16 ? 2 : 4;
+      if (p + enc > lim) return FAST_BAIL;
+      o.kind = OK_REL;
+      o.access = ACCESS_READ;
+      o.size = enc;
+      const v = enc === 1 ? (bytes[p]! << 24) >> 24 : enc === 2 ? ((bytes[p]! | (bytes[p + 1]! << 8)) << 16) >> 16
+        : bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+      o.imm = v;
+      o.immHi = v >> 31;
+      p += enc;
+      break;
+    }
+    default:
+    for (let i = 0; i < n; i++) {
+      const code = FORM_REC[ob + 1 + i]!;
+      const k = code & 63;
+      const sz = (code >> 6) & 63;
+      const acc = (code >> 12) & 15;
+      const o = ops[i]!;
+      if (mod !== 3 && (k === 1 /* K.E */ || k === 19 /* K.W */ || k === 3 /* K.M */)) {
         o.kind = OK_MEM;
-        o.size = sizeOf64(sz, opSize, asz, rexW);
+        o.size = sz === 8 /* SZ.V */ ? (opSize === 8 ? 1 : opSize >> 3) : sizeOf64(sz, opSize, asz, rexW);
         o.access = acc;
-        o.base = k === 16 /* K.X */ ? 6 : 7;
-        o.index = NO_REG;
-        o.scale = 1;
-        o.disp = 0;
-        o.dispHi = 0;
-        o.vsib = 0;
+        o.base = memBase;
+        o.index = memIndex;
+        o.scale = memScale;
+        o.disp = memDisp;
+        o.dispHi = memDisp >> 31;
         o.addrSize = asz;
-        o.seg = k === 17 /* K.Y */ ? 0 : seg >= 0 ? seg : 3;
-        break;
-      default: { // K.V, K.W (register), K.U: XMM (YMM for a 32-byte size)
-        const size = sizeOf64(sz, opSize, asz, rexW);
-        o.kind = OK_REG;
-        o.regClass = size === 32 ? RC_YMM : RC_XMM;
-        o.reg = k === 18 /* K.V */ ? regX : rmX;
-        o.size = k === 18 /* K.V */ ? size : size === 32 ? 32 : 16;
-        o.highByte = false;
-        o.access = acc;
-        break;
+        o.vsib = 0;
+        o.seg = seg >= 0 ? seg : SEG_OF_BASE[memBase + 1]!;
+        continue;
+      }
+      switch (k) {
+        case 3 /* K.M */:
+          return FAST_BAIL; // a memory-only operand with ModRM.mod = 3
+        case 1 /* K.E */:
+        case 2 /* K.G */:
+        case 4 /* K.R */:
+        case 9 /* K.Z */: {
+          const reg = k === 2 ? regX : rmX;
+          const size = sz === 8 /* SZ.V */ ? (opSize === 8 ? 1 : opSize >> 3)
+            : k === 1 && (sz === 22 /* SZ.B32 */ || sz === 23 /* SZ.W32 */ || sz === 28 /* SZ.D32 */) ? (rexW ? 8 : 4)
+              : k === 1 && sz === 27 /* SZ.VW */ ? opSize >> 3 : sizeOf64(sz, opSize, asz, rexW);
+          o.kind = OK_REG;
+          o.regClass = RC_GPR;
+          o.size = size;
+          o.access = acc;
+          if (size === 1 && !hasRex && reg >= 4 && reg < 8) { o.reg = reg - 4; o.highByte = true; } else { o.reg = reg; o.highByte = false; }
+          break;
+        }
+        case 5 /* K.I */: {
+          const size = sz === 8 /* SZ.V */ ? (opSize === 64 ? 8 : opSize >> 3) : sizeOf64(sz, opSize, asz, rexW);
+          if (p + size > lim) return FAST_BAIL;
+          o.kind = OK_IMM;
+          o.access = ACCESS_READ;
+          if (size === 1) { o.size = 1; o.imm = bytes[p]!; o.immHi = 0; } else if (size === 2) {
+            o.size = 2; o.imm = bytes[p]! | (bytes[p + 1]! << 8); o.immHi = 0;
+          } else if (size === 4) {
+            const v = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+            if (sz === 9 /* SZ.Z */ && opSize === 64) { o.size = 8; o.imm = v; o.immHi = v >> 31; } else { o.size = 4; o.imm = v >>> 0; o.immHi = 0; }
+          } else {
+            o.size = 8;
+            o.imm = (bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24)) >>> 0;
+            o.immHi = bytes[p + 4]! | (bytes[p + 5]! << 8) | (bytes[p + 6]! << 16) | (bytes[p + 7]! << 24);
+          }
+          p += size;
+          break;
+        }
+        case 6 /* K.IBS */: {
+          if (p + 1 > lim) return FAST_BAIL;
+          o.kind = OK_IMM;
+          o.access = ACCESS_READ;
+          o.size = opSize === 8 ? 1 : opSize >> 3;
+          const v = (bytes[p]! << 24) >> 24;
+          o.imm = v;
+          o.immHi = v >> 31;
+          p++;
+          break;
+        }
+        case 7 /* K.J */: {
+          const enc = sz === 1 /* SZ.B */ ? 1 : opSize === 16 ? 2 : 4;
+          if (p + enc > lim) return FAST_BAIL;
+          o.kind = OK_REL;
+          o.access = ACCESS_READ;
+          o.size = enc;
+          const v = enc === 1 ? (bytes[p]! << 24) >> 24 : enc === 2 ? ((bytes[p]! | (bytes[p + 1]! << 8)) << 16) >> 16
+            : bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+          o.imm = v;
+          o.immHi = v >> 31;
+          p += enc;
+          break;
+        }
+        case 10 /* K.FIXED */:
+          o.kind = OK_REG;
+          o.regClass = ((code >> 21) & 15) as RegClass;
+          o.reg = (code >> 16) & 31;
+          o.size = sizeOf64(sz, opSize, asz, rexW);
+          o.highByte = ((code >> 25) & 1) !== 0;
+          o.access = acc;
+          break;
+        case 11 /* K.ONE */:
+          o.kind = OK_IMM; o.size = 1; o.imm = 1; o.immHi = 0; o.access = ACCESS_READ;
+          break;
+        case 16 /* K.X */:
+        case 17 /* K.Y */:
+        case 30 /* K.MEM_DI */:
+          o.kind = OK_MEM;
+          o.size = sizeOf64(sz, opSize, asz, rexW);
+          o.access = acc;
+          o.base = k === 16 /* K.X */ ? 6 : 7;
+          o.index = NO_REG;
+          o.scale = 1;
+          o.disp = 0;
+          o.dispHi = 0;
+          o.vsib = 0;
+          o.addrSize = asz;
+          o.seg = k === 17 /* K.Y */ ? 0 : seg >= 0 ? seg : 3;
+          break;
+        default: { // K.V, K.W (register), K.U: XMM (YMM for a 32-byte size)
+          const size = sizeOf64(sz, opSize, asz, rexW);
+          o.kind = OK_REG;
+          o.regClass = size === 32 ? RC_YMM : RC_XMM;
+          o.reg = k === 18 /* K.V */ ? regX : rmX;
+          o.size = k === 18 /* K.V */ ? size : size === 32 ? 32 : 16;
+          o.highByte = false;
+          o.access = acc;
+          break;
+        }
       }
     }
   }
-  const info = F_INFO[f]!;
+  const info = FORM_REC[rec + FR_INFO]!;
   let ni = 0;
   if (info & INFO_HAS_IMPL) {
     S.rexW = rexW;
@@ -1217,7 +1376,7 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
   }
   out.length = p - offset;
   out.mode = 64;
-  out.mn = F_MN[f]! as Mn;
+  out.mn = FORM_REC[rec + FR_MN]! as Mn;
   out.form = f;
   out.opSize = opSize;
   out.addrSize = asz;
@@ -1231,14 +1390,14 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
   out.map = map as OpMap;
   out.opcode = opcode;
   out.modrm = modrm;
-  out.cond = F_COND[f]!;
+  out.cond = FORM_REC[rec + FR_COND]!;
   out.opCount = n;
   out.implicitCount = ni;
-  out.flagsRead = F_FR[f]!;
-  out.flagsWritten = F_FW[f]!;
-  out.flagsUndefined = F_FU[f]!;
+  out.flagsRead = FORM_REC[rec + FR_FLAGS_READ]!;
+  out.flagsWritten = FORM_REC[rec + FR_FLAGS_WRITTEN]!;
+  out.flagsUndefined = FORM_REC[rec + FR_FLAGS_UNDEFINED]!;
   if (info >> INFO_SHIFTK_SHIFT) shiftFlags(out, info >> INFO_SHIFTK_SHIFT, ops[n - 1]!.imm, opSize);
-  out.flow = F_FLOW[f]! as Flow;
+  out.flow = FORM_REC[rec + FR_FLOW]! as Flow;
   out.attrs = attrs;
   out.failure = UD_NONE;
   return p - offset;
