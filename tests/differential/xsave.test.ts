@@ -16,6 +16,9 @@ import {
 import type { JitAccelerator } from '../../src/cpu/accelerator.js';
 import type { GuestMemory } from '../../src/memory/guest-memory.js';
 import { S } from '../../src/cpu/state.js';
+import { createCpuidPolicy } from '../../src/cpu/cpuid.js';
+import { JIT_IMPLEMENTED_FEATURES, type FeatureName } from '../../src/cpu/features.js';
+import { XSAVE_YMMH, XSAVE_YMMH_BYTES } from '../../src/cpu/runtime/xsave.js';
 
 const FULL = !!process.env['FULL'];
 const CASES_PER_TEMPLATE = FULL ? 100 : 8;
@@ -105,6 +108,16 @@ describe('XSAVE feature set: JIT vs host CPU', () => {
   const snippets = templates();
   const codes = assemble(snippets);
   const native = buildNativeHelper();
+  test('CPUID.(EAX=0DH,ECX=2): the AVX component is 256 bytes at 576 on the host and on the JIT', () => {
+    const [code] = assemble(['mov eax, 0xd; mov ecx, 2; cpuid']);
+    const gpr = new Array<bigint>(16).fill(0n);
+    gpr[4] = BigInt(DATA_ADDR + STACK);
+    const [h] = runNative(native, [{ code: code!, gpr, rflags: 2n, data: new Uint8Array(DATA_BYTES) }]);
+    expect([h!.gpr![0], h!.gpr![3]]).toEqual([BigInt(XSAVE_YMMH_BYTES), BigInt(XSAVE_YMMH)]);
+    const p = createCpuidPolicy({ accel: 'kvm', model: 'max', supported: new Set<FeatureName>([...JIT_IMPLEMENTED_FEATURES, 'avx']) });
+    const j = p.lookup(0, 0xd, 2);
+    expect([j.eax, j.ebx]).toEqual([Number(h!.gpr![0]), Number(h!.gpr![3])]);
+  });
   test(`${snippets.length} templates x ${CASES_PER_TEMPLATE} images`, async () => {
     const { jit, mem } = await makeJit(true);
     const rand = rng(0x0d15ea5e_0000_7e57n);

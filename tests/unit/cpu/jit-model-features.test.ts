@@ -5,71 +5,11 @@
 // is LZCNT only when CPUID.80000001H:ECX.ABM is set, BSR otherwise; SDM LZCNT).
 // Byte encodings from the SDM opcode tables.
 import { describe, expect, test } from 'vitest';
-import { GuestMemory } from '../../../src/memory/guest-memory.js';
-import { Bus } from '../../../src/memory/bus.js';
-import { JitAccelerator, JIT_RESERVED_BYTES } from '../../../src/cpu/accelerator.js';
 import { createCpuidPolicy } from '../../../src/cpu/cpuid.js';
 import { hasFeature } from '../../../src/cpu/decoder/features.js';
 import { Feature } from '../../../src/cpu/decoder/types.js';
 import { JIT_DECODER_FEATURES, jitDecoderFeatures } from '../../../src/cpu/runtime/guest-features.js';
-import type { SegmentState, VcpuState } from '../../../src/accel/types.js';
-
-const CODE = 0x100000;
-const IDT = 0x3000;
-const HANDLERS = 0x4000;
-const GDT = 0x5000;
-const NO_VECTOR = 0xdeadn;
-
-function flat(sel: number, code: boolean): SegmentState {
-  return { selector: sel, base: 0n, limit: 0xffffffff, type: code ? 0xb : 0x3, present: true, dpl: 0, db: !code, s: true, l: code, g: true, avl: false, unusable: false };
-}
-
-export interface ModelRun { stop: string; vector: number | undefined; gpr: bigint[]; rflags: bigint }
-
-/**
- * Run `code` (then HLT) in 64-bit ring 0 on a JIT whose CPU is `model` with
- * `features` overrides; registers start from `gpr` (RSP is set to a stack).
- * Exceptions 0..31 go to handlers `mov r15d, vector; hlt`.
- */
-export async function runOnModel(model: string, features: Record<string, boolean>, code: number[], gpr: bigint[] = [], cr4 = 0x620n): Promise<ModelRun> {
-  const mem = new GuestMemory(64 * 1024 * 1024, { reservedBytes: JIT_RESERVED_BYTES });
-  const jit = new JitAccelerator();
-  await jit.init({
-    memory: mem, pio: new Bus('pio'), mmio: new Bus('mmio'), cpuid: createCpuidPolicy({ accel: 'jit', model, features }), cpuCount: 1,
-    onStop: () => {}, onEoi: () => {}, nowNs: () => process.hrtime.bigint(),
-  });
-  mem.writeU64(0x1000, 0x2000n | 3n);
-  mem.writeU64(0x2000, 0x83n);
-  // GDT: null, 64-bit code (selector 8), data (selector 16).
-  mem.writeU64(GDT, 0n); mem.writeU64(GDT + 8, 0x00209a0000000000n); mem.writeU64(GDT + 16, 0x00cf92000000ffffn);
-  for (let v = 0; v < 32; v++) {
-    const h = HANDLERS + v * 16;
-    mem.writeBytes(h, new Uint8Array([0x41, 0xbf, v, 0, 0, 0, 0xf4])); // mov r15d, v; hlt
-    // 64-bit interrupt gate (SDM Vol. 3 Figure 6-8): offset, selector 8, type 0xE, present.
-    mem.writeU64(IDT + v * 16, BigInt(h & 0xffff) | (8n << 16n) | (0x8en << 40n) | (BigInt(h >>> 16) << 48n));
-    mem.writeU64(IDT + v * 16 + 8, 0n);
-  }
-  mem.writeBytes(CODE, new Uint8Array([...code, 0xf4]));
-  const regs = Array.from({ length: 16 }, (_, i) => gpr[i] ?? 0n);
-  regs[4] = 0x80000n;
-  regs[15] = NO_VECTOR;
-  const nul: SegmentState = { ...flat(0, false), unusable: true, present: false };
-  const s: VcpuState = {
-    regs: { gpr: regs, rip: BigInt(CODE), rflags: 2n },
-    sregs: {
-      cs: flat(8, true), ds: flat(16, false), es: flat(16, false), ss: flat(16, false), fs: flat(16, false), gs: flat(16, false),
-      tr: { ...flat(0x18, false), type: 0xb, s: false, limit: 0x67 }, ldt: nul, gdt: { base: BigInt(GDT), limit: 0x17 }, idt: { base: BigInt(IDT), limit: 32 * 16 - 1 },
-      cr0: 0x80000033n, cr2: 0n, cr3: 0x1000n, cr4, cr8: 0n, efer: 0xd00n, apicBase: 0xfee00900n,
-    },
-  };
-  jit.setState(0, s);
-  const v = jit.vcpus[0]!;
-  v.runState = 'running';
-  const stop = v.run(10000);
-  const out = jit.getState(0);
-  const r15 = out.regs.gpr[15]!;
-  return { stop, vector: r15 === NO_VECTOR ? undefined : Number(r15), gpr: out.regs.gpr, rflags: out.regs.rflags };
-}
+import { runOnModel } from './jit-model-harness.js';
 
 const POPCNT = [0xf3, 0x48, 0x0f, 0xb8, 0xc3]; // popcnt rax, rbx (POPCNT)
 const CRC32 = [0xf2, 0x0f, 0x38, 0xf1, 0xc3]; // crc32 eax, ebx (SSE4.2)
