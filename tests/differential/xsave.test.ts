@@ -43,6 +43,9 @@ function templates(): string[] {
   t.push(wrap(7, 'movdqu xmm3, [rsi+168]; paddd xmm9, xmm3', 'xsave', 7), wrap(1, 'movq xmm0, r8', 'xsavec', 7),
     wrap(7, 'movdqu xmm1, [rsi+200]; mov dword ptr [rsp-8], 0x9fc0; ldmxcsr [rsp-8]', 'xsave', 7),
     wrap(5, 'pcmpeqb xmm15, xmm15', 'xsaveopt', 7), wrap(3, 'pcmpeqb xmm15, xmm15', 'xsavec', 7));
+  // AVX instructions between (runtime/avx.ts): YMM upper halves written, then VZEROUPPER (AVX back to init).
+  t.push(wrap(3, 'vmovdqu ymm3, [rsi+600]; vpaddd ymm12, ymm3, [rsi+640]', 'xsave', 7),
+    wrap(7, 'vmovdqu ymm3, [rsi+600]; vzeroupper', 'xsavec', 7), wrap(3, 'vpcmpeqb ymm1, ymm1, ymm1', 'xsaveopt', 7));
   // XGETBV ECX=1 (XCR0 AND XINUSE) after a restore; keep only the x87/SSE/AVX bits of the host's answer
   t.push('mov eax, 7; xor edx, edx; xrstor [rbp]; mov eax, 7; xrstor [rsi]; mov ecx, 1; xgetbv; and eax, 7; mov r9, rax; mov eax, 7; xor edx, edx; xrstor [rbp]; xor ecx, ecx');
   // Compacted round trip: XSAVEC to DST, XRSTOR from it (compacted form), XSAVE standard to SRC.
