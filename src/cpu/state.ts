@@ -36,10 +36,16 @@ export const TLB_OFFSET = 0x20000;
 export const TLB_ENTRIES = 4096;
 export const TLB_ENTRY_BYTES = 32;
 export const TLB_SET_BYTES = TLB_ENTRIES * TLB_ENTRY_BYTES;
-/** TLB entry fields: read tag, write tag (page-aligned gva; -1 = invalid), wasm address of the page. */
+/**
+ * TLB entry fields: read tag, write tag (page-aligned gva; -1 = invalid), the
+ * addend (u32: wasm address of the page minus the low 32 bits of its gva, so
+ * translated code computes the host address as addend + (u32)gva in one add),
+ * the wasm address of the page, its guest-physical address (f64).
+ */
 export const TLBE_TAG_READ = 0;
 export const TLBE_TAG_WRITE = 8;
 export const TLBE_ADDEND = 16;
+export const TLBE_WASM = 20;
 export const TLBE_GPA = 24;
 
 export function vcpuBase(cpu: number): number { return VCPU_AREA_BASE + cpu * VCPU_STRIDE; }

@@ -28,7 +28,7 @@ export type HelperFn<C> = (cpu: C) => number;
 
 export const MAX_BLOCK_INSNS = 64;
 /** Blocks and instructions compiled together in one module. */
-export const MAX_BATCH_BLOCKS = 16;
+export const MAX_BATCH_BLOCKS = 4;
 export const MAX_BATCH_INSNS = 400;
 /**
  * Dispatcher entries into one block (its region was left and re-entered

@@ -11,7 +11,7 @@
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import { pagingMemoryOf, walk as walkPageTables, type PagingMemory } from '../system/paging.js';
 import {
-  CODE_MAP_BASE, CR0_PG, CR0_WP, CpuState, S, TLBE_ADDEND, TLBE_GPA,
+  CODE_MAP_BASE, CR0_PG, CR0_WP, CpuState, S, TLBE_ADDEND, TLBE_GPA, TLBE_WASM,
   TLBE_TAG_READ, TLBE_TAG_WRITE, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_OFFSET, TLB_SET_BYTES,
 } from '../state.js';
 import { WATCH_VECTOR, type Watchpoints } from './watch.js';
@@ -116,7 +116,8 @@ export class Mmu {
       (cpl !== 3 || w.writable) && (cpl === 3 || w.writable || (this.st.cr0 & CR0_WP) === 0n);
     this.dv.setBigInt64(e + TLBE_TAG_READ, tag, true);
     this.dv.setBigInt64(e + TLBE_TAG_WRITE, writeOk ? tag : -1n, true);
-    this.dv.setUint32(e + TLBE_ADDEND, wa, true);
+    this.dv.setUint32(e + TLBE_ADDEND, (wa - Number(lin & 0xfffff000n)) >>> 0, true);
+    this.dv.setUint32(e + TLBE_WASM, wa, true);
     this.dv.setFloat64(e + TLBE_GPA, pageGpa, true);
     this.tlbFills++;
     void acc;
@@ -140,7 +141,7 @@ export class Mmu {
     const start = this.st.base + TLB_OFFSET;
     for (let i = 0; i < 2 * TLB_ENTRIES; i++) {
       const e = start + i * TLB_ENTRY_BYTES;
-      if (this.dv.getUint32(e + TLBE_ADDEND, true) === wasmPage * 4096) this.dv.setBigInt64(e + TLBE_TAG_WRITE, -1n, true);
+      if (this.dv.getUint32(e + TLBE_WASM, true) === wasmPage * 4096) this.dv.setBigInt64(e + TLBE_TAG_WRITE, -1n, true);
     }
   }
 
@@ -188,7 +189,7 @@ export class Mmu {
     if (off + size > 4096) return -1;
     const e = this.tlbEntry(lin, cpl);
     if (this.dv.getBigInt64(e + (write ? TLBE_TAG_WRITE : TLBE_TAG_READ), true) !== BigInt.asIntN(64, lin - BigInt(off))) return -1;
-    return this.dv.getUint32(e + TLBE_ADDEND, true) + off;
+    return this.dv.getUint32(e + TLBE_WASM, true) + off;
   }
 
   /** A watchpoint covers this access: abort the instruction with WATCH_VECTOR (the run loop completes it and stops). */

@@ -295,16 +295,32 @@ class Tx {
     this.fb.get(this.base).get(this.base).i64Load(S.MEM_ACCESSES).i64Const(1).i64Add().i64Store(S.MEM_ACCESSES);
   }
 
+  /** e = the TLB entry of the page of `a` (base-relative offsets are in the load/store immediates). */
+  tlbIndex(a: I64, e: I32): void {
+    // ((a >> 12) & (TLB_ENTRIES - 1)) * 32 as one shift and mask
+    this.fb.get(a).i32WrapI64().i32Const(12 - 5).i32ShrU().i32Const((4095) << 5).i32And().get(this.base).i32Add().tee(e);
+  }
+  /**
+   * With the entry address on the stack: branch to `slow` unless the tag
+   * matches the page of the LAST byte (a + size - 1): one compare rejects a
+   * TLB miss and an access that crosses into the next page alike.
+   */
+  tlbTagCheck(a: I64, size: number, tag: number, slow: Label): void {
+    const fb = this.fb;
+    fb.i64Load(this.tlb + tag).get(a);
+    if (size > 1) fb.i64Const(size - 1).i64Add();
+    fb.i64Const(~0xfff).i64And().i64Ne().brIf(slow);
+  }
+
   genLoad(a: I64, size: number, faultRip: bigint): void {
     const fb = this.fb;
     this.countAccess();
     const e = fb.local('i32');
     const done = fb.block('i64');
     const slow = fb.block();
-    fb.get(a).i32WrapI64().i32Const(12).i32ShrU().i32Const(4095).i32And().i32Const(5).i32Shl().get(this.base).i32Add().tee(e);
-    fb.i64Load(this.tlb + TLBE_TAG_READ).get(a).i64Const(~0xfff).i64And().i64Ne().brIf(slow);
-    if (size > 1) fb.get(a).i32WrapI64().i32Const(0xfff).i32And().i32Const(4096 - size).i32GtU().brIf(slow);
-    fb.get(e).i32Load(this.tlb + TLBE_ADDEND).get(a).i32WrapI64().i32Const(0xfff).i32And().i32Add();
+    this.tlbIndex(a, e);
+    this.tlbTagCheck(a, size, TLBE_TAG_READ, slow);
+    fb.get(e).i32Load(this.tlb + TLBE_ADDEND).get(a).i32WrapI64().i32Add();
     this.hostLoad(size);
     fb.br(done);
     fb.end();
@@ -324,10 +340,9 @@ class Tx {
     const e = fb.local('i32');
     const done = fb.block();
     const slow = fb.block();
-    fb.get(a).i32WrapI64().i32Const(12).i32ShrU().i32Const(4095).i32And().i32Const(5).i32Shl().get(this.base).i32Add().tee(e);
-    fb.i64Load(this.tlb + TLBE_TAG_WRITE).get(a).i64Const(~0xfff).i64And().i64Ne().brIf(slow);
-    if (size > 1) fb.get(a).i32WrapI64().i32Const(0xfff).i32And().i32Const(4096 - size).i32GtU().brIf(slow);
-    fb.get(e).i32Load(this.tlb + TLBE_ADDEND).get(a).i32WrapI64().i32Const(0xfff).i32And().i32Add();
+    this.tlbIndex(a, e);
+    this.tlbTagCheck(a, size, TLBE_TAG_WRITE, slow);
+    fb.get(e).i32Load(this.tlb + TLBE_ADDEND).get(a).i32WrapI64().i32Add();
     fb.get(v);
     this.hostStore(size);
     fb.br(done);
@@ -925,11 +940,10 @@ function genSse(tx: Tx, bi: BlockInsn, next: bigint): void {
     const e = fb.local('i32');
     h = fb.local('i32');
     const write = memOp === o0;
-    fb.get(a).i32WrapI64().i32Const(12).i32ShrU().i32Const(4095).i32And().i32Const(5).i32Shl().get(base).i32Add().tee(e);
-    fb.i64Load(tx.tlb + (write ? TLBE_TAG_WRITE : TLBE_TAG_READ)).get(a).i64Const(~0xfff).i64And().i64Ne().brIf(slow);
+    tx.tlbIndex(a, e);
+    tx.tlbTagCheck(a, 16, write ? TLBE_TAG_WRITE : TLBE_TAG_READ, slow);
     if (insn.attrs & ATTR_ALIGN16) fb.get(a).i32WrapI64().i32Const(15).i32And().brIf(slow);
-    else fb.get(a).i32WrapI64().i32Const(0xfff).i32And().i32Const(4096 - 16).i32GtU().brIf(slow);
-    fb.get(e).i32Load(tx.tlb + TLBE_ADDEND).get(a).i32WrapI64().i32Const(0xfff).i32And().i32Add().set(h);
+    fb.get(e).i32Load(tx.tlb + TLBE_ADDEND).get(a).i32WrapI64().i32Add().set(h);
     fb.release(e);
   }
   const src = (): void => { if (o1.kind === OpKind.MEM) fb.get(h!).v128Load(0); else fb.get(base).v128Load(xmm(o1.reg)); };
