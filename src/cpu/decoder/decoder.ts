@@ -924,11 +924,14 @@ for (const op of [0xc4, 0xc5, 0x62, 0x8f]) FAST_ROOT[op] = 0;
 FAST_ROOT[256 + 0x0f] = 0;
 /**
  * decodeFast64's operand lists with straight-line code (bits 4-7 of FR_FAST); PAT_LOOP: the general loop.
- * PAT_MODRM: E, (E or M with G before or after it), or E then IBS; the other bits of FR_FAST say which.
+ * PAT_MODRM: E, (E or M with G before or after it), or E then IBS or I; PAT_Z: Z, or Z then I; the other bits
+ * of FR_FAST say which.
  */
 const PAT_LOOP = 0, PAT_NONE = 1, PAT_MODRM = 2, PAT_Z = 3, PAT_J = 4;
 /** FR_FAST bits of PAT_MODRM: the index of the ModRM.rm operand, a ModRM.reg GPR, a memory-only rm, an IBS. */
-const FAST_E_INDEX = 8, FAST_G = 1 << 9, FAST_M = 1 << 10, FAST_IBS = 1 << 11;
+const FAST_E_INDEX = 8, FAST_G = 1 << 9, FAST_M = 1 << 10;
+/** FR_FAST bits: the last operand of a PAT_MODRM or PAT_Z list is an IBS / an I immediate. */
+const FAST_IBS = 1 << 11, FAST_IMM = 1 << 12;
 
 /**
  * The pattern bits of form f's explicit operands (FR_FAST without its low 4 bits). The GPR operands of a pattern
@@ -954,7 +957,9 @@ function operandPattern(f: number): number {
   if (key === `${K.G},${K.E}`) return modrm | (1 << FAST_E_INDEX) | FAST_G;
   if (key === `${K.G},${K.M}`) return modrm | (1 << FAST_E_INDEX) | FAST_G | FAST_M;
   if (key === `${K.E},${K.IBS}`) return modrm | FAST_IBS;
+  if (key === `${K.E},${K.I}`) return modrm | FAST_IMM;
   if (key === `${K.Z}`) return PAT_Z << 4;
+  if (key === `${K.Z},${K.I}`) return (PAT_Z << 4) | FAST_IMM;
   if (key === `${K.J}`) return PAT_J << 4;
   return PAT_LOOP << 4;
 }
@@ -1025,6 +1030,21 @@ function sizeOf64(sz: number, opSize: number, asz: number, rexW: number): number
     case 28 /* SZ.D32 */: return 4;
     case 24 /* SZ.ASZ */: return asz >> 3;
     default: return 0;
+  }
+}
+
+/** FAST_OSZ's operand size as 0..3 (8, 16, 32, 64 bits). */
+const FAST_OSZ_INDEX = FAST_OSZ.map((v) => (v === 8 ? 0 : v === 16 ? 1 : v === 32 ? 2 : 3));
+/**
+ * sizeOf64 as a table (a call per operand is measurable): SIZE64[size code * 16 + operand size index * 4 +
+ * REX.W * 2 + (address size 64 ? 1 : 0)].
+ */
+const SIZE64 = new Uint16Array(32 * 16);
+for (let sz = 0; sz < 32; sz++) {
+  for (let oi = 0; oi < 4; oi++) {
+    for (let w = 0; w < 2; w++) {
+      for (let a = 0; a < 2; a++) SIZE64[sz * 16 + oi * 4 + w * 2 + a] = sizeOf64(sz, 8 << oi, a ? 64 : 32, w);
+    }
   }
 }
 
@@ -1161,7 +1181,10 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
     if (!(attrs & ATTR_LOCKABLE) || mod === 3) return FAST_BAIL;
     attrs |= ATTR_LOCKED;
   }
-  const opSize = FAST_OSZ[((fast & 15) - 1) * 4 + rexW * 2 + has66]! as 8 | 16 | 32 | 64;
+  const oszAt = ((fast & 15) - 1) * 4 + rexW * 2 + has66;
+  const opSize = FAST_OSZ[oszAt]! as 8 | 16 | 32 | 64;
+  /** Index of this instruction's column in SIZE64 (add size code * 16). */
+  const szAt = FAST_OSZ_INDEX[oszAt]! * 4 + rexW * 2 + (asz === 32 ? 0 : 1);
   // ---- operands (as fillOperand) ----
   // The frequent operand lists have straight-line code (one switch instead of a loop with a switch per operand:
   // fewer mispredicted branches on a real instruction mix); the rest take the loop.
@@ -1181,7 +1204,7 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
       const o = ops[ei]!;
       if (mod !== 3) {
         o.kind = OK_MEM;
-        o.size = fast & FAST_M ? sizeOf64((FORM_REC[ob + 1 + ei]! >> 6) & 63, opSize, asz, rexW) : size;
+        o.size = fast & FAST_M ? SIZE64[szAt + ((FORM_REC[ob + 1 + ei]! >> 6) & 63) * 16]! : size;
         o.access = acc;
         o.base = memBase;
         o.index = memIndex;
@@ -1206,16 +1229,6 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
         g.size = size;
         g.access = (FORM_REC[ob + 2 - ei]! >> 12) & 15;
         if (size === 1 && !hasRex && regX >= 4 && regX < 8) { g.reg = regX - 4; g.highByte = true; } else { g.reg = regX; g.highByte = false; }
-      } else if (fast & FAST_IBS) {
-        if (p + 1 > lim) return FAST_BAIL;
-        const im = ops[1]!;
-        im.kind = OK_IMM;
-        im.access = ACCESS_READ;
-        im.size = size;
-        const v = (bytes[p]! << 24) >> 24;
-        im.imm = v;
-        im.immHi = v >> 31;
-        p++;
       }
       break;
     }
@@ -1253,7 +1266,7 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
       const o = ops[i]!;
       if (mod !== 3 && (k === 1 /* K.E */ || k === 19 /* K.W */ || k === 3 /* K.M */)) {
         o.kind = OK_MEM;
-        o.size = sz === 8 /* SZ.V */ ? (opSize === 8 ? 1 : opSize >> 3) : sizeOf64(sz, opSize, asz, rexW);
+        o.size = sz === 8 /* SZ.V */ ? (opSize === 8 ? 1 : opSize >> 3) : SIZE64[szAt + sz * 16]!;
         o.access = acc;
         o.base = memBase;
         o.index = memIndex;
@@ -1275,7 +1288,7 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
           const reg = k === 2 ? regX : rmX;
           const size = sz === 8 /* SZ.V */ ? (opSize === 8 ? 1 : opSize >> 3)
             : k === 1 && (sz === 22 /* SZ.B32 */ || sz === 23 /* SZ.W32 */ || sz === 28 /* SZ.D32 */) ? (rexW ? 8 : 4)
-              : k === 1 && sz === 27 /* SZ.VW */ ? opSize >> 3 : sizeOf64(sz, opSize, asz, rexW);
+              : k === 1 && sz === 27 /* SZ.VW */ ? opSize >> 3 : SIZE64[szAt + sz * 16]!;
           o.kind = OK_REG;
           o.regClass = RC_GPR;
           o.size = size;
@@ -1284,7 +1297,7 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
           break;
         }
         case 5 /* K.I */: {
-          const size = sz === 8 /* SZ.V */ ? (opSize === 64 ? 8 : opSize >> 3) : sizeOf64(sz, opSize, asz, rexW);
+          const size = sz === 8 /* SZ.V */ ? (opSize === 64 ? 8 : opSize >> 3) : SIZE64[szAt + sz * 16]!;
           if (p + size > lim) return FAST_BAIL;
           o.kind = OK_IMM;
           o.access = ACCESS_READ;
@@ -1329,7 +1342,7 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
           o.kind = OK_REG;
           o.regClass = ((code >> 21) & 15) as RegClass;
           o.reg = (code >> 16) & 31;
-          o.size = sizeOf64(sz, opSize, asz, rexW);
+          o.size = SIZE64[szAt + sz * 16]!;
           o.highByte = ((code >> 25) & 1) !== 0;
           o.access = acc;
           break;
@@ -1340,7 +1353,7 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
         case 17 /* K.Y */:
         case 30 /* K.MEM_DI */:
           o.kind = OK_MEM;
-          o.size = sizeOf64(sz, opSize, asz, rexW);
+          o.size = SIZE64[szAt + sz * 16]!;
           o.access = acc;
           o.base = k === 16 /* K.X */ ? 6 : 7;
           o.index = NO_REG;
@@ -1352,7 +1365,7 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
           o.seg = k === 17 /* K.Y */ ? 0 : seg >= 0 ? seg : 3;
           break;
         default: { // K.V, K.W (register), K.U: XMM (YMM for a 32-byte size)
-          const size = sizeOf64(sz, opSize, asz, rexW);
+          const size = SIZE64[szAt + sz * 16]!;
           o.kind = OK_REG;
           o.regClass = size === 32 ? RC_YMM : RC_XMM;
           o.reg = k === 18 /* K.V */ ? regX : rmX;
@@ -1364,15 +1377,59 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
       }
     }
   }
+  if (fast & (FAST_IBS | FAST_IMM)) {
+    // The immediate that ends PAT_MODRM and PAT_Z lists (as fillOperand's K.IBS and K.I).
+    const o = ops[n - 1]!;
+    const sz = (FORM_REC[ob + n]! >> 6) & 63;
+    o.kind = OK_IMM;
+    o.access = ACCESS_READ;
+    if (fast & FAST_IBS) {
+      if (p + 1 > lim) return FAST_BAIL;
+      o.size = opSize >> 3;
+      const v = (bytes[p]! << 24) >> 24;
+      o.imm = v;
+      o.immHi = v >> 31;
+      p++;
+    } else {
+      const size = sz === 8 /* SZ.V */ ? (opSize === 64 ? 8 : opSize >> 3) : SIZE64[szAt + sz * 16]!;
+      if (p + size > lim) return FAST_BAIL;
+      if (size === 1) { o.size = 1; o.imm = bytes[p]!; o.immHi = 0; } else if (size === 2) {
+        o.size = 2; o.imm = bytes[p]! | (bytes[p + 1]! << 8); o.immHi = 0;
+      } else if (size === 4) {
+        const v = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+        if (sz === 9 /* SZ.Z */ && opSize === 64) { o.size = 8; o.imm = v; o.immHi = v >> 31; } else { o.size = 4; o.imm = v >>> 0; o.immHi = 0; }
+      } else {
+        o.size = 8;
+        o.imm = (bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24)) >>> 0;
+        o.immHi = bytes[p + 4]! | (bytes[p + 5]! << 8) | (bytes[p + 6]! << 16) | (bytes[p + 7]! << 24);
+      }
+      p += size;
+    }
+  }
   const info = FORM_REC[rec + FR_INFO]!;
   let ni = 0;
   if (info & INFO_HAS_IMPL) {
-    S.rexW = rexW;
-    S.vexL = 0;
+    // As fillImplicit.
     const ib = f * 5;
     ni = F_IMPL[ib]!;
     const implicit = out.implicit;
-    for (let i = 0; i < ni; i++) fillImplicit(implicit[i]!, F_IMPL[ib + 1 + i]!, opSize, asz, 64);
+    for (let i = 0; i < ni; i++) {
+      const code = F_IMPL[ib + 1 + i]!;
+      const o = implicit[i]!;
+      const sz = (code >> 6) & 63;
+      const reg = (code >> 16) & 31;
+      if ((code & 63) === K_MEM_DI) {
+        o.kind = OK_MEM; o.size = SIZE64[szAt + sz * 16]!; o.access = (code >> 12) & 15; o.base = 7; o.index = NO_REG;
+        o.scale = 1; o.disp = 0; o.dispHi = 0; o.vsib = 0; o.addrSize = asz; o.seg = reg;
+      } else {
+        o.kind = OK_REG;
+        o.regClass = ((code >> 21) & 15) as RegClass;
+        o.reg = reg;
+        o.size = sz === SZ_X ? 16 : SIZE64[szAt + sz * 16]!;
+        o.highByte = ((code >> 25) & 1) !== 0;
+        o.access = (code >> 12) & 15;
+      }
+    }
   }
   out.length = p - offset;
   out.mode = 64;
