@@ -32,20 +32,21 @@ async function runGuest(model: string, impl: 'auto' | 'baseline'): Promise<strin
 const featuresLine = (out: string): string => out.split(/\r?\n/).find((l) => l.startsWith('time features')) ?? '';
 
 describe.skipIf(!haveGuest)('simd guest on the JIT: accelerated paths agree with the portable ones', () => {
-  test(`-cpu max (SHA-NI, AES-NI, PCLMULQDQ, SSE4.2, POPCNT) vs qemu64 vs impl=baseline, n=${BYTES}`, async () => {
+  test(`-cpu max (SHA-NI, AES-NI, PCLMULQDQ, SSE4.2, POPCNT, AVX2) vs qemu64 vs impl=baseline, n=${BYTES}`, async () => {
     const max = await runGuest('max', 'auto');
     const f = featuresLine(max);
     // The accelerated paths were really taken: CPUID reported what they need.
-    for (const k of ['ssse3=1', 'sse4.1=1', 'sse4.2=1', 'popcnt=1', 'aes=1', 'pclmul=1', 'sha=1']) expect(f).toContain(k);
+    for (const k of ['ssse3=1', 'sse4.1=1', 'sse4.2=1', 'popcnt=1', 'aes=1', 'pclmul=1', 'avx=1', 'avx2=1', 'sha=1', 'xsave=1']) expect(f).toContain(k);
     expect(max).toContain('time sha256 sha-ni');
     expect(max).toContain('time aes-128-gcm aesni+pclmul');
     expect(max).toContain('time crc32c sse4.2');
     expect(max).toContain('time popcount popcnt');
+    expect(max).toContain('time mix32 avx2'); // VEX: CR4.OSXSAVE + XSETBV, then AVX2 (runtime/avx.ts)
     expect(max).not.toContain('MISMATCH');
 
     const base = await runGuest('qemu64', 'auto');
     const fb = featuresLine(base);
-    for (const k of ['ssse3=0', 'sse4.2=0', 'popcnt=0', 'aes=0', 'pclmul=0', 'sha=0']) expect(fb).toContain(k);
+    for (const k of ['ssse3=0', 'sse4.2=0', 'popcnt=0', 'aes=0', 'pclmul=0', 'avx2=0', 'sha=0']) expect(fb).toContain(k);
     expect(base).not.toContain('sha-ni');
 
     const portable = await runGuest('max', 'baseline');

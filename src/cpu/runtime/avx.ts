@@ -7,7 +7,9 @@
  * non-destructive first source (dst = op(src1 = VEX.vvvv, src2 = r/m)),
  * bits 255:128 of the destination zeroed for VEX.128 (SDM Vol. 1 §14.1.2
  * and Vol. 2 §2.3.10), and the 256-bit form applies the 128-bit operation
- * to each 128-bit lane independently. `lift` runs the existing,
+ * to each 128-bit lane independently. Element-wise integer and bitwise
+ * operations run over the whole vector at once (avx-int.ts); for the rest,
+ * `lift` runs the existing,
  * differential-tested legacy handler (sse.ts, sse3.ts, ssse3.ts, sse41.ts,
  * sse42.ts, aesni.ts, pclmul.ts) on scratch registers XMM0..2, once per
  * lane, and restores them afterwards. Element-wise floating point (with
@@ -37,6 +39,7 @@ import { execSse42 } from './sse42.js';
 import { execSsse3 } from './ssse3.js';
 import { guestHasFeature, simdFault, type SimdCtx } from './simd.js';
 import { execAvxFp } from './avx-fp.js';
+import { execAvxInt } from './avx-int.js';
 import { execAvx2 } from './avx2.js';
 import { execFma } from './fma.js';
 import { execF16c } from './f16c.js';
@@ -348,7 +351,7 @@ function execAvxOwn(ctx: SimdCtx, insn: Instruction, rip: bigint): number | unde
 export function execAvx(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
   if (!AVX_MNEMONICS.has(insn.mn)) return undefined;
   if (!avxChecks(ctx, insn)) return Exit.EXCEPTION;
-  const r = execAvxOwn(ctx, insn, rip) ?? execAvxFp(ctx, insn, rip) ?? execAvx2(ctx, insn, rip) ??
+  const r = execAvxInt(ctx, insn, rip) ?? execAvxOwn(ctx, insn, rip) ?? execAvxFp(ctx, insn, rip) ?? execAvx2(ctx, insn, rip) ??
     execFma(ctx, insn, rip) ?? execF16c(ctx, insn, rip);
   if (r !== undefined) return r;
   const legacy = LEGACY.get(insn.mn);
