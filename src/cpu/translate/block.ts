@@ -209,12 +209,7 @@ class Tx {
   /** Region entry index parameter (multi-block regions only). */
   readonly entry: I32 | undefined;
 
-  /**
-   * `multi`: a region of several blocks. Control may reach an instruction from
-   * code emitted after it, so an executor call flushes and reloads every
-   * register (what was written "so far" in emission order is not what was
-   * written so far in execution order).
-   */
+  /** `multi`: a region of several blocks (entered with a block index). */
   constructor(bm: BlockModule, readonly opts: BlockOptions, exportName: string | undefined, readonly multi = false) {
     const mb = this.mb = bm.mb;
     this.fnFlags = bm.fnFlags; this.fnCond = bm.fnCond; this.fnRd = bm.fnRd; this.fnWr = bm.fnWr; this.fnInterp = bm.fnInterp;
@@ -472,12 +467,45 @@ class Tx {
     fb.i32Const(cc).get(this.flOpL).get(this.flA).get(this.flB).get(this.flRes).get(this.flAux).call(this.fnCond);
   }
 
+  /**
+   * Executor calls: the registers and flags the executor may read must be in
+   * the state block, and what it may have changed must be reloaded after.
+   * Which registers the block keeps in locals is only known once the whole
+   * region is emitted (a later block, or a loop back edge, may write more), so
+   * both are placeholders filled in by resolveSpills with the final sets:
+   * store every register the region writes, reload every register it uses.
+   */
   flushForHelper(ripOfInsn: bigint): void {
+    this.spills.push({ pos: this.fb.code.length, reload: false });
+    this.fb.get(this.base).i64Const(BigInt.asIntN(64, ripOfInsn)).i64Store(S.RIP);
+  }
+  readonly spills: Array<{ pos: number; reload: boolean }> = [];
+  /** Replace the placeholders in `code` (the function body, positions as recorded) with the final spill code. */
+  resolveSpills(code: number[]): number[] {
+    if (this.spills.length === 0) return code;
     const fb = this.fb;
-    if (this.multi) { for (let r = 0; r < 16; r++) { this.written.add(r); this.used.add(r); } this.flagsWritten = true; this.flagsTouched = true; }
-    for (const r of this.written) fb.get(this.base).get(this.regs[r]!).i64Store(S.GPR + r * 8);
-    this.storeFlags();
-    fb.get(this.base).i64Const(BigInt.asIntN(64, ripOfInsn)).i64Store(S.RIP);
+    const flags = this.flagsTouched || this.flagsWritten;
+    const gen = (reload: boolean): number[] => {
+      const start = fb.code.length;
+      if (reload) {
+        for (const r of this.used) fb.get(this.base).i64Load(S.GPR + r * 8).set(this.regs[r]!);
+        if (flags) this.loadFlags();
+      } else {
+        for (const r of this.written) fb.get(this.base).get(this.regs[r]!).i64Store(S.GPR + r * 8);
+        this.storeFlags();
+      }
+      return fb.code.splice(start);
+    };
+    const store = gen(false), load = gen(true);
+    const out: number[] = [];
+    let at = 0;
+    for (const sp of this.spills) {
+      for (let i = at; i < sp.pos; i++) out.push(code[i]!);
+      for (const b of sp.reload ? load : store) out.push(b);
+      at = sp.pos;
+    }
+    for (let i = at; i < code.length; i++) out.push(code[i]!);
+    return out;
   }
   storeFlags(): void {
     if (!this.flagsWritten) return;
@@ -496,11 +524,9 @@ class Tx {
     fb.get(b).i64Load(S.FL_B).set(this.flB);
     fb.get(b).i64Load(S.FL_RES).set(this.flRes);
   }
+  /** After an executor call: reload what it may have changed (placeholder, see flushForHelper). */
   reloadAll(): void {
-    const fb = this.fb;
-    for (let r = 0; r < 16; r++) { this.used.add(r); fb.get(this.base).i64Load(S.GPR + r * 8).set(this.regs[r]!); }
-    this.loadFlags();
-    this.flagsTouched = true;
+    this.spills.push({ pos: this.fb.code.length, reload: true });
     this.known = undefined;
   }
 }
@@ -667,7 +693,7 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
   fb.get(tx.base).get(tx.rip).i64Store(S.RIP);
   fb.get(tx.st);
   // prologue (spliced in front): the budget, the registers and flags the region uses
-  const body = fb.code.splice(0, fb.code.length);
+  const body = tx.resolveSpills(fb.code.splice(0, fb.code.length));
   fb.get(tx.base).i32Load(S.BUDGET).set(budget);
   if (idx) fb.get(tx.entry!).set(idx);
   for (const r of tx.used) fb.get(tx.base).i64Load(S.GPR + r * 8).set(tx.regs[r]!);
