@@ -235,6 +235,11 @@ export interface FpuState {
   /** xmm0..xmm15, 16 bytes each, little-endian. */
   xmm: Uint8Array;
   mxcsr: number;
+  /**
+   * Bits 255:128 of ymm0..ymm15, 16 bytes each (the XSAVE AVX component), when
+   * the accelerator has them (the JIT); absent = unknown (KVM_GET_FPU has no AVX state).
+   */
+  ymmh?: Uint8Array;
 }
 
 export class AccelError extends Error {

@@ -2,8 +2,8 @@
  * The x86-64 register file as gdb's amd64 target sees it over the remote
  * protocol: a target description (GDB manual, Appendix G "Target
  * Descriptions", G.5 "Standard Target Features": org.gnu.gdb.i386.core,
- * .sse, .linux, .segments) and the byte layout of the `g` packet that
- * follows from it.
+ * .sse, .linux, .segments, .avx) and the byte layout of the `g` packet that
+ * follows from it. With .avx gdb shows ymm0-15 as xmmN + ymmNh.
  *
  * One fixed layout for the whole session, whatever mode the CPU is in (real,
  * protected, long): gdb cannot change register layouts mid-session, and
@@ -13,13 +13,13 @@
  */
 import type { FpuState, VcpuState } from '../accel/types.js';
 
-export type RegType = 'int64' | 'data_ptr' | 'code_ptr' | 'i386_eflags' | 'int32' | 'i387_ext' | 'vec128' | 'i386_mxcsr';
+export type RegType = 'int64' | 'data_ptr' | 'code_ptr' | 'i386_eflags' | 'int32' | 'i387_ext' | 'vec128' | 'i386_mxcsr' | 'uint128';
 
 export interface RegDef {
   readonly name: string;
   readonly bits: 32 | 64 | 80 | 128;
   readonly type: RegType;
-  readonly feature: 'core' | 'sse' | 'linux' | 'segments';
+  readonly feature: 'core' | 'sse' | 'linux' | 'segments' | 'avx';
   readonly group?: 'float' | 'vector';
 }
 
@@ -45,10 +45,13 @@ export const AMD64_REGS: readonly RegDef[] = [
   { name: 'orig_rax', bits: 64, type: 'int64', feature: 'linux' },
   { name: 'fs_base', bits: 64, type: 'int64', feature: 'segments' },
   { name: 'gs_base', bits: 64, type: 'int64', feature: 'segments' },
+  // GDB manual G.5.1 "i386 Features": org.gnu.gdb.i386.avx, bits 255:128 of each YMM register.
+  ...Array.from({ length: 16 }, (_, i): RegDef => ({ name: `ymm${i}h`, bits: 128, type: 'uint128', feature: 'avx' })),
 ];
 
 export const REG = {
   rip: 16, eflags: 17, cs: 18, gs: 23, st0: 24, fctrl: 32, fop: 39, xmm0: 40, mxcsr: 56, origRax: 57, fsBase: 58, gsBase: 59,
+  ymm0h: 60,
 } as const;
 
 /** Byte offset of each register in the `g` packet, and the total. */
@@ -63,6 +66,7 @@ export const G_PACKET_BYTES = REG_OFFSETS[AMD64_REGS.length]!;
 
 const FEATURE_NAMES: Record<RegDef['feature'], string> = {
   core: 'org.gnu.gdb.i386.core', sse: 'org.gnu.gdb.i386.sse', linux: 'org.gnu.gdb.i386.linux', segments: 'org.gnu.gdb.i386.segments',
+  avx: 'org.gnu.gdb.i386.avx',
 };
 
 /** EFLAGS bits (SDM Vol. 1 3.4.3) as gdb's i386_eflags flags type names them. */
@@ -84,7 +88,7 @@ function flagsType(id: string, fields: ReadonlyArray<[string, number]>): string 
 export function amd64TargetXml(): string {
   let xml = '<?xml version="1.0"?>\n<!DOCTYPE target SYSTEM "gdb-target.dtd">\n<target version="1.0">\n  <architecture>i386:x86-64</architecture>\n';
   let regnum = 0;
-  for (const feature of ['core', 'sse', 'linux', 'segments'] as const) {
+  for (const feature of ['core', 'sse', 'linux', 'segments', 'avx'] as const) {
     xml += `<feature name="${FEATURE_NAMES[feature]}">\n`;
     if (feature === 'core') xml += flagsType('i386_eflags', EFLAGS_FIELDS);
     if (feature === 'sse') {
@@ -110,10 +114,18 @@ export function amd64TargetXml(): string {
   return xml + '</target>\n';
 }
 
+const YMMH_START = REG_OFFSETS[REG.ymm0h]!, YMMH_END = REG_OFFSETS[REG.ymm0h + 16]!;
 const NO_FPU_BYTES = (() => {
-  // Registers without a source (x87/SSE when the accelerator cannot read them) are sent as `xx`.
+  // Registers without a source (x87/SSE/AVX when the accelerator cannot read them) are sent as `xx`.
   const m = new Uint8Array(G_PACKET_BYTES);
   m.fill(1, REG_OFFSETS[REG.st0]!, REG_OFFSETS[REG.mxcsr + 1]!);
+  m.fill(1, YMMH_START, YMMH_END);
+  return m;
+})();
+/** x87/SSE known, AVX upper halves not (KVM_GET_FPU). */
+const NO_YMMH_BYTES = (() => {
+  const m = new Uint8Array(G_PACKET_BYTES);
+  m.fill(1, YMMH_START, YMMH_END);
   return m;
 })();
 
@@ -155,7 +167,7 @@ function getLe(data: Uint8Array, offset: number, bytes: number): bigint {
   return v;
 }
 
-/** The `g` packet bytes for one vCPU; x87/SSE bytes unavailable without `fpu`. */
+/** The `g` packet bytes for one vCPU; x87/SSE bytes unavailable without `fpu`, ymmNh without `fpu.ymmh`. */
 export function encodeRegisters(s: VcpuState, fpu: FpuState | undefined): { bytes: Uint8Array; unavailable?: Uint8Array } {
   const bytes = new Uint8Array(G_PACKET_BYTES);
   const dv = new DataView(bytes.buffer);
@@ -181,7 +193,9 @@ export function encodeRegisters(s: VcpuState, fpu: FpuState | undefined): { byte
   putLe(dv, off(REG.origRax), 8, (1n << 64n) - 1n);
   putLe(dv, off(REG.fsBase), 8, s.sregs.fs.base);
   putLe(dv, off(REG.gsBase), 8, s.sregs.gs.base);
-  return fpu ? { bytes } : { bytes, unavailable: NO_FPU_BYTES };
+  if (fpu?.ymmh) bytes.set(fpu.ymmh.subarray(0, YMMH_END - YMMH_START), YMMH_START);
+  if (!fpu) return { bytes, unavailable: NO_FPU_BYTES };
+  return fpu.ymmh ? { bytes } : { bytes, unavailable: NO_YMMH_BYTES };
 }
 
 /** What a register write changes. */
@@ -210,6 +224,11 @@ export function writeRegister(s: VcpuState, fpu: FpuState | undefined, n: number
   if (!fpu) return undefined;
   if (n >= REG.st0 && n < REG.st0 + 8) { fpu.fpr.set(data, (n - REG.st0) * 10); return { state: false, fpu: true }; }
   if (n >= REG.xmm0 && n < REG.xmm0 + 16) { fpu.xmm.set(data, (n - REG.xmm0) * 16); return { state: false, fpu: true }; }
+  if (n >= REG.ymm0h && n < REG.ymm0h + 16) {
+    if (!fpu.ymmh) return undefined;
+    fpu.ymmh.set(data, (n - REG.ymm0h) * 16);
+    return { state: false, fpu: true };
+  }
   if (n === REG.mxcsr) { fpu.mxcsr = Number(v); return { state: false, fpu: true }; }
   const x = Number(v & 0xffffffffn);
   switch (n - REG.fctrl) {

@@ -173,6 +173,27 @@ export function defineGdbScenarios(o: ScenarioOptions): void {
     }
   });
 
+  test('AVX registers: gdb composes ymm2 from xmm2 and ymm2h (org.gnu.gdb.i386.avx); a write reaches the vCPU', async (ctx) => {
+    const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel });
+    try {
+      if (o.accel !== 'jit') {
+        // KVM_GET_FPU has no AVX state: the upper halves are <unavailable>.
+        const out = await g.gdb(['p $ymm2h', 'detach']);
+        expect(out).toMatch(/\$1 = <unavailable>/);
+        ctx.skip();
+        return;
+      }
+      const out = await g.gdb([
+        'set $ymm2.v8_int32[7] = 0xbadf00d', 'set $ymm2.v8_int32[0] = 0x11',
+        'maint flush register-cache', 'p/x $ymm2.v8_int32', 'p/x $xmm2.v4_int32', 'detach',
+      ]);
+      expect(out).toContain('$1 = {0x11, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0xbadf00d}');
+      expect(out).toContain('$2 = {0x11, 0x0, 0x0, 0x0}');
+    } finally {
+      await g.close();
+    }
+  });
+
   test('monitor quit ends the emulator; gdb sees the connection close', async () => {
     const g = await bootForGdb({ kernel: fw('hello.elf'), accel: o.accel });
     try {

@@ -4,7 +4,8 @@
  *
  * The state block (src/cpu/state.ts, src/cpu/runtime/x87.ts) keeps ST(i) in
  * slot i (stack order, 80 bits in a 16-byte slot), the full tag word indexed
- * by physical register (11b = empty), FSW with TOP, XMM0-15 and MXCSR. The
+ * by physical register (11b = empty), FSW with TOP, XMM0-15, MXCSR and the
+ * upper halves of YMM0-15 (S.YMMH). The
  * JIT does not track the last x87 opcode / instruction / data pointers: they
  * read as 0 (as after FNINIT) and writes to them are ignored.
  */
@@ -25,7 +26,8 @@ export function readFpuState(st: CpuState): FpuState {
   for (let i = 0; i < 8; i++) if (((ftw >> (2 * i)) & 3) !== 3) ftwx |= 1 << i;
   const xmm = new Uint8Array(256);
   for (let i = 0; i < 16; i++) xmm.set(st.xmm(i), i * 16);
-  return { fpr, fcw: st.u16(S.FCW), fsw: st.u16(S.FSW), ftwx, lastOpcode: 0, lastIp: 0n, lastDp: 0n, xmm, mxcsr: st.u32(S.MXCSR) };
+  const ymmh = st.u8.slice(st.base + S.YMMH, st.base + S.YMMH + 256);
+  return { fpr, fcw: st.u16(S.FCW), fsw: st.u16(S.FSW), ftwx, lastOpcode: 0, lastIp: 0n, lastDp: 0n, xmm, mxcsr: st.u32(S.MXCSR), ymmh };
 }
 
 /**
@@ -46,4 +48,5 @@ export function writeFpuState(st: CpuState, f: FpuState): void {
   st.setU16(S.FTW, ftw);
   for (let i = 0; i < 16 && (i + 1) * 16 <= f.xmm.length; i++) st.xmm(i).set(f.xmm.subarray(i * 16, i * 16 + 16));
   st.setU32(S.MXCSR, f.mxcsr & MXCSR_MASK);
+  if (f.ymmh) st.u8.set(f.ymmh.subarray(0, Math.min(256, f.ymmh.length & ~15)), st.base + S.YMMH);
 }

@@ -30,7 +30,7 @@ describe('target.xml as gdb reads it', () => {
     AMD64_REGS.forEach((reg, n) => {
       expect(rows.get(reg.name), reg.name).toEqual({ size: reg.bits / 8, rmt: n, g: REG_OFFSETS[n] });
     });
-    expect(G_PACKET_BYTES).toBe(560);
+    expect(G_PACKET_BYTES).toBe(816); // 560 (core, sse, linux, segments) + 16 x 16 (avx: ymm0h..ymm15h)
   });
 });
 
@@ -64,11 +64,14 @@ describe('g packet from VcpuState', () => {
     expect(u64At(bytes, REG_OFFSETS[REG.fsBase]!)).toBe(0x7000n);
     expect(u64At(bytes, REG_OFFSETS[REG.gsBase]!)).toBe(0xffff888000000000n);
     expect(u64At(bytes, REG_OFFSETS[REG.origRax]!)).toBe(0xffffffffffffffffn);
-    // Without FPU state, st0..mxcsr are unavailable and nothing else is.
+    // Without FPU state, st0..mxcsr and ymm0h..ymm15h are unavailable and nothing else is.
     expect(unavailable![REG_OFFSETS[REG.st0]! - 1]).toBe(0);
     expect(unavailable![REG_OFFSETS[REG.st0]!]).toBe(1);
     expect(unavailable![REG_OFFSETS[REG.mxcsr]! + 3]).toBe(1);
     expect(unavailable![REG_OFFSETS[REG.origRax]!]).toBe(0);
+    expect(unavailable![REG_OFFSETS[REG.gsBase]! + 7]).toBe(0);
+    expect(unavailable![REG_OFFSETS[REG.ymm0h]!]).toBe(1);
+    expect(unavailable![G_PACKET_BYTES - 1]).toBe(1);
   });
 
   test('register writes land in the right VcpuState fields', () => {
@@ -117,7 +120,9 @@ describe('x87 tag word (SDM Vol. 1 8.1.7, 10.5.1.1)', () => {
     f.xmm[16] = 0xaa; // xmm1 byte 0
     f.lastIp = 0x1234_0000_5678n;
     const { bytes, unavailable } = encodeRegisters(sampleState(), f);
-    expect(unavailable).toBeUndefined();
+    // No ymmh in this FpuState (as from KVM_GET_FPU): only ymm0h..ymm15h are unavailable.
+    expect(unavailable!.slice(0, REG_OFFSETS[REG.ymm0h]!).every((b) => b === 0)).toBe(true);
+    expect(unavailable!.slice(REG_OFFSETS[REG.ymm0h]!).every((b) => b === 1)).toBe(true);
     expect(bytes[REG_OFFSETS[REG.xmm0 + 1]!]).toBe(0xaa);
     expect(u32At(bytes, REG_OFFSETS[REG.mxcsr]!)).toBe(0x1f80);
     expect(u32At(bytes, REG_OFFSETS[REG.fctrl]!)).toBe(0x37f);
@@ -127,6 +132,17 @@ describe('x87 tag word (SDM Vol. 1 8.1.7, 10.5.1.1)', () => {
     const s = sampleState();
     writeRegister(s, f, REG.fctrl + 2, Uint8Array.of(0xff, 0x3f, 0, 0));
     expect(f.ftwx).toBe(0x80);
+    expect(writeRegister(s, f, REG.ymm0h, new Uint8Array(16))).toBeUndefined(); // no AVX source
+  });
+  test('ymm upper halves (org.gnu.gdb.i386.avx) from FpuState.ymmh, and written back', () => {
+    const f = { ...fpu(), ymmh: new Uint8Array(256) };
+    f.ymmh[3 * 16 + 15] = 0x5a; // ymm3 byte 31
+    const { bytes, unavailable } = encodeRegisters(sampleState(), f);
+    expect(unavailable).toBeUndefined();
+    expect(bytes[REG_OFFSETS[REG.ymm0h + 3]! + 15]).toBe(0x5a);
+    expect(writeRegister(sampleState(), f, REG.ymm0h + 15, new Uint8Array(16).fill(7))).toEqual({ state: false, fpu: true });
+    expect(f.ymmh.slice(240)).toEqual(new Uint8Array(16).fill(7));
+    expect(amd64TargetXml()).toContain('<feature name="org.gnu.gdb.i386.avx">');
   });
 });
 
