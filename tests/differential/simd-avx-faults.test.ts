@@ -4,7 +4,8 @@
 // #GP for the aligned forms only, gathers (#UD register overlap, #PF after
 // completed elements with their mask bits cleared), masked moves that do
 // not touch masked-off elements, and VRCPPS/VRSQRTPS within the SDM's error
-// bound. Exceptions land in an IDT whose handler i does `mov eax, i; hlt`.
+// bound; random VEX encodings never throw out of the executor. Exceptions
+// land in an IDT whose handler i does `mov eax, i; hlt`.
 import { describe, expect, test } from 'vitest';
 import { JitAccelerator } from '../../src/cpu/accelerator.js';
 import { S } from '../../src/cpu/state.js';
@@ -136,4 +137,40 @@ describe('VEX exceptions on the JIT', () => {
       });
     }
   });
+});
+
+describe('VEX robustness', () => {
+  test('random VEX encodings never throw out of the executor (every outcome is a result or an exception)', async () => {
+    const { decode } = await import('../../src/cpu/decoder/decoder.js');
+    const { makeFeatureSet } = await import('../../src/cpu/decoder/features.js');
+    const { Feature, ATTR_AVX } = await import('../../src/cpu/decoder/types.js');
+    const { rng } = await import('./cpu-native-helper.js');
+    const all = makeFeatureSet(Object.values(Feature));
+    const { jit, mem } = await makeAvxJit();
+    setupIdt(mem);
+    const rand = rng(0x7e5eedn);
+    const v = jit.vcpus[0]!;
+    let ran = 0;
+    for (let k = 0; ran < 1500 && k < 100000; k++) {
+      const bytes = new Uint8Array(15);
+      const dv = new DataView(bytes.buffer); dv.setBigUint64(0, rand(), true); dv.setBigUint64(7, rand(), true);
+      bytes[0] = k & 1 ? 0xc5 : 0xc4;
+      if (bytes[0] === 0xc4) bytes[1] = (bytes[1]! & 0xe3) | (1 + (k >> 1) % 3); // a valid map (0F, 0F38, 0F3A)
+      const d = decode(bytes, 0, 64, all);
+      if (!('mn' in d) || (d.attrs & ATTR_AVX) === 0) continue;
+      const code = bytes.slice(0, d.length);
+      mem.writeBytes(CODE_ADDR, new Uint8Array([...code, 0xb8, 0xff, 0xff, 0, 0, 0xf4]));
+      jit.engine.flushAll();
+      const gpr = Array.from({ length: 16 }, () => rand() & 0xfffffffn); // addresses mostly inside RAM
+      gpr[4] = BigInt(DATA_ADDR + 3072);
+      const s = jitState(gpr, 2n);
+      jit.setState(0, { ...s, sregs: { ...s.sregs, cr4: s.sregs.cr4 | (1n << 18n), idt: { base: BigInt(IDT), limit: 511 }, gdt: { base: BigInt(GDT), limit: 23 } } });
+      v.st.setU64(S.XCR0, 7n); v.runState = 'running'; v.lastError = undefined;
+      const r = v.run(1000);
+      expect(v.lastError, Buffer.from(code).toString('hex')).toBeUndefined();
+      expect(['halted', 'budget'], Buffer.from(code).toString('hex')).toContain(r);
+      ran++;
+    }
+    expect(ran).toBe(1500);
+  }, 120_000);
 });
