@@ -924,42 +924,46 @@ for (const op of [0xc4, 0xc5, 0x62, 0x8f]) FAST_ROOT[op] = 0;
 FAST_ROOT[256 + 0x0f] = 0;
 /**
  * decodeFast64's operand lists with straight-line code (bits 4-7 of FR_FAST); PAT_LOOP: the general loop.
- * PAT_MODRM: E, (E or M with G before or after it), or E then IBS or I; PAT_Z: Z, or Z then I; the other bits
- * of FR_FAST say which.
+ * PAT_MODRM: E, or E or M with G before or after it, or W with V before or after it; PAT_Z: Z; both optionally
+ * followed by an I or IBS immediate. The other bits of FR_FAST say which.
  */
 const PAT_LOOP = 0, PAT_NONE = 1, PAT_MODRM = 2, PAT_Z = 3, PAT_J = 4;
-/** FR_FAST bits of PAT_MODRM: the index of the ModRM.rm operand, a ModRM.reg GPR, a memory-only rm, an IBS. */
+/** FR_FAST bits of PAT_MODRM: the index of the ModRM.rm operand, a ModRM.reg operand, a memory-only rm. */
 const FAST_E_INDEX = 8, FAST_G = 1 << 9, FAST_M = 1 << 10;
 /** FR_FAST bits: the last operand of a PAT_MODRM or PAT_Z list is an IBS / an I immediate. */
 const FAST_IBS = 1 << 11, FAST_IMM = 1 << 12;
+/** FR_FAST bit of PAT_MODRM: the operands are XMM/YMM registers (W, V) instead of GPRs (E, G). */
+const FAST_VEC = 1 << 13;
 
 /**
- * The pattern bits of form f's explicit operands (FR_FAST without its low 4 bits). The GPR operands of a pattern
- * are all sized by the operand size (v, or b in a byte-operation form, where the operand size is 8): opSize >> 3.
+ * The pattern bits of form f's explicit operands (FR_FAST without its low 4 bits); every operand is sized by its
+ * size code through SIZE64.
  */
 function operandPattern(f: number): number {
   const n = F_OPS[f * 6]!;
-  const byteOp = (F_INFO[f]! & INFO_BYTEOP) !== 0;
   const kinds: number[] = [];
   for (let i = 0; i < n; i++) {
     const code = F_OPS[f * 6 + 1 + i]!;
     const k = code & 63, sz = (code >> 6) & 63;
-    const gpr = k === K.E || k === K.G || k === K.Z;
-    if (gpr && !(sz === SZ.V || (sz === SZ.B && byteOp))) return PAT_LOOP << 4;
-    if (k === K.J && sz !== SZ.B && sz !== SZ.Z) return PAT_LOOP << 4;
+    // These size codes give a ModRM.rm register another size than the memory operand (fillOperand K.E).
+    if (k === K.E && (sz === SZ.B32 || sz === SZ.W32 || sz === SZ.D32 || sz === SZ.VW)) return PAT_LOOP << 4;
     kinds.push(k);
   }
   const key = kinds.join(',');
   const modrm = PAT_MODRM << 4;
+  const imm = kinds[n - 1] === K.I ? FAST_IMM : kinds[n - 1] === K.IBS ? FAST_IBS : 0;
+  const head = imm ? kinds.slice(0, n - 1).join(',') : key;
+  switch (head) {
+    case `${K.E}`: return modrm | imm;
+    case `${K.E},${K.G}`: return modrm | FAST_G | imm;
+    case `${K.G},${K.E}`: return modrm | (1 << FAST_E_INDEX) | FAST_G | imm;
+    case `${K.G},${K.M}`: return modrm | (1 << FAST_E_INDEX) | FAST_G | FAST_M | imm;
+    case `${K.V},${K.W}`: return modrm | (1 << FAST_E_INDEX) | FAST_G | FAST_VEC | imm;
+    case `${K.W},${K.V}`: return modrm | FAST_G | FAST_VEC | imm;
+    case `${K.Z}`: return (PAT_Z << 4) | imm;
+    default: break;
+  }
   if (key === '') return PAT_NONE << 4;
-  if (key === `${K.E}`) return modrm;
-  if (key === `${K.E},${K.G}`) return modrm | FAST_G;
-  if (key === `${K.G},${K.E}`) return modrm | (1 << FAST_E_INDEX) | FAST_G;
-  if (key === `${K.G},${K.M}`) return modrm | (1 << FAST_E_INDEX) | FAST_G | FAST_M;
-  if (key === `${K.E},${K.IBS}`) return modrm | FAST_IBS;
-  if (key === `${K.E},${K.I}`) return modrm | FAST_IMM;
-  if (key === `${K.Z}`) return PAT_Z << 4;
-  if (key === `${K.Z},${K.I}`) return (PAT_Z << 4) | FAST_IMM;
   if (key === `${K.J}`) return PAT_J << 4;
   return PAT_LOOP << 4;
 }
@@ -1196,16 +1200,16 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
     case PAT_NONE:
       break;
     case PAT_MODRM: {
-      // ModRM.rm operand (register or memory) at index FAST_E_INDEX, optionally ModRM.reg as the other one and an
-      // Ib sign-extended to the operand size after them.
-      const size = opSize >> 3;
+      // The ModRM.rm operand (register or memory) at index FAST_E_INDEX, optionally the ModRM.reg operand as the
+      // other one; GPRs (E, M, G), or XMM registers with FAST_VEC (W, V). An immediate may follow (below).
       const ei = (fast >> FAST_E_INDEX) & 1;
-      const acc = (FORM_REC[ob + 1 + ei]! >> 12) & 15;
+      const ce = FORM_REC[ob + 1 + ei]!;
+      const size = SIZE64[szAt + ((ce >> 6) & 63) * 16]!;
       const o = ops[ei]!;
       if (mod !== 3) {
         o.kind = OK_MEM;
-        o.size = fast & FAST_M ? SIZE64[szAt + ((FORM_REC[ob + 1 + ei]! >> 6) & 63) * 16]! : size;
-        o.access = acc;
+        o.size = size;
+        o.access = (ce >> 12) & 15;
         o.base = memBase;
         o.index = memIndex;
         o.scale = memScale;
@@ -1214,31 +1218,49 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
         o.addrSize = asz;
         o.vsib = 0;
         o.seg = seg >= 0 ? seg : SEG_OF_BASE[memBase + 1]!;
+      } else if (fast & FAST_M) {
+        return FAST_BAIL; // a memory-only operand with ModRM.mod = 3
+      } else if (fast & FAST_VEC) {
+        // K.W register (fillOperand): XMM, or YMM for a 32-byte operand.
+        o.kind = OK_REG;
+        o.regClass = size === 32 ? RC_YMM : RC_XMM;
+        o.reg = rmX;
+        o.size = size === 32 ? 32 : 16;
+        o.highByte = false;
+        o.access = (ce >> 12) & 15;
       } else {
-        if (fast & FAST_M) return FAST_BAIL; // a memory-only operand with ModRM.mod = 3
         o.kind = OK_REG;
         o.regClass = RC_GPR;
         o.size = size;
-        o.access = acc;
+        o.access = (ce >> 12) & 15;
         if (size === 1 && !hasRex && rmX >= 4 && rmX < 8) { o.reg = rmX - 4; o.highByte = true; } else { o.reg = rmX; o.highByte = false; }
       }
       if (fast & FAST_G) {
+        const cg = FORM_REC[ob + 2 - ei]!;
+        const gsize = SIZE64[szAt + ((cg >> 6) & 63) * 16]!;
         const g = ops[ei ^ 1]!;
         g.kind = OK_REG;
-        g.regClass = RC_GPR;
-        g.size = size;
-        g.access = (FORM_REC[ob + 2 - ei]! >> 12) & 15;
-        if (size === 1 && !hasRex && regX >= 4 && regX < 8) { g.reg = regX - 4; g.highByte = true; } else { g.reg = regX; g.highByte = false; }
+        g.size = gsize;
+        g.access = (cg >> 12) & 15;
+        if (fast & FAST_VEC) { // K.V
+          g.regClass = gsize === 32 ? RC_YMM : RC_XMM;
+          g.reg = regX;
+          g.highByte = false;
+        } else {
+          g.regClass = RC_GPR;
+          if (gsize === 1 && !hasRex && regX >= 4 && regX < 8) { g.reg = regX - 4; g.highByte = true; } else { g.reg = regX; g.highByte = false; }
+        }
       }
       break;
     }
     case PAT_Z: {
       // The register in the opcode's low bits (+ REX.B): PUSH/POP r, INC/DEC... (rmX holds it).
-      const o = ops[0]!, size = opSize >> 3;
+      const c = FORM_REC[ob + 1]!;
+      const o = ops[0]!, size = SIZE64[szAt + ((c >> 6) & 63) * 16]!;
       o.kind = OK_REG;
       o.regClass = RC_GPR;
       o.size = size;
-      o.access = (FORM_REC[ob + 1]! >> 12) & 15;
+      o.access = (c >> 12) & 15;
       if (size === 1 && !hasRex && rmX >= 4 && rmX < 8) { o.reg = rmX - 4; o.highByte = true; } else { o.reg = rmX; o.highByte = false; }
       break;
     }
