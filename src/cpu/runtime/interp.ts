@@ -6,7 +6,7 @@
  * undefined flags follow the host (Intel) where tests pin them.
  */
 import {
-  ATTR_PRIVILEGED, ATTR_REP, ATTR_REPCC, Flow, Mn, OpKind, RegClass, type Instruction, type Operand,
+  ATTR_AVX, ATTR_PRIVILEGED, ATTR_REP, ATTR_REPCC, Flow, Mn, OpKind, RegClass, type Instruction, type Operand,
 } from '../decoder/types.js';
 import { relTarget } from '../decoder/decoder.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, S } from '../state.js';
@@ -16,6 +16,7 @@ import { VEC_BP, VEC_DE, VEC_GP, VEC_NM, VEC_OF, VEC_UD } from './mmu.js';
 import {
   immValue, linAddr, M64, MASK, peek, pop, push, readOp, regGet, setGprSized, signExtend, trunc, writeOp, type OpCtx,
 } from './ops.js';
+import { execAvx } from './avx.js';
 import { execBitmanip } from './bitmanip.js';
 import { execSimd } from './simd.js';
 import { execSse } from './sse.js';
@@ -83,6 +84,11 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
   const wr = (op: Operand, v: bigint): boolean => writeOp(ctx, insn, op, rip, v);
   if ((insn.attrs & ATTR_PRIVILEGED) && ctx.cpl !== 0) return fault(ctx, VEC_GP, 0);
   const sys = ctx.sys;
+  // VEX SIMD (avx.ts) before the big switch: its default case is reached only after every other case is tested.
+  if ((insn.attrs & ATTR_AVX) !== 0) {
+    const r = execAvx(ctx, insn, rip);
+    if (r !== undefined) return r === Exit.CONTINUE ? done() : r;
+  }
 
   switch (insn.mn) {
     case Mn.NOP: case Mn.PAUSE: case Mn.LFENCE: case Mn.MFENCE: case Mn.SFENCE: case Mn.PREFETCHNTA:
