@@ -50,6 +50,12 @@ export class JitAccelerator implements Accelerator {
   noInline = false;
   /** Count inline memory accesses (bench/: TLB hit rate); slows the guest slightly. */
   profile = false;
+  /**
+   * Interpret each block the first time it runs, translate it the second time
+   * (engine.ts interpretFirst). Tests that run straight-line snippets once and
+   * must exercise the translated code turn it off.
+   */
+  interpretFirst = true;
 
   async init(host: AcceleratorHost): Promise<void> {
     this.host = host;
@@ -60,6 +66,7 @@ export class JitAccelerator implements Accelerator {
     const engine = new Engine<Vcpu>(host.memory, jitDecoderFeatures(host.cpuid));
     engine.noInline = this.noInline;
     engine.profile = this.profile;
+    engine.interpretFirst = this.interpretFirst;
     this.engine = engine;
     const u8 = new Uint8Array(host.memory.wasmMemory.buffer as ArrayBuffer);
     u8.fill(0, CODE_MAP_BASE, VCPU_AREA_BASE);

@@ -52,6 +52,15 @@ export class Engine<C = unknown> {
   readonly u8: Uint8Array;
   /** Statistics for bench/. */
   stats = { blocks: 0, insns: 0, inlined: 0, translateNs: 0n, invalidations: 0, modules: 0, hotRegions: 0 };
+  /**
+   * Interpret a block the first time it is reached and translate it only when
+   * it is reached again: most code runs once (set-up, boot), and translating
+   * it costs far more than interpreting it. Off for tests that must exercise
+   * the translated code of straight-line snippets they run once.
+   */
+  interpretFirst = true;
+  /** Keys of blocks interpreted once (translated when reached again). */
+  readonly interpretedOnce = new Set<string>();
   /** Blocks replaced by a hot region, per page: freed when that page's code is invalidated. */
   private readonly retired = new Map<number, CompiledBlock[]>();
   /** Called to flush every vCPU's jump cache (code invalidated). */
@@ -285,13 +294,34 @@ export class Engine<C = unknown> {
     this.onFlushJumpCaches();
   }
 
+  /**
+   * Decode the block at `startOff` of `code` for the interpreter, with the
+   * translator's block rules (ends at control flow, at instructions that end
+   * blocks, at the page end, after MAX_BLOCK_INSNS). Empty when the first
+   * instruction does not decode (the caller translates, which raises the fault).
+   */
+  decodeBlock(code: Uint8Array, startOff: number, mode: CpuMode): Instruction[] {
+    const out: Instruction[] = [];
+    let off = startOff;
+    while (out.length < MAX_BLOCK_INSNS) {
+      const insn = new Instruction();
+      const n = decodeInto(insn, code, off, code.length, mode, this.features);
+      if (n < 0) break;
+      out.push(insn);
+      off += n;
+      if (insn.flow !== Flow.NONE || endsBlock(insn) || off >= 4096) break;
+    }
+    return out;
+  }
+
   flushAll(): void {
+    this.interpretedOnce.clear();
     for (const p of new Set([...this.byPage.keys(), ...this.retired.keys()])) this.invalidatePage(p);
   }
 }
 
 /** System instructions end a block so that mode changes and interrupt windows take effect. */
-function endsBlock(insn: Instruction): boolean {
+export function endsBlock(insn: Instruction): boolean {
   if (insn.attrs & (ATTR_PRIVILEGED | ATTR_SERIALIZING | ATTR_SEGLOAD | ATTR_INHIBIT_IRQ | ATTR_IO | ATTR_SYSTEM_STATE)) return true;
   switch (insn.mn) {
     case Mn.POPF: case Mn.POPFD: case Mn.POPFQ: case Mn.CLI: case Mn.STI: case Mn.INT: case Mn.INT3: case Mn.INTO:

@@ -880,9 +880,11 @@ export class Vcpu implements SystemOps {
         case Exit.BUDGET: case Exit.CONTINUE: break;
         case Exit.HOT: this.translate(true); break;
         case Exit.MISS: {
+          this.interpretedInsns = 0;
           const t = this.translate();
           if (t === 'debug') return 'debug';
           if (!t) return 'triple';
+          left -= this.interpretedInsns;
           break;
         }
         case Exit.EXCEPTION:
@@ -934,6 +936,31 @@ export class Vcpu implements SystemOps {
     return 'debug';
   }
 
+  /** Instructions the last MISS ran in the interpreter (run() charges them to the slice). */
+  private interpretedInsns = 0;
+
+  /**
+   * Run a decoded block (starting at RIP) in the executor, one instruction at
+   * a time, as translated code would: stop at a fault (delivered here), at an
+   * exit to the run loop, or when RIP leaves the straight line. Returns false
+   * on triple fault.
+   */
+  private interpretBlock(insns: readonly Instruction[], rip: bigint): boolean {
+    const st = this.st;
+    let r = rip;
+    for (const insn of insns) {
+      const next = BigInt.asUintN(this.mode === 64 ? 64 : 32, r + BigInt(insn.length));
+      st.rip = r;
+      const code = Vcpu.makeHelper(insn, r)(this);
+      if (code === Exit.EXCEPTION) return this.deliverPending() !== 'triple';
+      this.instructions++;
+      this.interpretedInsns++;
+      if (code !== Exit.CONTINUE || st.rip !== next) break;
+      r = next;
+    }
+    return true;
+  }
+
   /** Translate the block at CS:RIP (or raise the fetch fault). Returns false on triple fault. */
   translate(hot = false): boolean | 'debug' {
     const st = this.st;
@@ -970,6 +997,16 @@ export class Vcpu implements SystemOps {
     const csBase = st.segBase(1);
     const key = `${fetched.gpas[0]}:${rip}:${modeKey}:${csBase}`;
     let blk = this.engine.cache.get(key);
+    const eng = this.engine;
+    // (-d in_asm/exec log translated blocks: with logging on, every block is translated as before.)
+    if (!blk && !hot && eng.interpretFirst && eng.onTranslate === undefined && !atBp && bps.size === 0 && !eng.stepping && !this.shadow && !this.bpStep &&
+        this.mmu.watch === undefined && !eng.interpretedOnce.has(key)) {
+      const insns = eng.decodeBlock(fetched.bytes, startOff, mode);
+      if (insns.length > 0) {
+        eng.interpretedOnce.add(key);
+        return this.interpretBlock(insns, rip);
+      }
+    }
     // Exit.HOT: the block (translated, in the jump cache) was dispatched to often; form a region around it.
     if (hot && (!blk || blk.hot || atBp)) hot = false;
     if (!blk || hot) {

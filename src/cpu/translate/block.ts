@@ -195,6 +195,8 @@ class Tx {
   readonly flOpL: I32; readonly flA: I64; readonly flB: I64; readonly flRes: I64; readonly flAux: I32;
   flagsTouched = false;
   flagsWritten = false;
+  /** The instruction being emitted has its flags overwritten before anything can observe them (flagsDeadAfter). */
+  flagsDead = false;
   /** CR0.EM/TS and CR4.OSFXSR were checked by an earlier inlined SSE instruction of this block (no helper ran since). */
   sseChecked = false;
   /** The instruction being emitted has a store (its slow path may report a self-modifying write). */
@@ -538,6 +540,39 @@ export function genBlock(insns: readonly BlockInsn[], opts: BlockOptions): Uint8
   return bm.bytes();
 }
 
+/** Inline instructions that write all six status flags unconditionally (SDM: CF OF SF ZF AF PF defined or set). */
+const FLAG_KILLERS = new Set<number>([Mn.ADD, Mn.SUB, Mn.CMP, Mn.AND, Mn.OR, Mn.XOR, Mn.TEST, Mn.ADC, Mn.SBB, Mn.NEG]);
+
+/**
+ * For each instruction of a block: are its flags dead, that is overwritten by
+ * a later instruction of the block that writes all six status flags, with
+ * nothing in between (that one included) reading flags, faulting (an
+ * exception handler sees RFLAGS), calling the executor or leaving the block?
+ * Then the translator skips computing them (shifts and BT compute them
+ * eagerly; 64-bit IMUL's overflow check divides).
+ */
+function flagsDeadAfter(insns: readonly BlockInsn[]): boolean[] {
+  const dead = insns.map(() => false);
+  const canFault = (i: Instruction): boolean => {
+    if (i.mn === Mn.LEA) return false;
+    for (let k = 0; k < i.opCount; k++) if (i.ops[k]!.kind === OpKind.MEM) return true;
+    return i.mn === Mn.PUSH || i.mn === Mn.POP || i.mn === Mn.CALL || i.mn === Mn.RET;
+  };
+  for (let i = 0; i < insns.length; i++) {
+    const bi = insns[i]!;
+    if (bi.helper >= 0 || bi.insn.flagsWritten === 0) continue;
+    for (let j = i + 1; j < insns.length; j++) {
+      const bj = insns[j]!;
+      if (bj.helper >= 0 || bj.fallback !== undefined || bj.insn.flow !== Flow.NONE) break;
+      if (bj.insn.flagsRead !== 0 || canFault(bj.insn)) break;
+      // INC/DEC carry CF over from the record before them: they read it in this translator.
+      if (bj.insn.mn === Mn.INC || bj.insn.mn === Mn.DEC) break;
+      if (FLAG_KILLERS.has(bj.insn.mn)) { dead[i] = true; break; }
+    }
+  }
+  return dead;
+}
+
 /**
  * Emit a region: blocks (each a straight-line run of instructions ending in a
  * branch, an executor call that ends blocks, or a size limit) as one function.
@@ -625,8 +660,11 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
     const fallThrough = bIdx < n - 1;
     let endRip = 0n;
     let ended = false;
-    for (const bi of insns) {
+    const dead = flagsDeadAfter(insns);
+    for (let k = 0; k < insns.length; k++) {
+      const bi = insns[k]!;
       const { insn, rip } = bi;
+      tx.flagsDead = dead[k]!;
       const next = BigInt.asUintN(64, rip + BigInt(insn.length));
       endRip = next;
       if (bi.helper >= 0) {
@@ -778,7 +816,7 @@ function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolea
       fb.set(r);
       mask(r, size);
       if (insn.mn !== Mn.CMP && insn.mn !== Mn.TEST) tx.writeOp(o0, r, rip, a0);
-      tx.setFlags(kind, size, a, b, r, cin ?? 0);
+      if (!tx.flagsDead) tx.setFlags(kind, size, a, b, r, cin ?? 0);
       release(a0, a1, a, b, r, cin);
       return false;
     }
@@ -791,9 +829,9 @@ function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolea
       fb.set(r);
       mask(r, size);
       const cin = fb.local('i32');
-      tx.genCF(); fb.set(cin);
+      if (!tx.flagsDead) { tx.genCF(); fb.set(cin); }
       tx.writeOp(o0, r, rip, a0);
-      tx.setFlags(insn.mn === Mn.INC ? FlKind.INC : FlKind.DEC, size, a, 1n, r, cin);
+      if (!tx.flagsDead) tx.setFlags(insn.mn === Mn.INC ? FlKind.INC : FlKind.DEC, size, a, 1n, r, cin);
       release(a0, a, r, cin);
       return false;
     }
@@ -805,7 +843,7 @@ function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolea
       fb.set(r);
       mask(r, size);
       tx.writeOp(o0, r, rip, a0);
-      if (insn.mn === Mn.NEG) {
+      if (insn.mn === Mn.NEG && !tx.flagsDead) {
         const z = fb.local('i64'); fb.i64Const(0).set(z);
         tx.setFlags(FlKind.SUB, size, z, a, r, 0);
         release(z);
@@ -826,11 +864,11 @@ function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolea
       } else {
         // overflow iff the high half differs from the sign of the low half: use a 128-bit check via splits
         fb.get(x).get(y).i64Mul().set(r);
-        genMulOverflow64(tx, x, y, r, ovf);
+        if (!tx.flagsDead) genMulOverflow64(tx, x, y, r, ovf);
       }
       mask(r, size);
       tx.setGpr(o0.reg, size, false, r);
-      tx.setFlags(FlKind.MUL, size, undefined, undefined, r, ovf);
+      if (!tx.flagsDead) tx.setFlags(FlKind.MUL, size, undefined, undefined, r, ovf);
       release(a1, x, y, r, ovf);
       return false;
     }
@@ -896,6 +934,7 @@ function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolea
         tx.setGpr(o0.reg, size, false, a);
         release(m);
       }
+      if (tx.flagsDead) { release(a, n, bit); return false; }
       fb.get(tx.flOpL).get(tx.flA).get(tx.flB).get(tx.flRes).get(tx.flAux).call(tx.fnFlags);
       tx.flagsTouched = true;
       fb.i32Const(~1).i32And().get(bit).i32WrapI64().i32Or().i64ExtendI32U().set(tx.flA);
@@ -1093,6 +1132,11 @@ function genShift(tx: Tx, insn: Instruction, rip: bigint, next: bigint): void {
     default: break;
   }
   tx.writeOp(o0, r, rip, a0);
+  if (tx.flagsDead) {
+    for (const l of [r, cf, of, cnt, a]) fb.release(l);
+    if (a0) fb.release(a0);
+    return;
+  }
   // new status bits
   const nb = fb.local('i32');
   if (mn === Mn.ROL || mn === Mn.ROR) {
