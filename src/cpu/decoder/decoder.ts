@@ -10,9 +10,17 @@
  * - far JMP/CALL through memory and LSS/LFS/LGS ignore REX.W (m16:32);
  * - UD0 (0F FF) has no ModRM byte;
  * - LOCK MOV CR0 is MOV CR8 (AltMovCr8).
+ *
+ * Two paths: decodeGeneral handles every encoding, mode and buffer end;
+ * decodeFast64 handles the common case (64-bit mode, 15 bytes available, no
+ * VEX/EVEX/XOP, no form-specific check) with its state in locals and per-form
+ * data in one interleaved table, and hands anything else to decodeGeneral.
+ * decodeInto tries the fast path first. Both must agree field for field
+ * (tests/unit/cpu/decoder-fast.test.ts); docs/decoder.md "Speed" has the
+ * measurements behind the choices.
  */
 import * as B from './build.js';
-import { buildTables, flatten, FORMS, K, SZ, type OpSpec } from './build.js';
+import { buildTables, flatten, K, SZ } from './build.js';
 import { ALL_FEATURES } from './features.js';
 import { Mn } from './mnemonics.js';
 import { LEGACY_LINES } from './table-legacy.js';
@@ -25,8 +33,8 @@ import {
 
 // Module-local copies of the imported constants the hot path uses. V8 reads an imported binding through its
 // module cell on every use (a load, a TDZ hole check and a Smi check), while a const of this module is folded
-// into the optimised code: with the imports used directly decodeInto was 13 KB -> 20 KB of machine code and
-// ~12% slower (docs/decoder.md, "Speed").
+// into the optimised code: with the imports used directly decodeInto compiled to 20 KB of machine code instead
+// of 13 KB and ran ~12% slower (docs/decoder.md, "Speed").
 const CHECK_INVALID = B.CHECK_INVALID, CHECK_MOVCR = B.CHECK_MOVCR, CHECK_MOVDR = B.CHECK_MOVDR;
 const CHECK_SREG_DST = B.CHECK_SREG_DST, CHECK_SREG_SRC = B.CHECK_SREG_SRC, CHECK_XCHG = B.CHECK_XCHG;
 const CHECK_GATHER = B.CHECK_GATHER;
@@ -888,9 +896,10 @@ function fillImplicit(o: Operand, code: number, opSize: number, asz: number, mod
 // ---- 64-bit fast path ------------------------------------------------------------------------------------------
 // decodeFast64 decodes the common case (64-bit mode, the whole 15-byte window in the buffer, legacy encodings of
 // the one-byte/0F/0F38/0F3A maps, forms whose operands it fills itself and that need no extra check) with all
-// state in locals, and gives up (returns FAST_BAIL) for anything else, which decodeGeneral then decodes from scratch (a bail
-// after some operands were filled is harmless: decodeGeneral rewrites every field it reports valid). So the fast path can be incomplete but must never disagree with
-// decodeGeneral: tests compare both (tests/unit/cpu/decoder-fast.test.ts).
+// state in locals, and gives up (returns FAST_BAIL) for anything else, which decodeGeneral then decodes from
+// scratch. A bail after some fields were written is harmless: decodeGeneral rewrites every field it reports valid.
+// So the fast path may be incomplete but must never disagree with decodeGeneral: tests compare both
+// (tests/unit/cpu/decoder-fast.test.ts).
 
 const FAST_BAIL = 0;
 /** Operand kinds decodeFast64 fills (bit K). */
@@ -912,8 +921,8 @@ for (let f = 0; f < F_MN.length; f++) {
 }
 /**
  * Per legacy map * 256 + opcode: the tree root * 2 + (has ModRM), or 0 where decodeFast64 bails: undefined
- * opcodes, MOV CRn/DRn (ModRM.mod ignored), the VEX/EVEX/XOP leads C4, C5, 62, 8F (XOP unless ModRM.reg = 0:
- * POP Ev is rare enough) and 0F 0F (3DNow!).
+ * opcodes, MOV CRn/DRn (ModRM.mod ignored), the VEX/EVEX/XOP leads C4, C5, 62 and 8F (8F is POP Ev unless the
+ * next byte's map field is >= 8, but POP Ev is rare enough to leave it all to decodeGeneral) and 0F 0F (3DNow!).
  */
 const FAST_ROOT = new Int32Array(4 * 256);
 for (let at = 0; at < 4 * 256; at++) {
@@ -1054,7 +1063,7 @@ for (let sz = 0; sz < 32; sz++) {
 
 /**
  * The common case of decodeInto in 64-bit mode; requires bytes[offset, offset + 15) to exist. Returns the
- * length, or FAST_BAIL with `out` untouched when decodeGeneral must decode the instruction.
+ * length, or FAST_BAIL when decodeGeneral must decode the instruction.
  */
 function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, features: FeatureSet): number {
   const lim = offset + 15;
