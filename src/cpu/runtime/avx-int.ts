@@ -12,7 +12,7 @@
  */
 import { Mn, type Instruction } from '../decoder/types.js';
 import { Exit } from '../translate/core.js';
-import { readVecOp, vecBytes, writeYmm } from './avx.js';
+import { readVecInto, vecBytes, writeYmm } from './avx.js';
 import type { SimdCtx } from './simd.js';
 
 type Lanes = 'u8' | 'i8' | 'u16' | 'i16' | 'u32' | 'i32';
@@ -42,16 +42,17 @@ const OPS = new Map<Mn, Op>([
   [Mn.VPMULLW, ['i16', (a, b) => Math.imul(a, b)]], [Mn.VPMULLD, ['i32', (a, b) => Math.imul(a, b)]],
 ]);
 
-function view(t: Lanes, b: Uint8Array): { [i: number]: number; readonly length: number } {
-  switch (t) {
-    case 'u8': return b;
-    case 'i8': return new Int8Array(b.buffer, b.byteOffset, b.byteLength);
-    case 'u16': return new Uint16Array(b.buffer, b.byteOffset, b.byteLength >> 1);
-    case 'i16': return new Int16Array(b.buffer, b.byteOffset, b.byteLength >> 1);
-    case 'u32': return new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
-    default: return new Int32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
-  }
+type View = { [i: number]: number; readonly length: number };
+interface Scratch { readonly u8: Uint8Array; readonly views: Readonly<Record<Lanes, View>>; readonly q: BigUint64Array }
+function scratch(): Scratch {
+  const b = new ArrayBuffer(32), u8 = new Uint8Array(b);
+  return {
+    u8, q: new BigUint64Array(b),
+    views: { u8, i8: new Int8Array(b), u16: new Uint16Array(b), i16: new Int16Array(b), u32: new Uint32Array(b), i32: new Int32Array(b) },
+  };
 }
+/** The two operands' buffers, with every element view made once (typed-array creation per call dominated). */
+const SA = scratch(), SB = scratch();
 
 /** VPADDQ/VPSUBQ on 64-bit elements. */
 const Q_OPS = new Map<Mn, (a: bigint, b: bigint) => bigint>([
@@ -62,17 +63,16 @@ export function execAvxInt(ctx: SimdCtx, insn: Instruction, rip: bigint): number
   const op = OPS.get(insn.mn), q = op ? undefined : Q_OPS.get(insn.mn);
   if (!op && !q) return undefined;
   const dst = insn.ops[0]!;
-  const a = readVecOp(ctx, insn, insn.ops[1]!, rip), b = a && readVecOp(ctx, insn, insn.ops[2]!, rip);
-  if (!a || !b) return Exit.EXCEPTION;
+  if (!readVecInto(ctx, insn, insn.ops[1]!, rip, SA.u8) || !readVecInto(ctx, insn, insn.ops[2]!, rip, SB.u8)) return Exit.EXCEPTION;
   const bytes = vecBytes(dst);
   if (op) {
-    const A = view(op[0], a), B = view(op[0], b), f = op[1];
+    const A = SA.views[op[0]], B = SB.views[op[0]], f = op[1];
     const n = (A.length * bytes) >> 5;
     for (let i = 0; i < n; i++) A[i] = f(A[i]!, B[i]!);
   } else {
-    const A = new BigUint64Array(a.buffer), B = new BigUint64Array(b.buffer);
+    const A = SA.q, B = SB.q;
     for (let i = 0; i < bytes >> 3; i++) A[i] = BigInt.asUintN(64, q!(A[i]!, B[i]!));
   }
-  writeYmm(ctx.st, dst.reg, a, bytes);
+  writeYmm(ctx.st, dst.reg, SA.u8, bytes);
   return Exit.CONTINUE;
 }

@@ -52,10 +52,16 @@ export function ymmHi(st: CpuState, i: number): Uint8Array {
   return st.u8.subarray(o, o + 16);
 }
 
+/** Copy YMMi into out[at, at + 32) (no allocation: this is on every VEX instruction's path). */
+export function copyYmmInto(st: CpuState, i: number, out: Uint8Array, at = 0): void {
+  const u8 = st.u8, lo = st.base + S.XMM + (i & 15) * 16, hi = st.base + S.YMMH + (i & 15) * 16;
+  for (let k = 0; k < 16; k++) { out[at + k] = u8[lo + k]!; out[at + 16 + k] = u8[hi + k]!; }
+}
+
 /** A fresh 32-byte copy of YMMi. */
 export function readYmm(st: CpuState, i: number): Uint8Array {
   const v = new Uint8Array(32);
-  v.set(st.xmm(i & 15)); v.set(ymmHi(st, i), 16);
+  copyYmmInto(st, i, v);
   return v;
 }
 
@@ -64,9 +70,10 @@ export function readYmm(st: CpuState, i: number): Uint8Array {
  * 255:128 (VEX.128), 32 writes all of YMMi.
  */
 export function writeYmm(st: CpuState, i: number, v: Uint8Array, bytes: number): void {
-  st.xmm(i & 15).set(v.subarray(0, 16));
-  const hi = ymmHi(st, i);
-  if (bytes === 32) hi.set(v.subarray(16, 32)); else hi.fill(0);
+  const u8 = st.u8, lo = st.base + S.XMM + (i & 15) * 16, hi = st.base + S.YMMH + (i & 15) * 16;
+  for (let k = 0; k < 16; k++) u8[lo + k] = v[k]!;
+  if (bytes === 32) for (let k = 0; k < 16; k++) u8[hi + k] = v[16 + k]!;
+  else for (let k = 0; k < 16; k++) u8[hi + k] = 0;
 }
 
 export const isVecReg = (o: Operand): boolean =>
@@ -98,10 +105,13 @@ export function readLin(ctx: SimdCtx, lin: bigint, bytes: number, out: Uint8Arra
   return true;
 }
 
-/** Write `bytes` of `data` at a linear address; both ends are translated for writing before the first store. */
+/** Write `bytes` of `data` at a linear address; nothing is written when any byte's page faults. */
 export function writeLin(ctx: SimdCtx, lin: bigint, bytes: number, data: Uint8Array, at = 0): boolean {
-  if (ctx.mmu.translate(lin, Access.WRITE, ctx.cpl) < 0) return false;
-  if (bytes > 1 && ctx.mmu.translate(lin + BigInt(bytes - 1), Access.WRITE, ctx.cpl) < 0) return false;
+  // Within one page the first store faults before anything is written; across pages check both first.
+  if (Number(lin & 0xfffn) + bytes > 4096) {
+    if (ctx.mmu.translate(lin, Access.WRITE, ctx.cpl) < 0) return false;
+    if (ctx.mmu.translate(lin + BigInt(bytes - 1), Access.WRITE, ctx.cpl) < 0) return false;
+  }
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (let i = 0; i < bytes;) {
     const n = bytes - i >= 8 ? 8 : bytes - i >= 4 ? 4 : bytes - i >= 2 ? 2 : 1;
@@ -120,16 +130,26 @@ export function writeLin(ctx: SimdCtx, lin: bigint, bytes: number, data: Uint8Ar
  */
 export function readVecOp(ctx: SimdCtx, insn: Instruction, op: Operand, rip: bigint, bytes = op.size): Uint8Array | undefined {
   const out = new Uint8Array(32);
+  return readVecInto(ctx, insn, op, rip, out, bytes) ? out : undefined;
+}
+
+/** readVecOp into a caller's 32-byte buffer (zero-filled first); false after a fault. */
+export function readVecInto(ctx: SimdCtx, insn: Instruction, op: Operand, rip: bigint, out: Uint8Array, bytes = op.size): boolean {
+  out.fill(0);
   if (op.kind === OpKind.REG) {
-    if (op.regClass === RegClass.XMM) { out.set(ctx.st.xmm(op.reg)); return out; }
-    if (op.regClass === RegClass.YMM) { out.set(ctx.st.xmm(op.reg)); out.set(ymmHi(ctx.st, op.reg), 16); return out; }
-    if (op.regClass === RegClass.GPR) { new DataView(out.buffer).setBigUint64(0, regGet(ctx.st, op), true); return out; }
-    simdFault(ctx, VEC_UD); return undefined;
+    if (op.regClass === RegClass.YMM) { copyYmmInto(ctx.st, op.reg, out); return true; }
+    if (op.regClass === RegClass.XMM) {
+      const u8 = ctx.st.u8, lo = ctx.st.base + S.XMM + (op.reg & 15) * 16;
+      for (let k = 0; k < 16; k++) out[k] = u8[lo + k]!;
+      return true;
+    }
+    if (op.regClass === RegClass.GPR) { new DataView(out.buffer, out.byteOffset).setBigUint64(0, regGet(ctx.st, op), true); return true; }
+    simdFault(ctx, VEC_UD); return false;
   }
-  if (op.kind !== OpKind.MEM) { simdFault(ctx, VEC_UD); return undefined; }
+  if (op.kind !== OpKind.MEM) { simdFault(ctx, VEC_UD); return false; }
   const lin = linAddr(ctx, insn, op, rip);
-  if (misaligned(insn, lin, bytes)) { simdFault(ctx, VEC_GP, 0); return undefined; }
-  return readLin(ctx, lin, bytes, out) ? out : undefined;
+  if (misaligned(insn, lin, bytes)) { simdFault(ctx, VEC_GP, 0); return false; }
+  return readLin(ctx, lin, bytes, out);
 }
 
 /** Store `bytes` of `data` to a memory operand (alignment-checked for the aligned forms). */
@@ -156,9 +176,8 @@ export function writeVecDest(ctx: SimdCtx, insn: Instruction, op: Operand, rip: 
 function avxChecks(ctx: SimdCtx, insn: Instruction): boolean {
   const form = FORMS[insn.form];
   if (form) {
-    for (const f of [form.feat1, form.feat2]) {
-      if (f >= 0 && !guestHasFeature(ctx, f as Feature)) { simdFault(ctx, VEC_UD); return false; }
-    }
+    if ((form.feat1 >= 0 && !guestHasFeature(ctx, form.feat1 as Feature)) ||
+      (form.feat2 >= 0 && !guestHasFeature(ctx, form.feat2 as Feature))) { simdFault(ctx, VEC_UD); return false; }
   }
   const st = ctx.st;
   if ((st.cr4 & CR4_OSXSAVE) === 0n || (st.u64(S.XCR0) & 6n) !== 6n) { simdFault(ctx, VEC_UD); return false; }
@@ -210,9 +229,24 @@ function copyOperand(d: Operand, s: Operand): void {
   d.addrSize = s.addrSize; d.vsib = s.vsib; d.imm = s.imm; d.immHi = s.immHi; d.sel = s.sel;
 }
 
+type LegacyExec = (ctx: SimdCtx, insn: Instruction, rip: bigint) => number | undefined;
+const LEGACY_EXECS: readonly LegacyExec[] = [execSsse3, execSse3, execSse41, execSse42, execAesni, execPclmul, execSse];
+/**
+ * The legacy executor that took each mnemonic and operand shape (they return
+ * undefined, with no effect, for forms not theirs; PEXTRW to memory is
+ * SSE4.1's, to a register SSE2's, so the operand kinds are part of the key).
+ */
+const legacyExecOf = new Map<number, LegacyExec>();
+
 function runLegacy(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
-  return execSsse3(ctx, insn, rip) ?? execSse3(ctx, insn, rip) ?? execSse41(ctx, insn, rip) ??
-    execSse42(ctx, insn, rip) ?? execAesni(ctx, insn, rip) ?? execPclmul(ctx, insn, rip) ?? execSse(ctx, insn, rip);
+  const key = insn.mn * 64 + insn.ops[0]!.kind * 8 + insn.ops[1]!.kind;
+  const known = legacyExecOf.get(key);
+  if (known) return known(ctx, insn, rip);
+  for (const f of LEGACY_EXECS) {
+    const r = f(ctx, insn, rip);
+    if (r !== undefined) { legacyExecOf.set(key, f); return r; }
+  }
+  return undefined;
 }
 
 /**
@@ -264,8 +298,8 @@ function lift(ctx: SimdCtx, insn: Instruction, rip: bigint, legacy: Mn): number 
     } else { data.push(undefined); perLane.push(false); }
   }
   const maskData = mask ? readYmm(st, mask.reg) : undefined;
-  const imm = list.find((o) => o.kind === OpKind.IMM)?.imm ?? 0;
-  const immOp = fake.ops.slice(0, list.length).find((o) => o.kind === OpKind.IMM);
+  let imm = 0, immOp: Operand | undefined;
+  for (let i = 0; i < list.length; i++) if (list[i]!.kind === OpKind.IMM) { imm = list[i]!.imm; immOp = fake.ops[i]; }
   const saved = new Uint8Array(48);
   for (let r = 0; r < 3; r++) saved.set(st.xmm(r), r * 16);
   const cr0 = st.cr0, cr4 = st.cr4;
@@ -301,12 +335,14 @@ function lift(ctx: SimdCtx, insn: Instruction, rip: bigint, legacy: Mn): number 
 const FULL_MOVES = new Set<Mn>([Mn.VMOVUPS, Mn.VMOVUPD, Mn.VMOVAPS, Mn.VMOVAPD, Mn.VMOVDQU, Mn.VMOVDQA, Mn.VMOVNTPS,
   Mn.VMOVNTPD, Mn.VMOVNTDQ, Mn.VLDDQU, Mn.VMOVNTDQA]);
 
+const moveBuf = new Uint8Array(32);
+
 function execAvxOwn(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
   const st = ctx.st, o0 = insn.ops[0]!, o1 = insn.ops[1]!;
   if (FULL_MOVES.has(insn.mn)) {
     const bytes = isVecReg(o0) ? vecBytes(o0) : vecBytes(o1);
-    const v = readVecOp(ctx, insn, o1, rip, bytes); if (!v) return Exit.EXCEPTION;
-    return writeVecDest(ctx, insn, o0, rip, v, bytes);
+    if (!readVecInto(ctx, insn, o1, rip, moveBuf, bytes)) return Exit.EXCEPTION;
+    return writeVecDest(ctx, insn, o0, rip, moveBuf, bytes);
   }
   switch (insn.mn) {
     case Mn.VZEROUPPER: // SDM VZEROUPPER: bits 255:128 of YMM0..15 (every register in 64-bit mode) cleared
