@@ -6,11 +6,13 @@
  * Element-wise operations do not care about lanes, so these skip the
  * per-lane lift onto the legacy handlers (avx.ts) that the other
  * operations use: a fast path for the instructions compiled AVX2 loops are
- * made of. Semantics: SDM Vol. 2, per mnemonic (as the legacy forms in
+ * made of; likewise the in-lane permutes and shifts that such loops use
+ * most (VPSHUFB, VPUNPCK*, VPSHUFD/LW/HW, VPALIGNR, VPSLLDQ/VPSRLDQ, the
+ * shifts by immediate or XMM count). Semantics: SDM Vol. 2, per mnemonic (as the legacy forms in
  * sse.ts/sse41.ts/sse42.ts, which the differential tests compare against the
  * host too).
  */
-import { Mn, type Instruction } from '../decoder/types.js';
+import { Mn, OpKind, type Instruction } from '../decoder/types.js';
 import { Exit } from '../translate/core.js';
 import { readVecInto, vecBytes, writeYmm } from './avx.js';
 import type { SimdCtx } from './simd.js';
@@ -52,7 +54,7 @@ function scratch(): Scratch {
   };
 }
 /** The two operands' buffers, with every element view made once (typed-array creation per call dominated). */
-const SA = scratch(), SB = scratch();
+const SA = scratch(), SB = scratch(), SO = scratch();
 
 /** VPADDQ/VPSUBQ on 64-bit elements. */
 const Q_OPS = new Map<Mn, (a: bigint, b: bigint) => bigint>([
@@ -61,7 +63,7 @@ const Q_OPS = new Map<Mn, (a: bigint, b: bigint) => bigint>([
 
 export function execAvxInt(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
   const op = OPS.get(insn.mn), q = op ? undefined : Q_OPS.get(insn.mn);
-  if (!op && !q) return undefined;
+  if (!op && !q) return execAvxLanes(ctx, insn, rip);
   const dst = insn.ops[0]!;
   if (!readVecInto(ctx, insn, insn.ops[1]!, rip, SA.u8) || !readVecInto(ctx, insn, insn.ops[2]!, rip, SB.u8)) return Exit.EXCEPTION;
   const bytes = vecBytes(dst);
@@ -74,5 +76,117 @@ export function execAvxInt(ctx: SimdCtx, insn: Instruction, rip: bigint): number
     for (let i = 0; i < bytes >> 3; i++) A[i] = BigInt.asUintN(64, q!(A[i]!, B[i]!));
   }
   writeYmm(ctx.st, dst.reg, SA.u8, bytes);
+  return Exit.CONTINUE;
+}
+
+// ---- in-lane permutes and shifts, written over the whole vector ------------------------------------
+
+/** Unpacks: element bytes and whether the high halves of each lane are interleaved (SDM PUNPCKLBW, UNPCKLPS...). */
+const UNPACK = new Map<Mn, readonly [number, boolean]>([
+  [Mn.VPUNPCKLBW, [1, false]], [Mn.VPUNPCKLWD, [2, false]], [Mn.VPUNPCKLDQ, [4, false]], [Mn.VPUNPCKLQDQ, [8, false]],
+  [Mn.VPUNPCKHBW, [1, true]], [Mn.VPUNPCKHWD, [2, true]], [Mn.VPUNPCKHDQ, [4, true]], [Mn.VPUNPCKHQDQ, [8, true]],
+  [Mn.VUNPCKLPS, [4, false]], [Mn.VUNPCKLPD, [8, false]], [Mn.VUNPCKHPS, [4, true]], [Mn.VUNPCKHPD, [8, true]],
+]);
+
+/** Shifts: element bits, left, arithmetic (SDM PSLLW/PSRLW/PSRAW...: counts above the width give 0 or the sign). */
+const SHIFTS = new Map<Mn, readonly [16 | 32 | 64, boolean, boolean]>([
+  [Mn.VPSLLW, [16, true, false]], [Mn.VPSLLD, [32, true, false]], [Mn.VPSLLQ, [64, true, false]],
+  [Mn.VPSRLW, [16, false, false]], [Mn.VPSRLD, [32, false, false]], [Mn.VPSRLQ, [64, false, false]],
+  [Mn.VPSRAW, [16, false, true]], [Mn.VPSRAD, [32, false, true]],
+]);
+
+function shiftAll(A: Scratch, O: Scratch, bytes: number, bits: 16 | 32 | 64, left: boolean, arith: boolean, count: bigint): void {
+  if (bits === 64) {
+    for (let i = 0; i < bytes >> 3; i++) {
+      const v = A.q[i]!;
+      O.q[i] = count >= 64n ? 0n : left ? BigInt.asUintN(64, v << count) : v >> count;
+    }
+    return;
+  }
+  const n = bytes / (bits / 8);
+  const src = arith ? A.views[bits === 16 ? 'i16' : 'i32'] : A.views[bits === 16 ? 'u16' : 'u32'];
+  const dst = O.views[bits === 16 ? 'u16' : 'u32'];
+  const c = count >= BigInt(bits) ? bits : Number(count);
+  for (let i = 0; i < n; i++) {
+    const v = src[i]!;
+    if (arith) dst[i] = c >= bits ? v >> (bits - 1) : v >> c;
+    else if (c >= bits) dst[i] = 0;
+    else dst[i] = left ? v << c : bits === 32 ? v >>> c : v >> c;
+  }
+}
+
+function execAvxLanes(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
+  const mn = insn.mn, ops = insn.ops, dst = ops[0]!;
+  const unpack = UNPACK.get(mn), shift = SHIFTS.get(mn);
+  if (!unpack && !shift && mn !== Mn.VPSHUFB && mn !== Mn.VPSHUFD && mn !== Mn.VPSHUFLW && mn !== Mn.VPSHUFHW &&
+    mn !== Mn.VPALIGNR && mn !== Mn.VPSLLDQ && mn !== Mn.VPSRLDQ) return undefined;
+  const bytes = vecBytes(dst), lanes = bytes >> 4;
+  const a = SA.u8, b = SB.u8, o = SO.u8;
+  o.fill(0);
+  if (shift) {
+    const [bits, left, arith] = shift;
+    if (ops[2]!.kind === OpKind.IMM) { // VEX.vvvv destination, r/m source, imm8 count
+      if (!readVecInto(ctx, insn, ops[1]!, rip, a)) return Exit.EXCEPTION;
+      shiftAll(SA, SO, bytes, bits, left, arith, BigInt(ops[2]!.imm & 0xff));
+    } else { // count: bits 63:0 of an XMM register or m128, the same for every element
+      if (!readVecInto(ctx, insn, ops[1]!, rip, a) || !readVecInto(ctx, insn, ops[2]!, rip, b)) return Exit.EXCEPTION;
+      shiftAll(SA, SO, bytes, bits, left, arith, SB.q[0]!);
+    }
+    writeYmm(ctx.st, dst.reg, o, bytes);
+    return Exit.CONTINUE;
+  }
+  if (mn === Mn.VPSLLDQ || mn === Mn.VPSRLDQ) { // per lane byte shifts (Hx,Ux,Ib)
+    if (!readVecInto(ctx, insn, ops[1]!, rip, a)) return Exit.EXCEPTION;
+    const n = Math.min(ops[2]!.imm & 0xff, 16);
+    for (let l = 0; l < lanes; l++) {
+      for (let i = 0; i < 16; i++) {
+        const k = mn === Mn.VPSLLDQ ? i - n : i + n;
+        o[l * 16 + i] = k >= 0 && k < 16 ? a[l * 16 + k]! : 0;
+      }
+    }
+    writeYmm(ctx.st, dst.reg, o, bytes);
+    return Exit.CONTINUE;
+  }
+  if (mn === Mn.VPSHUFD || mn === Mn.VPSHUFLW || mn === Mn.VPSHUFHW) { // Vx,Wx,Ib
+    if (!readVecInto(ctx, insn, ops[1]!, rip, a)) return Exit.EXCEPTION;
+    const imm = ops[2]!.imm & 0xff;
+    if (mn === Mn.VPSHUFD) {
+      const S32 = SA.views.u32, O32 = SO.views.u32;
+      for (let i = 0; i < bytes >> 2; i++) O32[i] = S32[(i & ~3) + ((imm >> (2 * (i & 3))) & 3)]!;
+    } else {
+      const S16 = SA.views.u16, O16 = SO.views.u16, hi = mn === Mn.VPSHUFHW ? 4 : 0;
+      for (let i = 0; i < bytes >> 1; i++) {
+        const lane = i & ~7, w = i & 7;
+        O16[i] = w >= hi && w < hi + 4 ? S16[lane + hi + ((imm >> (2 * (w - hi))) & 3)]! : S16[i]!;
+      }
+    }
+    writeYmm(ctx.st, dst.reg, o, bytes);
+    return Exit.CONTINUE;
+  }
+  // Vx,Hx,Wx[,Ib]: src1 = VEX.vvvv, src2 = r/m
+  if (!readVecInto(ctx, insn, ops[1]!, rip, a) || !readVecInto(ctx, insn, ops[2]!, rip, b)) return Exit.EXCEPTION;
+  if (unpack) {
+    const [w, high] = unpack, base = high ? 8 : 0;
+    for (let l = 0; l < lanes; l++) {
+      const L = l * 16;
+      for (let i = 0; i < 8 / w; i++) {
+        for (let k = 0; k < w; k++) {
+          o[L + 2 * i * w + k] = a[L + base + i * w + k]!;
+          o[L + 2 * i * w + w + k] = b[L + base + i * w + k]!;
+        }
+      }
+    }
+  } else if (mn === Mn.VPSHUFB) { // SDM PSHUFB: index bits 3:0 within the lane, bit 7 zeroes
+    for (let i = 0; i < bytes; i++) { const c = b[i]!; o[i] = c & 0x80 ? 0 : a[(i & ~15) + (c & 15)]!; }
+  } else { // VPALIGNR: per lane, (src1:src2) >> imm8 bytes
+    const n = ops[3]!.imm & 0xff;
+    for (let l = 0; l < lanes; l++) {
+      for (let i = 0; i < 16; i++) {
+        const k = i + n;
+        o[l * 16 + i] = k < 16 ? b[l * 16 + k]! : k < 32 ? a[l * 16 + k - 16]! : 0;
+      }
+    }
+  }
+  writeYmm(ctx.st, dst.reg, o, bytes);
   return Exit.CONTINUE;
 }
