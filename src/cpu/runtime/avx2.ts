@@ -2,7 +2,8 @@
  * The VEX operations that are not a legacy SSE operation per lane: the
  * cross-lane moves and permutes of AVX/AVX2 (VBROADCAST*, VPBROADCAST*,
  * VINSERT/VEXTRACT F128/I128, VPERM2F128/I128, VPERMQ/PD/D/PS,
- * VPERMILPS/PD), VPBLENDD, the variable shifts (VPSLLV/VPSRLV/VPSRAV),
+ * VPERMILPS/PD), VPBLENDD, VPBLENDVB/VBLENDVPS/PD (whole vector, for
+ * speed), the variable shifts (VPSLLV/VPSRLV/VPSRAV),
  * masked moves (VMASKMOVPS/PD, VPMASKMOVD/Q), gathers, VPTEST/VTESTPS/PD
  * and VPMOVSX/ZX (whose 256-bit forms widen across lanes). Semantics per the
  * Intel SDM Vol. 2 page of each mnemonic.
@@ -130,18 +131,32 @@ export function execAvx2(ctx: SimdCtx, insn: Instruction, rip: bigint): number |
       return Exit.CONTINUE;
     }
     case Mn.VPSLLVD: case Mn.VPSLLVQ: case Mn.VPSRLVD: case Mn.VPSRLVQ: case Mn.VPSRAVD: {
+      // Counts per element, unsigned: >= the width gives 0 (VPSRAVD: the sign) (SDM VPSLLVD/VPSRLVD/VPSRAVD).
       const a = readVecOp(ctx, insn, o1, rip), b = a && readVecOp(ctx, insn, o2, rip); if (!a || !b) return Exit.EXCEPTION;
-      const esz = mn === Mn.VPSLLVQ || mn === Mn.VPSRLVQ ? 8 : 4, w = BigInt(esz * 8), bytes = vecBytes(o0);
-      const out = new Uint8Array(32);
-      for (let i = 0; i < bytes / esz; i++) {
-        const v = getEl(a, i, esz), c = getEl(b, i, esz);
-        let r: bigint;
-        if (mn === Mn.VPSRAVD) r = BigInt.asIntN(32, v) >> (c > 31n ? 31n : c);
-        else if (c >= w) r = 0n;
-        else r = mn === Mn.VPSLLVD || mn === Mn.VPSLLVQ ? v << c : v >> c;
-        setEl(out, i, esz, r);
+      const bytes = vecBytes(o0);
+      if (mn === Mn.VPSLLVQ || mn === Mn.VPSRLVQ) {
+        const A = new BigUint64Array(a.buffer), B = new BigUint64Array(b.buffer);
+        for (let i = 0; i < bytes >> 3; i++) {
+          const c = B[i]!;
+          A[i] = c >= 64n ? 0n : mn === Mn.VPSLLVQ ? BigInt.asUintN(64, A[i]! << c) : A[i]! >> c;
+        }
+      } else {
+        const A = new Uint32Array(a.buffer), I = new Int32Array(a.buffer), B = new Uint32Array(b.buffer);
+        for (let i = 0; i < bytes >> 2; i++) {
+          const c = B[i]!;
+          if (mn === Mn.VPSRAVD) I[i] = I[i]! >> (c > 31 ? 31 : c);
+          else A[i] = c > 31 ? 0 : mn === Mn.VPSLLVD ? A[i]! << c : A[i]! >>> c;
+        }
       }
-      writeYmm(st, o0.reg, out, bytes);
+      writeYmm(st, o0.reg, a, bytes);
+      return Exit.CONTINUE;
+    }
+    case Mn.VPBLENDVB: case Mn.VBLENDVPS: case Mn.VBLENDVPD: { // element from src2 where the mask element's top bit is set
+      const a = readVecOp(ctx, insn, o1, rip), b = a && readVecOp(ctx, insn, o2, rip); if (!a || !b) return Exit.EXCEPTION;
+      const m = readYmm(st, ops[3]!.reg), bytes = vecBytes(o0);
+      const esz = mn === Mn.VPBLENDVB ? 1 : mn === Mn.VBLENDVPS ? 4 : 8;
+      for (let i = 0; i < bytes; i += esz) if (m[i + esz - 1]! & 0x80) for (let k = 0; k < esz; k++) a[i + k] = b[i + k]!;
+      writeYmm(st, o0.reg, a, bytes);
       return Exit.CONTINUE;
     }
     case Mn.VPTEST: case Mn.VTESTPS: case Mn.VTESTPD: { // ZF: (src AND dst) == 0; CF: (src AND NOT dst) == 0
