@@ -59,8 +59,10 @@ export class Engine<C = unknown> {
    * the translated code of straight-line snippets they run once.
    */
   interpretFirst = true;
-  /** Keys of blocks interpreted once (translated when reached again). */
-  readonly interpretedOnce = new Set<string>();
+  /** Times each not-yet-translated block was interpreted (translated once it reaches interpretLimit). */
+  readonly interpreted = new Map<string, number>();
+  /** Interpretations of a block before it is translated. */
+  interpretLimit = 1;
   /** Blocks replaced by a hot region, per page: freed when that page's code is invalidated. */
   private readonly retired = new Map<number, CompiledBlock[]>();
   /** Called to flush every vCPU's jump cache (code invalidated). */
@@ -315,7 +317,7 @@ export class Engine<C = unknown> {
   }
 
   flushAll(): void {
-    this.interpretedOnce.clear();
+    this.interpreted.clear();
     for (const p of new Set([...this.byPage.keys(), ...this.retired.keys()])) this.invalidatePage(p);
   }
 }

@@ -1000,10 +1000,10 @@ export class Vcpu implements SystemOps {
     const eng = this.engine;
     // (-d in_asm/exec log translated blocks: with logging on, every block is translated as before.)
     if (!blk && !hot && eng.interpretFirst && eng.onTranslate === undefined && !atBp && bps.size === 0 && !eng.stepping && !this.shadow && !this.bpStep &&
-        this.mmu.watch === undefined && !eng.interpretedOnce.has(key)) {
+        this.mmu.watch === undefined && (eng.interpreted.get(key) ?? 0) < eng.interpretLimit) {
       const insns = eng.decodeBlock(fetched.bytes, startOff, mode);
       if (insns.length > 0) {
-        eng.interpretedOnce.add(key);
+        eng.interpreted.set(key, (eng.interpreted.get(key) ?? 0) + 1);
         return this.interpretBlock(insns, rip);
       }
     }
