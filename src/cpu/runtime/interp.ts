@@ -6,7 +6,7 @@
  * undefined flags follow the host (Intel) where tests pin them.
  */
 import {
-  ATTR_AVX, ATTR_PRIVILEGED, ATTR_REP, ATTR_REPCC, Flow, Mn, OpKind, RegClass, type Instruction, type Operand,
+  ATTR_AVX, ATTR_MMX, ATTR_PRIVILEGED, ATTR_REP, ATTR_REPCC, ATTR_SSE, Flow, Mn, OpKind, RegClass, type Instruction, type Operand,
 } from '../decoder/types.js';
 import { relTarget } from '../decoder/decoder.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, S } from '../state.js';
@@ -70,6 +70,9 @@ function fault(ctx: Interp, vector: number, error = -1): Status {
 
 const FAULT = -1n; // sentinel never used as a value
 
+/** The SSE/MMX-class mnemonics the switch in `execute` handles itself (every other one goes to simd.ts/sse.ts). */
+const SWITCH_SIMD = new Set<Mn>([Mn.LDMXCSR, Mn.STMXCSR, Mn.LFENCE, Mn.MFENCE, Mn.SFENCE, Mn.EMMS]);
+
 /** Execute one instruction at `rip`. On success RIP is advanced (or set by a branch). */
 export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
   const st = ctx.st;
@@ -84,10 +87,15 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
   const wr = (op: Operand, v: bigint): boolean => writeOp(ctx, insn, op, rip, v);
   if ((insn.attrs & ATTR_PRIVILEGED) && ctx.cpl !== 0) return fault(ctx, VEC_GP, 0);
   const sys = ctx.sys;
-  // VEX SIMD (avx.ts) before the big switch: its default case is reached only after every other case is tested.
+  // SIMD before the big switch: its default case (where these go) is reached only after every case is
+  // tested, several microseconds per executor call. Same handlers as the default case below.
   if ((insn.attrs & ATTR_AVX) !== 0) {
     const r = execAvx(ctx, insn, rip);
     if (r !== undefined) return r === Exit.CONTINUE ? done() : r;
+  } else if ((insn.attrs & (ATTR_SSE | ATTR_MMX)) !== 0 && !SWITCH_SIMD.has(insn.mn)) {
+    const r = execSimd(ctx, insn, rip) ?? execSse(ctx, insn, rip);
+    if (r === undefined) return fault(ctx, VEC_UD);
+    return r === Exit.CONTINUE ? done() : r;
   }
 
   switch (insn.mn) {
