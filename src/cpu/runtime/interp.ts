@@ -6,7 +6,7 @@
  * undefined flags follow the host (Intel) where tests pin them.
  */
 import {
-  ATTR_AVX, ATTR_MMX, ATTR_PRIVILEGED, ATTR_REP, ATTR_REPCC, ATTR_SSE, Flow, Mn, OpKind, RegClass, type Instruction, type Operand,
+  ATTR_AVX, ATTR_MMX, ATTR_PRIVILEGED, ATTR_REP, ATTR_REPCC, ATTR_SSE, ATTR_X87, Flow, Mn, OpKind, RegClass, type Instruction, type Operand,
 } from '../decoder/types.js';
 import { relTarget } from '../decoder/decoder.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, S } from '../state.js';
@@ -70,8 +70,9 @@ function fault(ctx: Interp, vector: number, error = -1): Status {
 
 const FAULT = -1n; // sentinel never used as a value
 
-/** The SSE/MMX-class mnemonics the switch in `execute` handles itself (every other one goes to simd.ts/sse.ts). */
-const SWITCH_SIMD = new Set<Mn>([Mn.LDMXCSR, Mn.STMXCSR, Mn.LFENCE, Mn.MFENCE, Mn.SFENCE, Mn.EMMS]);
+/** The SSE/MMX/x87-class mnemonics the switch in `execute` handles itself (every other one goes to simd.ts/sse.ts). */
+const SWITCH_SIMD = new Set<Mn>([Mn.LDMXCSR, Mn.STMXCSR, Mn.LFENCE, Mn.MFENCE, Mn.SFENCE, Mn.EMMS, Mn.FLDCW, Mn.FNSTCW,
+  Mn.FNCLEX, Mn.FNINIT, Mn.FNSTSW]);
 
 /** Execute one instruction at `rip`. On success RIP is advanced (or set by a branch). */
 export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
@@ -92,7 +93,7 @@ export function execute(ctx: Interp, insn: Instruction, rip: bigint): Status {
   if ((insn.attrs & ATTR_AVX) !== 0) {
     const r = execAvx(ctx, insn, rip);
     if (r !== undefined) return r === Exit.CONTINUE ? done() : r;
-  } else if ((insn.attrs & (ATTR_SSE | ATTR_MMX)) !== 0 && !SWITCH_SIMD.has(insn.mn)) {
+  } else if ((insn.attrs & (ATTR_SSE | ATTR_MMX | ATTR_X87)) !== 0 && !SWITCH_SIMD.has(insn.mn)) {
     const r = execSimd(ctx, insn, rip) ?? execSse(ctx, insn, rip);
     if (r === undefined) return fault(ctx, VEC_UD);
     return r === Exit.CONTINUE ? done() : r;
