@@ -119,7 +119,7 @@ function execAvxLanes(ctx: SimdCtx, insn: Instruction, rip: bigint): number | un
   const mn = insn.mn, ops = insn.ops, dst = ops[0]!;
   const unpack = UNPACK.get(mn), shift = SHIFTS.get(mn);
   if (!unpack && !shift && mn !== Mn.VPSHUFB && mn !== Mn.VPSHUFD && mn !== Mn.VPSHUFLW && mn !== Mn.VPSHUFHW &&
-    mn !== Mn.VPALIGNR && mn !== Mn.VPSLLDQ && mn !== Mn.VPSRLDQ) return undefined;
+    mn !== Mn.VPALIGNR && mn !== Mn.VPSLLDQ && mn !== Mn.VPSRLDQ) return execAvxMul(ctx, insn, rip);
   const bytes = vecBytes(dst), lanes = bytes >> 4;
   const a = SA.u8, b = SB.u8, o = SO.u8;
   o.fill(0);
@@ -188,5 +188,100 @@ function execAvxLanes(ctx: SimdCtx, insn: Instruction, rip: bigint): number | un
     }
   }
   writeYmm(ctx.st, dst.reg, o, bytes);
+  return Exit.CONTINUE;
+}
+
+// ---- multiplies, packs, immediate blends and shuffles, PABS/PSIGN over the whole vector ----------------
+
+const sat16 = (v: number): number => (v < -32768 ? -32768 : v > 32767 ? 32767 : v);
+
+const MUL_FORMS = new Set<Mn>([Mn.VPMADDWD, Mn.VPMULUDQ, Mn.VPMULDQ, Mn.VPMULHW, Mn.VPMULHUW, Mn.VPMULHRSW, Mn.VPMADDUBSW,
+  Mn.VPSADBW, Mn.VPACKSSWB, Mn.VPACKUSWB, Mn.VPACKSSDW, Mn.VPACKUSDW, Mn.VPBLENDW, Mn.VBLENDPS, Mn.VBLENDPD, Mn.VSHUFPS,
+  Mn.VSHUFPD, Mn.VPSIGNB, Mn.VPSIGNW, Mn.VPSIGND, Mn.VPABSB, Mn.VPABSW, Mn.VPABSD]);
+
+function execAvxMul(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
+  const mn = insn.mn, ops = insn.ops, dst = ops[0]!;
+  if (!MUL_FORMS.has(mn)) return undefined;
+  const bytes = vecBytes(dst), lanes = bytes >> 4;
+  const A = SA.views, B = SB.views, O = SO.views;
+  SO.u8.fill(0);
+  if (mn === Mn.VPABSB || mn === Mn.VPABSW || mn === Mn.VPABSD) { // Vx,Wx
+    if (!readVecInto(ctx, insn, ops[1]!, rip, SA.u8)) return Exit.EXCEPTION;
+    const [src, out] = mn === Mn.VPABSB ? [A.i8, O.u8] : mn === Mn.VPABSW ? [A.i16, O.u16] : [A.i32, O.u32];
+    const n = (src.length * bytes) >> 5;
+    for (let i = 0; i < n; i++) out[i] = Math.abs(src[i]!);
+    writeYmm(ctx.st, dst.reg, SO.u8, bytes);
+    return Exit.CONTINUE;
+  }
+  if (!readVecInto(ctx, insn, ops[1]!, rip, SA.u8) || !readVecInto(ctx, insn, ops[2]!, rip, SB.u8)) return Exit.EXCEPTION;
+  const imm = insn.opCount > 3 ? ops[3]!.imm & 0xff : 0;
+  switch (mn) {
+    case Mn.VPMADDWD: for (let i = 0; i < bytes >> 2; i++) O.i32[i] = A.i16[2 * i]! * B.i16[2 * i]! + A.i16[2 * i + 1]! * B.i16[2 * i + 1]!; break;
+    case Mn.VPMADDUBSW: // unsigned bytes of src1 times signed bytes of src2, pairs added with signed saturation
+      for (let i = 0; i < bytes >> 1; i++) O.i16[i] = sat16(A.u8[2 * i]! * B.i8[2 * i]! + A.u8[2 * i + 1]! * B.i8[2 * i + 1]!);
+      break;
+    case Mn.VPMULUDQ: case Mn.VPMULDQ: {
+      const sx = mn === Mn.VPMULDQ;
+      for (let i = 0; i < bytes >> 3; i++) {
+        const x = sx ? BigInt(A.i32[2 * i]!) : BigInt(A.u32[2 * i]!), y = sx ? BigInt(B.i32[2 * i]!) : BigInt(B.u32[2 * i]!);
+        SO.q[i] = BigInt.asUintN(64, x * y);
+      }
+      break;
+    }
+    case Mn.VPMULHW: for (let i = 0; i < bytes >> 1; i++) O.i16[i] = (A.i16[i]! * B.i16[i]!) >> 16; break;
+    case Mn.VPMULHUW: for (let i = 0; i < bytes >> 1; i++) O.u16[i] = (A.u16[i]! * B.u16[i]!) >>> 16; break;
+    case Mn.VPMULHRSW: for (let i = 0; i < bytes >> 1; i++) O.i16[i] = (((A.i16[i]! * B.i16[i]!) >> 14) + 1) >> 1; break;
+    case Mn.VPSADBW:
+      for (let g = 0; g < bytes >> 3; g++) {
+        let sum = 0;
+        for (let k = 0; k < 8; k++) sum += Math.abs(A.u8[g * 8 + k]! - B.u8[g * 8 + k]!);
+        O.u16[g * 4] = sum;
+      }
+      break;
+    case Mn.VPSIGNB: case Mn.VPSIGNW: case Mn.VPSIGND: {
+      const [x, y, out] = mn === Mn.VPSIGNB ? [A.i8, B.i8, O.i8] : mn === Mn.VPSIGNW ? [A.i16, B.i16, O.i16] : [A.i32, B.i32, O.i32];
+      const n = (x.length * bytes) >> 5;
+      for (let i = 0; i < n; i++) { const c = y[i]!; out[i] = c < 0 ? -x[i]! : c === 0 ? 0 : x[i]!; }
+      break;
+    }
+    case Mn.VPACKSSWB: case Mn.VPACKUSWB: { // per lane: 8 words of src1 then 8 of src2, saturated to bytes
+      const lo = mn === Mn.VPACKUSWB ? 0 : -128, hi = mn === Mn.VPACKUSWB ? 255 : 127;
+      for (let l = 0; l < lanes; l++) {
+        for (let i = 0; i < 8; i++) {
+          const x = A.i16[l * 8 + i]!, y = B.i16[l * 8 + i]!;
+          O.u8[l * 16 + i] = (x < lo ? lo : x > hi ? hi : x) & 0xff;
+          O.u8[l * 16 + 8 + i] = (y < lo ? lo : y > hi ? hi : y) & 0xff;
+        }
+      }
+      break;
+    }
+    case Mn.VPACKSSDW: case Mn.VPACKUSDW: { // per lane: 4 dwords of src1 then 4 of src2, saturated to words
+      const lo = mn === Mn.VPACKUSDW ? 0 : -32768, hi = mn === Mn.VPACKUSDW ? 65535 : 32767;
+      for (let l = 0; l < lanes; l++) {
+        for (let i = 0; i < 4; i++) {
+          const x = A.i32[l * 4 + i]!, y = B.i32[l * 4 + i]!;
+          O.u16[l * 8 + i] = (x < lo ? lo : x > hi ? hi : x) & 0xffff;
+          O.u16[l * 8 + 4 + i] = (y < lo ? lo : y > hi ? hi : y) & 0xffff;
+        }
+      }
+      break;
+    }
+    case Mn.VPBLENDW: for (let i = 0; i < bytes >> 1; i++) O.u16[i] = (imm >> (i & 7)) & 1 ? B.u16[i]! : A.u16[i]!; break;
+    case Mn.VBLENDPS: for (let i = 0; i < bytes >> 2; i++) O.u32[i] = (imm >> i) & 1 ? B.u32[i]! : A.u32[i]!; break;
+    case Mn.VBLENDPD: for (let i = 0; i < bytes >> 3; i++) SO.q[i] = (imm >> i) & 1 ? SB.q[i]! : SA.q[i]!; break;
+    case Mn.VSHUFPS: // per lane: two elements of src1, two of src2, chosen by the same imm8
+      for (let l = 0; l < lanes; l++) {
+        const L = l * 4;
+        O.u32[L] = A.u32[L + (imm & 3)]!; O.u32[L + 1] = A.u32[L + ((imm >> 2) & 3)]!;
+        O.u32[L + 2] = B.u32[L + ((imm >> 4) & 3)]!; O.u32[L + 3] = B.u32[L + ((imm >> 6) & 3)]!;
+      }
+      break;
+    default: // VSHUFPD: element 2l from src1, 2l+1 from src2, one imm8 bit each
+      for (let l = 0; l < lanes; l++) {
+        SO.q[2 * l] = SA.q[2 * l + ((imm >> (2 * l)) & 1)]!;
+        SO.q[2 * l + 1] = SB.q[2 * l + ((imm >> (2 * l + 1)) & 1)]!;
+      }
+  }
+  writeYmm(ctx.st, dst.reg, SO.u8, bytes);
   return Exit.CONTINUE;
 }
