@@ -81,6 +81,13 @@ const PROGRAMS: Record<string, string> = {
     add r15, rax
     M4: dec ecx
     jnz L4`,
+  // Self-modifying code in a loop: each iteration patches the immediate of the next instruction.
+  'self-modifying loop': `
+    mov ecx, 300
+    L5: mov byte ptr [rip + P5 + 3], cl
+    P5: add rax, 0x11
+    dec ecx
+    jnz L5`,
 };
 
 function runJit(jit: JitAccelerator, mem: GuestMemory, code: Uint8Array, gpr: bigint[], rflags: bigint, data: Uint8Array): string {

@@ -945,10 +945,25 @@ export class Vcpu implements SystemOps {
    * exit to the run loop, or when RIP leaves the straight line. Returns false
    * on triple fault.
    */
-  private interpretBlock(insns: readonly Instruction[], rip: bigint): boolean {
+  private interpretBlock(insns: readonly Instruction[], rip: bigint, code: Uint8Array, startOff: number, gpas: readonly number[]): boolean {
     const st = this.st;
+    const mem = this.host.memory;
+    // The block was decoded before it ran: an instruction of it may rewrite a later one (self-modifying
+    // code; the page need not hold translations, so no invalidation tells us). Before each later
+    // instruction, check its bytes are still those decoded, else leave and decode afresh.
+    const views = gpas.map((g, i) => mem.view(g, i === 0 ? Math.min(4096, code.length) : code.length - 4096));
+    const unchanged = (off: number, len: number): boolean => {
+      for (let i = 0; i < len; i++) {
+        const o = off + i;
+        if (views[o >> 12]?.[o & 0xfff] !== code[o]) return false;
+      }
+      return true;
+    };
     let r = rip;
+    let off = startOff;
     for (const insn of insns) {
+      if (off !== startOff && !unchanged(off, insn.length)) break;
+      off += insn.length;
       const next = BigInt.asUintN(this.mode === 64 ? 64 : 32, r + BigInt(insn.length));
       st.rip = r;
       const code = Vcpu.makeHelper(insn, r)(this);
@@ -1004,7 +1019,7 @@ export class Vcpu implements SystemOps {
       const insns = eng.decodeBlock(fetched.bytes, startOff, mode);
       if (insns.length > 0) {
         eng.interpreted.set(key, (eng.interpreted.get(key) ?? 0) + 1);
-        return this.interpretBlock(insns, rip);
+        return this.interpretBlock(insns, rip, fetched.bytes, startOff, fetched.gpas);
       }
     }
     // Exit.HOT: the block (translated, in the jump cache) was dispatched to often; form a region around it.
