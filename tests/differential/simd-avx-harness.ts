@@ -85,9 +85,9 @@ export function runAvxCase(jit: JitAccelerator, mem: GuestMemory, c: { code: Uin
   return r;
 }
 
-export function makeCases(codes: Uint8Array[], rand: () => bigint, perTemplate: number): Array<{ t: number; code: Uint8Array; gpr: bigint[]; rflags: bigint; data: Uint8Array }> {
+export function makeCases(codes: Uint8Array[], rand: () => bigint, perTemplate: number, first = 0, end = codes.length): Array<{ t: number; code: Uint8Array; gpr: bigint[]; rflags: bigint; data: Uint8Array }> {
   const cases: Array<{ t: number; code: Uint8Array; gpr: bigint[]; rflags: bigint; data: Uint8Array }> = [];
-  for (let t = 0; t < codes.length; t++) {
+  for (let t = first; t < end; t++) {
     for (let k = 0; k < perTemplate; k++) {
       const gpr: bigint[] = [];
       for (let r = 0; r < 16; r++) gpr.push(rand());
@@ -113,8 +113,19 @@ export async function differential(snippets: string[], perTemplate: number, seed
   const native = buildNativeHelper();
   const undef = undefinedFlags(codes);
   const { jit, mem } = await makeAvxJit();
-  const cases = makeCases(codes, rng(seed), perTemplate);
-  const expected = runNative(native, cases);
+  // Generated and run natively in chunks, yielding between them so the worker keeps answering vitest's RPC.
+  const cases: ReturnType<typeof makeCases> = [];
+  const rand = rng(seed);
+  for (let t = 0; t < codes.length; t += 64) {
+    cases.push(...makeCases(codes, rand, perTemplate, t, Math.min(t + 64, codes.length)));
+    await new Promise((r) => setImmediate(r));
+  }
+  // In chunks: one stdin string for FULL-sized runs would exceed the maximum string length.
+  const expected: ReturnType<typeof runNative> = [];
+  for (let i = 0; i < cases.length; i += 2000) {
+    expected.push(...runNative(native, cases.slice(i, i + 2000)));
+    await new Promise((r) => setImmediate(r));
+  }
   expect(expected.length).toBe(cases.length);
   const failures: string[] = [];
   const v = jit.vcpus[0]!;
