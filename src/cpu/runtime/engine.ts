@@ -30,6 +30,7 @@ export const MAX_BLOCK_INSNS = 64;
 /** Blocks and instructions compiled together in one module. */
 export const MAX_BATCH_BLOCKS = 4;
 export const MAX_BATCH_INSNS = 400;
+export const MAX_BATCH_EXECUTED = 16;
 /**
  * Dispatcher entries into one block (its region was left and re-entered
  * through the run loop) before a region is formed around it: hot loops that
@@ -133,7 +134,11 @@ export class Engine<C = unknown> {
     const queue = [startOff];
     const seen = new Set<number>();
     let total = 0;
-    const maxBlocks = hot ? MAX_HOT_BLOCKS : MAX_BATCH_BLOCKS, maxTotal = hot ? MAX_HOT_INSNS : MAX_BATCH_INSNS;
+    // A first translation takes up to MAX_BATCH_BLOCKS blocks, and more (up to MAX_BATCH_EXECUTED) only
+    // among those that have already run in the interpreter: a module's fixed cost in V8 (~0.5 ms)
+    // dwarfs its size, so code known to run is worth compiling now rather than in a module of its own.
+    const maxBlocks = hot ? MAX_HOT_BLOCKS : this.interpretFirst ? MAX_BATCH_EXECUTED : MAX_BATCH_BLOCKS;
+    const maxTotal = hot ? MAX_HOT_INSNS : MAX_BATCH_INSNS;
     while (queue.length > 0 && batch.length < maxBlocks && total < maxTotal) {
       const start = queue.shift()!;
       if (seen.has(start)) continue;
@@ -141,6 +146,7 @@ export class Engine<C = unknown> {
       const key = keyOf(start);
       // A first translation leaves out blocks translated before; a hot region takes copies of them.
       if (!hot && batch.length > 0 && this.cache.has(key)) continue;
+      if (!hot && batch.length >= MAX_BATCH_BLOCKS && !this.interpreted.has(key)) continue;
       const insns: BlockInsn[] = [];
       const helpers: number[] = [];
       let off = start;
