@@ -81,6 +81,17 @@ const PROGRAMS: Record<string, string> = {
     add r15, rax
     M4: dec ecx
     jnz L4`,
+  // 40 blocks per iteration: more than any first translation takes, so the dispatcher links them
+  // until hot regions are formed.
+  'loop over forty blocks': `
+    mov ecx, 3000
+    L6: nop
+    ${Array.from({ length: 20 }, (_, k) => `test ecx, ${1 << (k % 11)}
+    jz N6_${k}
+    add rax, ${k + 1}
+    N6_${k}: rol rax, 1`).join('\n    ')}
+    dec ecx
+    jnz L6`,
   // Self-modifying code in a loop: each iteration patches the immediate of the next instruction.
   'self-modifying loop': `
     mov ecx, 300
@@ -141,7 +152,7 @@ describe('JIT vs host CPU: programs across blocks', () => {
           expect(Buffer.from(mem.readBytes(DATA_ADDR, DATA_BYTES)).equals(Buffer.from(want!.data!)), `${names[p]} memory`).toBe(true);
         }
       }
-      // The eight-block loop was re-formed as a hot region at least once.
+      // The forty-block loop was re-formed as hot regions.
       expect(hot).toBeGreaterThan(0);
     }, 120_000);
   }
