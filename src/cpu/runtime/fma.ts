@@ -100,6 +100,41 @@ export function fusedBits(a: bigint, b: bigint, c: bigint, negProduct: boolean, 
     return inf(pNeg);
   }
   if (!Number.isFinite(z)) return inf(zNeg);
+  if (!d && rc === RC_NEAREST) {
+    const r = fused32Nearest(pNeg ? -Math.abs(x * y) : Math.abs(x * y), z);
+    if (r >= 0) return BigInt(r);
+  }
+  return exactFused(x, y, z, pNeg, zNeg, fmt, rc);
+}
+
+const f64Scratch = new Float64Array(1), f64Words = new Uint32Array(f64Scratch.buffer);
+
+/**
+ * Single precision, round to nearest, without BigInt: p = a*b is exact in a
+ * double (48 significant bits), s = p + c rounded to double, e its exact
+ * error (TwoSum). If e = 0, s is exact and rounding it to single is the one
+ * rounding. Otherwise rounding s to single equals rounding p + c unless s is
+ * exactly halfway between two singles (a double-rounding tie; the exact sum
+ * is then just off the tie). Returns the bits, or -1 where this does not
+ * apply (ties, zeros, results outside the normal single range).
+ */
+function fused32Nearest(p: number, c: number): number {
+  const s = p + c;
+  const as = Math.abs(s);
+  if (!(as >= 1.1754943508222875e-38 && as < 3.4028234663852886e38)) return -1;
+  const bb = s - p, e = (p - (s - bb)) + (c - bb);
+  if (e !== 0) {
+    f64Scratch[0] = s;
+    if ((f64Words[0]! & 0x1fffffff) === 0x10000000) return -1; // s is a single-precision midpoint
+  }
+  return f32BitsOf(s);
+}
+
+const f32Scratch = new Float32Array(1), f32Word = new Uint32Array(f32Scratch.buffer);
+function f32BitsOf(v: number): number { f32Scratch[0] = v; return f32Word[0]!; }
+
+/** The exact fused result by BigInt arithmetic (all formats, all rounding modes). */
+export function exactFused(x: number, y: number, z: number, pNeg: boolean, zNeg: boolean, fmt: FpFormat, rc: number): bigint {
   const A = dyadicOf(x), B = dyadicOf(y), C = dyadicOf(z);
   const pm = A.m * B.m, pe = A.e + B.e;
   if (pm === 0n && C.m === 0n) { // exact zero: the sign of equal-signed zeros, else +0 (-0 rounding down)
