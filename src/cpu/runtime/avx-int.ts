@@ -59,6 +59,7 @@ const SA = scratch(), SB = scratch(), SO = scratch();
 /** VPADDQ/VPSUBQ on 64-bit elements. */
 const Q_OPS = new Map<Mn, (a: bigint, b: bigint) => bigint>([
   [Mn.VPADDQ, (a, b) => a + b], [Mn.VPSUBQ, (a, b) => a - b],
+  [Mn.VPCMPEQQ, (a, b) => (a === b ? -1n : 0n)], [Mn.VPCMPGTQ, (a, b) => (BigInt.asIntN(64, a) > BigInt.asIntN(64, b) ? -1n : 0n)],
 ]);
 
 export function execAvxInt(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {

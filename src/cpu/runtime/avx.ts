@@ -37,7 +37,8 @@ import { execSse3 } from './sse3.js';
 import { execSse41 } from './sse41.js';
 import { execSse42 } from './sse42.js';
 import { execSsse3 } from './ssse3.js';
-import { guestHasFeature, simdFault, type SimdCtx } from './simd.js';
+import { guestHasFeature, setStatusFlags, simdFault, type SimdCtx } from './simd.js';
+import { F_CF, F_PF, F_ZF } from '../translate/flags.js';
 import { execAvxFp } from './avx-fp.js';
 import { execAvxInt } from './avx-int.js';
 import { execAvx2 } from './avx2.js';
@@ -345,6 +346,49 @@ function execAvxOwn(ctx: SimdCtx, insn: Instruction, rip: bigint): number | unde
     return writeVecDest(ctx, insn, o0, rip, moveBuf, bytes);
   }
   switch (insn.mn) {
+    case Mn.VMOVSS: case Mn.VMOVSD: { // SDM MOVSS/MOVSD, VEX forms
+      const n = insn.mn === Mn.VMOVSS ? 4 : 8;
+      if (insn.opCount === 3) { // register merge: low element of the last operand, bits 127:n*8 of VEX.vvvv
+        if (!readVecInto(ctx, insn, insn.ops[1]!, rip, moveBuf)) return Exit.EXCEPTION;
+        const u8 = st.u8, src = st.base + S.XMM + (insn.ops[2]!.reg & 15) * 16;
+        for (let k = 0; k < n; k++) moveBuf[k] = u8[src + k]!;
+        writeYmm(st, o0.reg, moveBuf, 16);
+        return Exit.CONTINUE;
+      }
+      if (isVecReg(o0)) { // load, zero-extended
+        if (!readVecInto(ctx, insn, o1, rip, moveBuf, n)) return Exit.EXCEPTION;
+        writeYmm(st, o0.reg, moveBuf, 16);
+        return Exit.CONTINUE;
+      }
+      copyYmmInto(st, o1.reg, moveBuf);
+      return writeVecMem(ctx, insn, o0, rip, moveBuf, n) ? Exit.CONTINUE : Exit.EXCEPTION;
+    }
+    case Mn.VMOVD: case Mn.VMOVQ: { // SDM MOVD/MOVQ: the GPR or memory operand's size is the width; XMM to XMM is 8
+      const other = isVecReg(o0) ? o1 : o0;
+      const n = isVecReg(other) ? 8 : other.size === 4 ? 4 : 8;
+      if (isVecReg(o0)) {
+        if (!readVecInto(ctx, insn, o1, rip, moveBuf, n)) return Exit.EXCEPTION;
+        moveBuf.fill(0, n);
+        writeYmm(st, o0.reg, moveBuf, 16);
+        return Exit.CONTINUE;
+      }
+      copyYmmInto(st, o1.reg, moveBuf);
+      if (o0.kind === OpKind.REG) {
+        const v = new DataView(moveBuf.buffer).getBigUint64(0, true);
+        st.setGpr(o0.reg, n === 4 ? v & 0xffffffffn : v); // 32-bit GPR writes zero-extend
+        return Exit.CONTINUE;
+      }
+      return writeVecMem(ctx, insn, o0, rip, moveBuf, n) ? Exit.CONTINUE : Exit.EXCEPTION;
+    }
+    case Mn.VCOMISS: case Mn.VUCOMISS: case Mn.VCOMISD: case Mn.VUCOMISD: { // SDM COMISS: ZF,PF,CF; OF,SF,AF cleared
+      const d = insn.mn === Mn.VCOMISD || insn.mn === Mn.VUCOMISD;
+      copyYmmInto(st, o0.reg, moveBuf);
+      const a = d ? new DataView(moveBuf.buffer).getFloat64(0, true) : new DataView(moveBuf.buffer).getFloat32(0, true);
+      if (!readVecInto(ctx, insn, o1, rip, moveBuf, d ? 8 : 4)) return Exit.EXCEPTION;
+      const b = d ? new DataView(moveBuf.buffer).getFloat64(0, true) : new DataView(moveBuf.buffer).getFloat32(0, true);
+      setStatusFlags(ctx, Number.isNaN(a) || Number.isNaN(b) ? F_ZF | F_PF | F_CF : a < b ? F_CF : a === b ? F_ZF : 0);
+      return Exit.CONTINUE;
+    }
     case Mn.VZEROUPPER: // SDM VZEROUPPER: bits 255:128 of YMM0..15 (every register in 64-bit mode) cleared
       for (let i = 0; i < 16; i++) ymmHi(st, i).fill(0);
       return Exit.CONTINUE;
