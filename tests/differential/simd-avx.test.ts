@@ -136,6 +136,12 @@ export function avxTemplates(): string[] {
     'pshufb xmm0, xmm1', 'cvtsi2sd xmm2, rax', 'movq xmm3, rax', 'pinsrd xmm4, eax, 1', 'movdqu xmm5, [rsi+201]', 'sqrtpd xmm0, xmm1',
     'pcmpistri xmm1, xmm2, 0x0c', 'aesenc xmm0, xmm1', 'blendvps xmm1, xmm2', 'cvtps2pd xmm1, xmm2', 'shufps xmm0, xmm1, 0x1b']) t.push(Y(op));
   t.push(Y('vaddps ymm0, ymm1, ymm2; psubq xmm0, xmm1; vaddps ymm0, ymm0, ymm0'));
+  // Self-modifying code through VEX stores: the immediate of the next instruction (then 12 NOPs) is rewritten.
+  const imm = 'vmovd xmm7, ecx; mov eax, 0x90909090; vpinsrd xmm7, xmm7, eax, 1; vpinsrd xmm7, xmm7, eax, 2; vpinsrd xmm7, xmm7, eax, 3; lea rdi, [rip+2f]';
+  const tail = '2: mov ebx, 0x11111111; nop; nop; nop; nop; nop; nop; nop; nop; nop; nop; nop; nop';
+  t.push(Y(`${imm}; vmovd [rdi+1], xmm7; ${tail}`), Y(`${imm}; vmovdqu [rdi+1], xmm7; ${tail}`),
+    Y(`${imm}; vpcmpeqd xmm6, xmm6, xmm6; vpsrldq xmm6, xmm6, 12; vmaskmovps [rdi+1], xmm6, xmm7; ${tail}`),
+    Y(`${imm}; vinserti128 ymm7, ymm7, xmm7, 1; vextracti128 [rdi+1], ymm7, 1; ${tail}`));
   return t;
 }
 
