@@ -10,7 +10,8 @@ import { ATTR_INHIBIT_IRQ, ATTR_IO, ATTR_PRIVILEGED, ATTR_SEGLOAD, ATTR_SERIALIZ
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import { CODE_MAP_BASE, JC_ENTRIES, JC_ENTRY_BYTES, JC_HEAT_OFFSET, JC_OFFSET } from '../state.js';
 import { buildCoreModule, jcHash, type CoreExports } from '../translate/core.js';
-import { BlockModule, canInline, needsFallback, type BlockInsn } from '../translate/block.js';
+import { BlockModule, canInline, HELPER_SIGS, HelperSlot, needsFallback, type BlockInsn } from '../translate/block.js';
+import { ModuleBuilder } from '../wasm/builder.js';
 
 export interface CompiledBlock {
   key: string;
@@ -83,7 +84,32 @@ export class Engine<C = unknown> {
   stepping = false;
   /** Host time during which runnable vCPUs were not scheduled (event-loop turns): hidden from guest time. */
   pausedNs = 0n;
-  jsImports: { rd: Function; wr: Function; interp: Function } | undefined;
+  private js: { rd: Function; wr: Function; interp: Function } | undefined;
+  get jsImports(): { rd: Function; wr: Function; interp: Function } | undefined { return this.js; }
+  /**
+   * The host helpers translated code calls (slow memory accesses, the
+   * executor). They go into the function table at their HelperSlot, wrapped
+   * by a small bridge module (a table holds wasm functions only), next to the
+   * core's flag functions.
+   */
+  set jsImports(js: { rd: Function; wr: Function; interp: Function } | undefined) {
+    this.js = js;
+    if (!js) return;
+    const mb = new ModuleBuilder();
+    const rd = mb.importFunc('js', 'rd', HELPER_SIGS.RD), wr = mb.importFunc('js', 'wr', HELPER_SIGS.WR);
+    const interp = mb.importFunc('js', 'interp', HELPER_SIGS.INTERP);
+    for (const [nm, sig, target] of [['rd', HELPER_SIGS.RD, rd], ['wr', HELPER_SIGS.WR, wr], ['interp', HELPER_SIGS.INTERP, interp]] as const) {
+      const { fb } = mb.func(sig, nm);
+      for (let i = 0; i < sig.params.length; i++) fb.get(fb.param(i, sig.params[i]!));
+      fb.call(target);
+    }
+    const bridge = new WebAssembly.Instance(new WebAssembly.Module(mb.bytes()), { js: { rd: js.rd, wr: js.wr, interp: js.interp } });
+    this.table.set(HelperSlot.FLAGS, this.coreInstance.exports['flags']);
+    this.table.set(HelperSlot.COND, this.coreInstance.exports['cond']);
+    this.table.set(HelperSlot.RD, bridge.exports['rd']);
+    this.table.set(HelperSlot.WR, bridge.exports['wr']);
+    this.table.set(HelperSlot.INTERP, bridge.exports['interp']);
+  }
 
   /**
    * @param features what the decoder accepts: the machine's CPU model
@@ -202,12 +228,7 @@ export class Engine<C = unknown> {
     const names = bm.addRegion(batch.map((b) => b.insns), { mode, cpl, memPages: this.memPages, profile: this.profile, link: !debugging, names: this.nameFunctions });
     batch.forEach((b, i) => { b.name = names[i]!; });
     const module = new WebAssembly.Module(bm.bytes());
-    const js = this.jsImports!;
-    const inst = new WebAssembly.Instance(module, {
-      env: { mem: this.mem.wasmMemory },
-      core: { flags: this.coreInstance.exports['flags']!, cond: this.coreInstance.exports['cond']! },
-      js: { rd: js.rd, wr: js.wr, interp: js.interp },
-    });
+    const inst = new WebAssembly.Instance(module, { env: { mem: this.mem.wasmMemory, tbl: this.table } });
     // Every block of a region jumps inside it to the others: the region lives and dies as a whole,
     // so each block carries the pages of all (a write to any of them drops every block).
     const pages = [...new Set(batch.flatMap((b) => b.pages))];

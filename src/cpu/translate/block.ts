@@ -13,7 +13,7 @@
  */
 import { ATTR_ALIGN16, ATTR_AVX, ATTR_SSE, BASE_RIP, Flow, Mn, NO_REG, OpKind, RegClass, type Instruction, type Operand } from '../decoder/types.js';
 import { relTarget } from '../decoder/decoder.js';
-import { FunctionBuilder, ModuleBuilder, type I32, type I64, type Label } from '../wasm/builder.js';
+import { FunctionBuilder, ModuleBuilder, type FuncType, type I32, type I64, type Label } from '../wasm/builder.js';
 import { OpSimd } from '../wasm/opcodes.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, S, SEG_BYTES, SEGF_BASE, TLBE_ADDEND, TLBE_TAG_READ, TLBE_TAG_WRITE, TLB_OFFSET, TLB_SET_BYTES } from '../state.js';
 import { Exit } from './core.js';
@@ -139,22 +139,38 @@ interface FlagsDesc { kind: number; size: number }
  * once per batch): the shared imports, then one exported function per block
  * ("b", "b1", "b2", ...).
  */
+/**
+ * Helper functions blocks call, by their fixed slot in the engine's function
+ * table (engine.ts installs them there). Calling through the table rather
+ * than importing them keeps block modules free of function imports: V8
+ * compiles import wrappers for every module that declares them, which cost
+ * ~0.5 ms per module, more than compiling the blocks themselves.
+ */
+export const HelperSlot = { FLAGS: 0, COND: 1, RD: 2, WR: 3, INTERP: 4 } as const;
+export const HELPER_SIGS = {
+  FLAGS: { params: ['i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] },
+  COND: { params: ['i32', 'i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] },
+  RD: { params: ['i32', 'i64', 'i32'], results: ['i32'] },
+  WR: { params: ['i32', 'i64', 'i32', 'i64'], results: ['i32'] },
+  INTERP: { params: ['i32', 'i32'], results: ['i32'] },
+} as const satisfies Record<keyof typeof HelperSlot, FuncType>;
+
+/** A helper call: its table slot and the module's type index of its signature. */
+export interface HelperRef { readonly slot: number; readonly type: number }
+
 export class BlockModule {
   readonly mb = new ModuleBuilder();
-  readonly fnFlags: number; readonly fnCond: number; readonly fnRd: number; readonly fnWr: number; readonly fnInterp: number;
+  readonly fnFlags: HelperRef; readonly fnCond: HelperRef; readonly fnRd: HelperRef; readonly fnWr: HelperRef; readonly fnInterp: HelperRef;
   count = 0;
 
   constructor(memPages: number) {
     const mb = this.mb;
-    this.fnFlags = mb.importFunc('core', 'flags', { params: ['i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] });
-    this.fnCond = mb.importFunc('core', 'cond', { params: ['i32', 'i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] });
-    this.fnRd = mb.importFunc('js', 'rd', { params: ['i32', 'i64', 'i32'], results: ['i32'] });
-    this.fnWr = mb.importFunc('js', 'wr', { params: ['i32', 'i64', 'i32', 'i64'], results: ['i32'] });
-    this.fnInterp = mb.importFunc('js', 'interp', { params: ['i32', 'i32'], results: ['i32'] });
+    const ref = (k: keyof typeof HelperSlot): HelperRef => ({ slot: HelperSlot[k], type: mb.type(HELPER_SIGS[k]) });
+    this.fnFlags = ref('FLAGS'); this.fnCond = ref('COND'); this.fnRd = ref('RD'); this.fnWr = ref('WR'); this.fnInterp = ref('INTERP');
+    mb.importTable('env', 'tbl', 5);
     mb.importMemory('env', 'mem', memPages, memPages, true);
   }
 
-  static readonly IMPORTED_FUNCS = 5;
   /** Add a single block; returns its export name. */
   add(insns: readonly BlockInsn[], opts: BlockOptions): string {
     return this.addRegion([insns], opts)[0]!;
@@ -203,7 +219,7 @@ class Tx {
   stored = false;
   known: FlagsDesc | undefined;
   exit!: Label;
-  readonly fnFlags: number; readonly fnCond: number; readonly fnRd: number; readonly fnWr: number; readonly fnInterp: number;
+  readonly fnFlags: HelperRef; readonly fnCond: HelperRef; readonly fnRd: HelperRef; readonly fnWr: HelperRef; readonly fnInterp: HelperRef;
   readonly tlb: number;
 
   readonly mb: ModuleBuilder;
@@ -321,7 +337,7 @@ class Tx {
     this.hostLoad(size);
     fb.br(done);
     fb.end();
-    fb.get(this.base).get(a).i32Const(size).call(this.fnRd).tee(this.st);
+    fb.get(this.base).get(a).i32Const(size).callHelper(this.fnRd).tee(this.st);
     fb.if_(); this.exitFault(faultRip); fb.end();
     fb.get(this.base).i32Const(S.TMP).i32Add();
     this.hostLoad(size);
@@ -344,7 +360,7 @@ class Tx {
     this.hostStore(size);
     fb.br(done);
     fb.end();
-    fb.get(this.base).get(a).i32Const(size).get(v).call(this.fnWr).tee(this.st);
+    fb.get(this.base).get(a).i32Const(size).get(v).callHelper(this.fnWr).tee(this.st);
     fb.if_();
     fb.get(this.st).i32Const(WR_SMC).i32Eq();
     fb.if_(); fb.i32Const(1).set(this.smc).i32Const(0).set(this.st);
@@ -466,7 +482,7 @@ class Tx {
       return;
     }
     this.flagsTouched = true;
-    fb.i32Const(cc).get(this.flOpL).get(this.flA).get(this.flB).get(this.flRes).get(this.flAux).call(this.fnCond);
+    fb.i32Const(cc).get(this.flOpL).get(this.flA).get(this.flB).get(this.flRes).get(this.flAux).callHelper(this.fnCond);
   }
 
   /**
@@ -672,7 +688,7 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
         tx.flushForHelper(rip);
         // The executor charges REP iterations to S.BUDGET: hand it the budget and take it back.
         fb.get(tx.base).get(budget).i32Store(S.BUDGET);
-        fb.get(tx.base).i32Const(bi.helper).call(tx.fnInterp).set(tx.st);
+        fb.get(tx.base).i32Const(bi.helper).callHelper(tx.fnInterp).set(tx.st);
         fb.get(tx.base).i32Load(S.BUDGET).set(budget);
         tx.reloadAll();
         fb.get(tx.base).i64Load(S.RIP).set(tx.rip);
@@ -740,8 +756,13 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
 }
 
 declare module '../wasm/builder.js' {
-  interface FunctionBuilder { br_if_exit(tx: { exit: Label }): FunctionBuilder }
+  interface FunctionBuilder {
+    br_if_exit(tx: { exit: Label }): FunctionBuilder;
+    /** Call a helper through its table slot (arguments already on the stack). */
+    callHelper(h: HelperRef): FunctionBuilder;
+  }
 }
+FunctionBuilder.prototype.callHelper = function (this: FunctionBuilder, h: HelperRef): FunctionBuilder { return this.i32Const(h.slot).callIndirect(h.type); };
 FunctionBuilder.prototype.br_if_exit = function (this: FunctionBuilder, tx: { exit: Label }): FunctionBuilder { return this.brIf(tx.exit); };
 
 const ALU_KIND: Partial<Record<number, number>> = {
@@ -935,7 +956,7 @@ function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolea
         release(m);
       }
       if (tx.flagsDead) { release(a, n, bit); return false; }
-      fb.get(tx.flOpL).get(tx.flA).get(tx.flB).get(tx.flRes).get(tx.flAux).call(tx.fnFlags);
+      fb.get(tx.flOpL).get(tx.flA).get(tx.flB).get(tx.flRes).get(tx.flAux).callHelper(tx.fnFlags);
       tx.flagsTouched = true;
       fb.i32Const(~1).i32And().get(bit).i32WrapI64().i32Or().i64ExtendI32U().set(tx.flA);
       fb.i32Const(flOp(FlKind.EXPLICIT, 1)).set(tx.flOpL);
@@ -1031,7 +1052,7 @@ function genSse(tx: Tx, bi: BlockInsn, next: bigint): void {
   fb.br(done);
   fb.end(); // slow
   tx.flushForHelper(rip);
-  fb.get(base).i32Const(bi.fallback).call(tx.fnInterp).set(tx.st);
+  fb.get(base).i32Const(bi.fallback).callHelper(tx.fnInterp).set(tx.st);
   fb.get(base).i64Load(S.RIP).set(tx.rip);
   fb.br(tx.exit);
   fb.end(); // done
@@ -1141,7 +1162,7 @@ function genShift(tx: Tx, insn: Instruction, rip: bigint, next: bigint): void {
   const nb = fb.local('i32');
   if (mn === Mn.ROL || mn === Mn.ROR) {
     // SF ZF AF PF are unchanged by rotates
-    fb.get(tx.flOpL).get(tx.flA).get(tx.flB).get(tx.flRes).get(tx.flAux).call(tx.fnFlags);
+    fb.get(tx.flOpL).get(tx.flA).get(tx.flB).get(tx.flRes).get(tx.flAux).callHelper(tx.fnFlags);
     tx.flagsTouched = true;
     fb.i32Const(~(0x1 | 0x800)).i32And();
   } else {
