@@ -33,14 +33,14 @@ describe('microvm-default with vendor AuthenticAMD: the contract features', () =
     { name: 'FXSR', leaf: 1, reg: 'edx', bit: 24, want: 1 },
     { name: 'APIC', leaf: 1, reg: 'edx', bit: 9, want: 1 },
     { name: 'HTT with -smp 4', leaf: 1, reg: 'edx', bit: 28, want: 1 },
-    { name: 'AVX (src/cpu/runtime/avx.ts)', leaf: 1, reg: 'ecx', bit: 28, want: 1 },
+    { name: 'no AVX by default (executor speed; -cpu max has it)', leaf: 1, reg: 'ecx', bit: 28, want: 0 },
     { name: 'XSAVE (src/cpu/runtime/xsave.ts)', leaf: 1, reg: 'ecx', bit: 26, want: 1 },
     { name: 'no OSXSAVE by default', leaf: 1, reg: 'ecx', bit: 27, want: 0 },
     { name: 'no MONITOR', leaf: 1, reg: 'ecx', bit: 3, want: 0 },
     { name: 'no VMX', leaf: 1, reg: 'ecx', bit: 5, want: 0 },
     { name: 'RDSEED', leaf: 7, reg: 'ebx', bit: 18, want: 1 },
     { name: 'ERMS', leaf: 7, reg: 'ebx', bit: 9, want: 1 },
-    { name: 'AVX2', leaf: 7, reg: 'ebx', bit: 5, want: 1 },
+    { name: 'no AVX2 by default', leaf: 7, reg: 'ebx', bit: 5, want: 0 },
     { name: 'no SMEP', leaf: 7, reg: 'ebx', bit: 7, want: 0 },
     { name: 'ARAT', leaf: 6, reg: 'eax', bit: 2, want: 1 },
     { name: 'PDPE1GB', leaf: 0x80000001, reg: 'edx', bit: 26, want: 1 },
@@ -214,9 +214,18 @@ describe('models and overrides', () => {
     expect(p.lookup(0, 0x40000001, 0).eax).toBe(9);
   });
   test('featuresFromCpuid round-trips a policy', () => {
-    const p = createCpuidPolicy({});
+    const p = createCpuidPolicy({ model: 'max' });
     const got = featuresFromCpuid((l, s) => p.lookup(0, l, s));
     expect([...got].sort()).toEqual([...JIT_IMPLEMENTED_FEATURES].sort());
+  });
+  test('microvm-default is max without AVX/AVX2/FMA/F16C on the JIT; +avx2 turns AVX2 back on', () => {
+    const d = featuresFromCpuid((l, s) => createCpuidPolicy({}).lookup(0, l, s));
+    expect([...JIT_IMPLEMENTED_FEATURES].filter((f) => !d.has(f)).sort()).toEqual(['avx', 'avx2', 'f16c', 'fma']);
+    const p = createCpuidPolicy({ features: { avx2: true, avx: true } });
+    expect((p.lookup(0, 7, 0).ebx >>> 5) & 1).toBe(1);
+    // Leaf 0DH follows: no AVX component in XCR0's supported mask without AVX.
+    expect(createCpuidPolicy({}).lookup(0, 0xd, 0).eax & 4).toBe(0);
+    expect(createCpuidPolicy({ model: 'max' }).lookup(0, 0xd, 0).eax & 4).toBe(4);
   });
   test('XSAVE leaf is all zero while XSAVE is not reported', () => {
     expect(createCpuidPolicy({ model: 'qemu64' }).lookup(0, 0xd, 0)).toEqual({ eax: 0, ebx: 0, ecx: 0, edx: 0 });
