@@ -43,6 +43,13 @@ export const MAX_HOT_INSNS = 800;
 
 export class Engine<C = unknown> {
   readonly table: WebAssembly.Table;
+  /**
+   * The helpers' table (block.ts HelperSlot), imported by every block module.
+   * Separate from `table` on purpose: V8 keeps a dispatch table per instance
+   * that imports a table and updates each on table.set, so block modules
+   * importing the block table would make every install cost O(modules).
+   */
+  readonly helperTable = new WebAssembly.Table({ element: 'anyfunc', initial: 5 });
   readonly core: CoreExports;
   private readonly coreInstance: WebAssembly.Instance;
   readonly memPages: number;
@@ -88,7 +95,7 @@ export class Engine<C = unknown> {
   get jsImports(): { rd: Function; wr: Function; interp: Function } | undefined { return this.js; }
   /**
    * The host helpers translated code calls (slow memory accesses, the
-   * executor). They go into the function table at their HelperSlot, wrapped
+   * executor). They go into the helper table at their HelperSlot, wrapped
    * by a small bridge module (a table holds wasm functions only), next to the
    * core's flag functions.
    */
@@ -104,11 +111,11 @@ export class Engine<C = unknown> {
       fb.call(target);
     }
     const bridge = new WebAssembly.Instance(new WebAssembly.Module(mb.bytes()), { js: { rd: js.rd, wr: js.wr, interp: js.interp } });
-    this.table.set(HelperSlot.FLAGS, this.coreInstance.exports['flags']);
-    this.table.set(HelperSlot.COND, this.coreInstance.exports['cond']);
-    this.table.set(HelperSlot.RD, bridge.exports['rd']);
-    this.table.set(HelperSlot.WR, bridge.exports['wr']);
-    this.table.set(HelperSlot.INTERP, bridge.exports['interp']);
+    this.helperTable.set(HelperSlot.FLAGS, this.coreInstance.exports['flags']);
+    this.helperTable.set(HelperSlot.COND, this.coreInstance.exports['cond']);
+    this.helperTable.set(HelperSlot.RD, bridge.exports['rd']);
+    this.helperTable.set(HelperSlot.WR, bridge.exports['wr']);
+    this.helperTable.set(HelperSlot.INTERP, bridge.exports['interp']);
   }
 
   /**
@@ -228,7 +235,7 @@ export class Engine<C = unknown> {
     const names = bm.addRegion(batch.map((b) => b.insns), { mode, cpl, memPages: this.memPages, profile: this.profile, link: !debugging, names: this.nameFunctions });
     batch.forEach((b, i) => { b.name = names[i]!; });
     const module = new WebAssembly.Module(bm.bytes());
-    const inst = new WebAssembly.Instance(module, { env: { mem: this.mem.wasmMemory, tbl: this.table } });
+    const inst = new WebAssembly.Instance(module, { env: { mem: this.mem.wasmMemory, hlp: this.helperTable } });
     // Every block of a region jumps inside it to the others: the region lives and dies as a whole,
     // so each block carries the pages of all (a write to any of them drops every block).
     const pages = [...new Set(batch.flatMap((b) => b.pages))];

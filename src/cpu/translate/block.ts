@@ -140,8 +140,8 @@ interface FlagsDesc { kind: number; size: number }
  * ("b", "b1", "b2", ...).
  */
 /**
- * Helper functions blocks call, by their fixed slot in the engine's function
- * table (engine.ts installs them there). Calling through the table rather
+ * Helper functions blocks call, by their fixed slot in the engine's helper
+ * table (engine.ts helperTable). Calling through the table rather
  * than importing them keeps block modules free of function imports: V8
  * compiles import wrappers for every module that declares them, which cost
  * ~0.5 ms per module, more than compiling the blocks themselves.
@@ -167,7 +167,7 @@ export class BlockModule {
     const mb = this.mb;
     const ref = (k: keyof typeof HelperSlot): HelperRef => ({ slot: HelperSlot[k], type: mb.type(HELPER_SIGS[k]) });
     this.fnFlags = ref('FLAGS'); this.fnCond = ref('COND'); this.fnRd = ref('RD'); this.fnWr = ref('WR'); this.fnInterp = ref('INTERP');
-    mb.importTable('env', 'tbl', 5);
+    mb.importTable('env', 'hlp', 5);
     mb.importMemory('env', 'mem', memPages, memPages, true);
   }
 
