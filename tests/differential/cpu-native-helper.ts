@@ -164,7 +164,7 @@ export async function makeJit(noInline: boolean): Promise<{ jit: JitAccelerator;
   // Each case runs once: translate it on first sight, or the inline code would never be tested.
   jit.interpretFirst = false;
   await jit.init({
-    memory: mem, pio: new Bus('pio'), mmio: new Bus('mmio'), cpuid: createCpuidPolicy({ accel: 'jit' }), cpuCount: 1,
+    memory: mem, pio: new Bus('pio'), mmio: new Bus('mmio'), cpuid: createCpuidPolicy({ accel: 'jit', model: 'max' }), cpuCount: 1,
     onStop: () => {}, onEoi: () => {}, nowNs: () => process.hrtime.bigint(),
   });
   mem.writeU64(0x1000, 0x2000n | 3n);
