@@ -14,14 +14,14 @@
  * translation share, TLB hit rate of inline accesses (second, profiled run),
  * exits to the run loop per second, and the throughput ratios.
  *
- * Each of the three runs `runs` times (default 3, interleaved) and the best
+ * Each of the three runs `runs` times (default 5, interleaved) and the best
  * (shortest) work phase of each is compared: on a shared machine the best of
  * a few runs is the one least disturbed by other load (as hyperfine's min).
  * Every JIT run is a fresh node process (`--jit-child`), as a user's run is:
  * cold JavaScript, translation included (V8 would otherwise reuse the wasm
  * modules of an earlier run in the same process).
  *
- * Usage: node bench/cpu.mjs [n=50000] [runs=3] [--json]
+ * Usage: node bench/cpu.mjs [n=50000] [runs=5] [--json]
  *   (after `npm run build`; MICROVM_DIST=<dir> uses another build of src/)
  */
 import { readFileSync, existsSync } from 'node:fs';
@@ -34,7 +34,7 @@ const nArg = process.argv.find((a) => a.startsWith('n='));
 const n = nArg ? Number(nArg.slice(2)) : 50000;
 const json = process.argv.includes('--json');
 const runsArg = process.argv.find((a) => a.startsWith('runs='));
-const runs = Math.max(1, runsArg ? Number(runsArg.slice(5)) : 3);
+const runs = Math.max(1, runsArg ? Number(runsArg.slice(5)) : 5);
 const elf = `${root}firmware/out/bench-cpu.elf`;
 const native = `${root}firmware/out/bench-cpu-native`;
 if (!existsSync(elf)) { console.error('firmware/out/bench-cpu.elf missing: run `npm run build`'); process.exit(2); }
