@@ -128,12 +128,12 @@ export function rsqrt32(a: number): number {
 }
 
 /** MIN/MAX: the second source when either is a NaN or both are zeros (SDM MINPS/MAXPS). */
-function minMax32(a: number, b: number, max: boolean): number {
+export function minMax32(a: number, b: number, max: boolean): number {
   if (isNan32(a) || isNan32(b)) return b;
   const x = f32FromBits(a), y = f32FromBits(b);
   return (max ? x > y : x < y) ? a : b;
 }
-function minMax64(a: bigint, b: bigint, max: boolean): bigint {
+export function minMax64(a: bigint, b: bigint, max: boolean): bigint {
   if (isNan64(a) || isNan64(b)) return b;
   const x = f64FromBits(a), y = f64FromBits(b);
   return (max ? x > y : x < y) ? a : b;

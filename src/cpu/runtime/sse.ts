@@ -11,6 +11,8 @@ import { Exit } from '../translate/core.js';
 import { F_CF, F_PF, F_ZF } from '../translate/flags.js';
 import { VEC_GP, VEC_NM, VEC_UD } from './mmu.js';
 import { linAddr, regGet, setGprSized, type OpCtx } from './ops.js';
+import { ADD, DIV, MUL, mxcsrRc, op32, op64, RC_NEAREST, SUB } from './mxcsr.js';
+import { minMax32, minMax64, sqrt32, sqrt64 } from './avx-fp.js';
 
 type Ctx = OpCtx;
 
@@ -81,8 +83,6 @@ function cmpPredicate(a: number, b: number, imm: number): boolean {
 }
 
 /** x86 min/max return the second operand when either is NaN or both are zero (SDM MINSD/MAXSD). */
-const xmin = (a: number, b: number): number => (a < b ? a : b);
-const xmax = (a: number, b: number): number => (a > b ? a : b);
 
 /** Convert with truncation or MXCSR rounding to a signed integer; out of range -> the "integer indefinite". */
 function cvtToInt(v: number, bytes: number, truncate: boolean, mxcsr: number): bigint {
@@ -133,6 +133,20 @@ export function execSse(ctx: Ctx, insn: Instruction, rip: bigint): number | unde
     return Exit.CONTINUE;
   };
   const sat = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
+  const rc = mxcsrRc(st.u32(S.MXCSR));
+  /** Packed (all lanes) or scalar (lane 0; the scalar source is 4/8 bytes) single precision on lane bits. */
+  const fp = (_esz: 4, scalarOp: boolean, f: (a: number, b: number) => number): number => {
+    const s = src(scalarOp ? 4 : 16); if (!s || !d) return Exit.EXCEPTION;
+    const A = lanes.u32(d), B = lanes.u32(s);
+    for (let i = 0; i < (scalarOp ? 1 : 4); i++) A[i] = f(A[i]!, B[i]!) >>> 0;
+    return Exit.CONTINUE;
+  };
+  const fp64 = (scalarOp: boolean, f: (a: bigint, b: bigint) => bigint): number => {
+    const s = src(scalarOp ? 8 : 16); if (!s || !d) return Exit.EXCEPTION;
+    const A = lanes.u64(d), B = lanes.u64(s);
+    for (let i = 0; i < (scalarOp ? 1 : 2); i++) A[i] = f(A[i]!, B[i]!);
+    return Exit.CONTINUE;
+  };
 
   switch (insn.mn) {
     // ---- moves
@@ -326,39 +340,23 @@ export function execSse(ctx: Ctx, insn: Instruction, rip: bigint): number | unde
       return Exit.CONTINUE;
     }
     // ---- floating point, packed and scalar
-    case Mn.ADDPS: return binop('f32', (a, b) => a + b);
-    case Mn.ADDPD: return binop('f64', (a, b) => a + b);
-    case Mn.SUBPS: return binop('f32', (a, b) => a - b);
-    case Mn.SUBPD: return binop('f64', (a, b) => a - b);
-    case Mn.MULPS: return binop('f32', (a, b) => a * b);
-    case Mn.MULPD: return binop('f64', (a, b) => a * b);
-    case Mn.DIVPS: return binop('f32', (a, b) => a / b);
-    case Mn.DIVPD: return binop('f64', (a, b) => a / b);
-    case Mn.MINPS: return binop('f32', xmin);
-    case Mn.MINPD: return binop('f64', xmin);
-    case Mn.MAXPS: return binop('f32', xmax);
-    case Mn.MAXPD: return binop('f64', xmax);
-    case Mn.SQRTPS: case Mn.SQRTPD: {
-      const t = insn.mn === Mn.SQRTPS ? 'f32' : 'f64';
-      const s = src(); if (!s || !d) return Exit.EXCEPTION;
-      const A = lanes[t](d), B = lanes[t](s);
-      for (let i = 0; i < A.length; i++) A[i] = Math.sqrt(B[i]!);
-      return Exit.CONTINUE;
-    }
-    case Mn.ADDSS: return scalar('f32', (a, b) => a + b);
-    case Mn.ADDSD: return scalar('f64', (a, b) => a + b);
-    case Mn.SUBSS: return scalar('f32', (a, b) => a - b);
-    case Mn.SUBSD: return scalar('f64', (a, b) => a - b);
-    case Mn.MULSS: return scalar('f32', (a, b) => a * b);
-    case Mn.MULSD: return scalar('f64', (a, b) => a * b);
-    case Mn.DIVSS: return scalar('f32', (a, b) => a / b);
-    case Mn.DIVSD: return scalar('f64', (a, b) => a / b);
-    case Mn.MINSS: return scalar('f32', xmin);
-    case Mn.MINSD: return scalar('f64', xmin);
-    case Mn.MAXSS: return scalar('f32', xmax);
-    case Mn.MAXSD: return scalar('f64', xmax);
-    case Mn.SQRTSS: return scalar('f32', (_a, b) => Math.sqrt(b));
-    case Mn.SQRTSD: return scalar('f64', (_a, b) => Math.sqrt(b));
+    // Arithmetic on raw lane bits (mxcsr.ts, avx-fp.ts): MXCSR.RC rounding and x86 NaN rules
+    // (the first source's NaN, quietened, wins; SNaN payloads survive), which JS numbers lose.
+    case Mn.ADDPS: case Mn.ADDSS: return fp(4, insn.mn === Mn.ADDSS, (a, b) => op32(a, b, ADD, rc));
+    case Mn.SUBPS: case Mn.SUBSS: return fp(4, insn.mn === Mn.SUBSS, (a, b) => op32(a, b, SUB, rc));
+    case Mn.MULPS: case Mn.MULSS: return fp(4, insn.mn === Mn.MULSS, (a, b) => op32(a, b, MUL, rc));
+    // x / 0 is an exact infinity (#Z), not an overflow: no directed-rounding step (as avx-fp.ts).
+    case Mn.DIVPS: case Mn.DIVSS: return fp(4, insn.mn === Mn.DIVSS, (a, b) => op32(a, b, DIV, (b & 0x7fffffff) === 0 ? RC_NEAREST : rc));
+    case Mn.MINPS: case Mn.MINSS: return fp(4, insn.mn === Mn.MINSS, (a, b) => minMax32(a, b, false));
+    case Mn.MAXPS: case Mn.MAXSS: return fp(4, insn.mn === Mn.MAXSS, (a, b) => minMax32(a, b, true));
+    case Mn.SQRTPS: case Mn.SQRTSS: return fp(4, insn.mn === Mn.SQRTSS, (_a, b) => sqrt32(b, rc));
+    case Mn.ADDPD: case Mn.ADDSD: return fp64(insn.mn === Mn.ADDSD, (a, b) => op64(a, b, ADD, rc));
+    case Mn.SUBPD: case Mn.SUBSD: return fp64(insn.mn === Mn.SUBSD, (a, b) => op64(a, b, SUB, rc));
+    case Mn.MULPD: case Mn.MULSD: return fp64(insn.mn === Mn.MULSD, (a, b) => op64(a, b, MUL, rc));
+    case Mn.DIVPD: case Mn.DIVSD: return fp64(insn.mn === Mn.DIVSD, (a, b) => op64(a, b, DIV, (b & 0x7fffffffffffffffn) === 0n ? RC_NEAREST : rc));
+    case Mn.MINPD: case Mn.MINSD: return fp64(insn.mn === Mn.MINSD, (a, b) => minMax64(a, b, false));
+    case Mn.MAXPD: case Mn.MAXSD: return fp64(insn.mn === Mn.MAXSD, (a, b) => minMax64(a, b, true));
+    case Mn.SQRTPD: case Mn.SQRTSD: return fp64(insn.mn === Mn.SQRTSD, (_a, b) => sqrt64(b, rc));
     case Mn.CMPPS: case Mn.CMPPD: case Mn.CMPSS: case Mn.CMPSD: {
       const t = insn.mn === Mn.CMPPS || insn.mn === Mn.CMPSS ? 'f32' : 'f64';
       const scalarOp = insn.mn === Mn.CMPSS || insn.mn === Mn.CMPSD;
