@@ -9,7 +9,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { assemble, buildNativeHelper, DATA_ADDR, DATA_BYTES, makeJit, rng, runCaseOnJit, runNative } from './cpu-native-helper.js';
 
 const OPS = ['add', 'sub', 'mul', 'div', 'min', 'max', 'sqrt'];
-const FORMS = OPS.flatMap((o) => ['ps', 'pd', 'ss', 'sd'].map((f) => `${o}${f}`));
+const FORMS = [
+  ...OPS.flatMap((o) => ['ps', 'pd', 'ss', 'sd'].map((f) => `${o}${f}`)),
+  // conversions: NaN payloads, rounding of narrowing and of integers that do not fit the significand
+  'cvtsd2ss', 'cvtss2sd', 'cvtps2pd', 'cvtpd2ps', 'cvtdq2ps', 'cvtsi2ss xmm0, qword ptr [rsi+16]',
+  'cvtsi2sd xmm0, qword ptr [rsi+16]', 'cvtsi2ss xmm0, dword ptr [rsi+16]',
+];
 
 const SPECIAL32 = [0x7fc00000, 0xffc00001, 0x7fa00000, 0xff800001, 0x7f800000, 0xff800000, 0, 0x80000000, 1, 0x807fffff,
   0x7f7fffff, 0x3f800000, 0xbf800000, 0x00800000, 0x3fffffff];
@@ -23,7 +28,7 @@ describe('SSE/SSE2 FP arithmetic: JIT vs host CPU', () => {
   beforeAll(() => {
     bin = buildNativeHelper();
     // MXCSR from [rsi+64]; operands at [rsi] and [rsi+16]; result to [rsi+32].
-    codes = assemble(FORMS.map((f) => `ldmxcsr [rsi+64]; movups xmm0, [rsi]; movups xmm1, [rsi+16]; ${f} xmm0, xmm1; movups [rsi+32], xmm0; mov dword ptr [rsi+64], 0x1f80; ldmxcsr [rsi+64]`));
+    codes = assemble(FORMS.map((f) => `ldmxcsr [rsi+64]; movups xmm0, [rsi]; movups xmm1, [rsi+16]; ${f.includes(' ') ? f : `${f} xmm0, xmm1`}; movups [rsi+32], xmm0; mov dword ptr [rsi+64], 0x1f80; ldmxcsr [rsi+64]`));
   });
 
   it(`${FORMS.length} forms x 4 rounding modes x random special and ordinary lanes`, async () => {
@@ -31,7 +36,8 @@ describe('SSE/SSE2 FP arithmetic: JIT vs host CPU', () => {
     const { jit, mem } = await makeJit(false);
     const failures: string[] = [];
     for (let f = 0; f < FORMS.length; f++) {
-      const double = FORMS[f]!.endsWith('d');
+      const form = FORMS[f]!;
+      const double = /(pd|sd|cvtsd2ss|cvtpd2ps|cvtsi2s[sd] xmm0, qword)/.test(form) && !/cvtss2sd|cvtps2pd/.test(form);
       for (let k = 0; k < 24; k++) {
         const data = new Uint8Array(DATA_BYTES);
         const dv = new DataView(data.buffer);

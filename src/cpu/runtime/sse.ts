@@ -12,7 +12,7 @@ import { F_CF, F_PF, F_ZF } from '../translate/flags.js';
 import { VEC_GP, VEC_NM, VEC_UD } from './mmu.js';
 import { linAddr, regGet, setGprSized, type OpCtx } from './ops.js';
 import { ADD, DIV, MUL, mxcsrRc, op32, op64, RC_NEAREST, SUB } from './mxcsr.js';
-import { minMax32, minMax64, sqrt32, sqrt64 } from './avx-fp.js';
+import { f32ToF64Bits, f64ToF32Bits, minMax32, minMax64, sqrt32, sqrt64, toF32Bits } from './avx-fp.js';
 
 type Ctx = OpCtx;
 
@@ -83,6 +83,29 @@ function cmpPredicate(a: number, b: number, imm: number): boolean {
 }
 
 /** x86 min/max return the second operand when either is NaN or both are zero (SDM MINSD/MAXSD). */
+
+/**
+ * A signed integer rounded to a `mant`-bit significand (24 single, 53 double)
+ * per MXCSR.RC, as a JS number exactly representable in that format
+ * (CVTSI2SS/SD: a 64-bit integer may need rounding; Number(bigint) only
+ * rounds to nearest, and through a double it would round twice for single).
+ */
+function intToFloat(v: bigint, mant: number, rc: number): number {
+  const neg = v < 0n;
+  let m = neg ? -v : v;
+  const len = m.toString(2).length;
+  if (m === 0n || len <= mant) return Number(v);
+  const shift = BigInt(len - mant);
+  let q = m >> shift;
+  const rem = m & ((1n << shift) - 1n);
+  if (rem !== 0n) {
+    const half = 1n << (shift - 1n);
+    const up = rc === 0 ? rem > half || (rem === half && (q & 1n) === 1n) : rc === 3 ? false : rc === 2 ? !neg : neg;
+    if (up) q += 1n;
+  }
+  m = q << shift;
+  return Number(neg ? -m : m);
+}
 
 /** Convert with truncation or MXCSR rounding to a signed integer; out of range -> the "integer indefinite". */
 function cvtToInt(v: number, bytes: number, truncate: boolean, mxcsr: number): bigint {
@@ -383,8 +406,8 @@ export function execSse(ctx: Ctx, insn: Instruction, rip: bigint): number | unde
       let v: bigint;
       if (o1.kind === OpKind.REG) v = regGet(st, o1);
       else { const m = ctx.mmu.read(linAddr(ctx, insn, o1, rip), o1.size, ctx.cpl); if (m === undefined) return Exit.EXCEPTION; v = m; }
-      const n = Number(BigInt.asIntN(o1.size * 8, v));
-      if (insn.mn === Mn.CVTSI2SD) lanes.f64(d!)[0] = n; else lanes.f32(d!)[0] = n;
+      const x = intToFloat(BigInt.asIntN(o1.size * 8, v), insn.mn === Mn.CVTSI2SD ? 53 : 24, rc);
+      if (insn.mn === Mn.CVTSI2SD) lanes.f64(d!)[0] = x; else lanes.f32(d!)[0] = x; // x is exact in the format
       return Exit.CONTINUE;
     }
     case Mn.CVTTSD2SI: case Mn.CVTSD2SI: case Mn.CVTTSS2SI: case Mn.CVTSS2SI: {
@@ -395,12 +418,13 @@ export function execSse(ctx: Ctx, insn: Instruction, rip: bigint): number | unde
       setGprSized(st, o0.reg, o0.size, cvtToInt(v, o0.size, trunc, mxcsr));
       return Exit.CONTINUE;
     }
-    case Mn.CVTSD2SS: { const s = src(8); if (!s || !d) return Exit.EXCEPTION; lanes.f32(d)[0] = lanes.f64(s)[0]!; return Exit.CONTINUE; }
-    case Mn.CVTSS2SD: { const s = src(4); if (!s || !d) return Exit.EXCEPTION; lanes.f64(d)[0] = lanes.f32(s)[0]!; return Exit.CONTINUE; }
+    // Conversions on bits (avx-fp.ts): NaN payloads kept and quietened, MXCSR rounding.
+    case Mn.CVTSD2SS: { const s = src(8); if (!s || !d) return Exit.EXCEPTION; lanes.u32(d)[0] = f64ToF32Bits(lanes.u64(s)[0]!, rc); return Exit.CONTINUE; }
+    case Mn.CVTSS2SD: { const s = src(4); if (!s || !d) return Exit.EXCEPTION; lanes.u64(d)[0] = f32ToF64Bits(lanes.u32(s)[0]!); return Exit.CONTINUE; }
     case Mn.CVTDQ2PD: { const s = src(8); if (!s || !d) return Exit.EXCEPTION; const I = lanes.i32(s); const r = [I[0]!, I[1]!]; lanes.f64(d).set(r); return Exit.CONTINUE; }
-    case Mn.CVTDQ2PS: { const s = src(); if (!s || !d) return Exit.EXCEPTION; const I = Array.from(lanes.i32(s)); lanes.f32(d).set(I); return Exit.CONTINUE; }
-    case Mn.CVTPS2PD: { const s = src(8); if (!s || !d) return Exit.EXCEPTION; const F = lanes.f32(s); const r = [F[0]!, F[1]!]; lanes.f64(d).set(r); return Exit.CONTINUE; }
-    case Mn.CVTPD2PS: { const s = src(); if (!s || !d) return Exit.EXCEPTION; const F = lanes.f64(s); const r = [F[0]!, F[1]!]; d.fill(0); lanes.f32(d).set(r); return Exit.CONTINUE; }
+    case Mn.CVTDQ2PS: { const s = src(); if (!s || !d) return Exit.EXCEPTION; const I = Array.from(lanes.i32(s)); const U = lanes.u32(d); I.forEach((v, i) => { U[i] = toF32Bits(v, rc); }); return Exit.CONTINUE; }
+    case Mn.CVTPS2PD: { const s = src(8); if (!s || !d) return Exit.EXCEPTION; const F = lanes.u32(s); const r = [f32ToF64Bits(F[0]!), f32ToF64Bits(F[1]!)]; lanes.u64(d).set(r); return Exit.CONTINUE; }
+    case Mn.CVTPD2PS: { const s = src(); if (!s || !d) return Exit.EXCEPTION; const F = lanes.u64(s); const r = [f64ToF32Bits(F[0]!, rc), f64ToF32Bits(F[1]!, rc)]; d.fill(0); lanes.u32(d).set(r); return Exit.CONTINUE; }
     case Mn.CVTTPS2DQ: case Mn.CVTPS2DQ: {
       const s = src(); if (!s || !d) return Exit.EXCEPTION; const F = Array.from(lanes.f32(s));
       const I = lanes.u32(d); F.forEach((v, i) => { I[i] = Number(cvtToInt(v, 4, insn.mn === Mn.CVTTPS2DQ, mxcsr)); });
