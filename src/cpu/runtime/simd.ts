@@ -29,21 +29,6 @@ import { execSse42 } from './sse42.js';
 import { execSsse3 } from './ssse3.js';
 import { execX87 } from './x87.js';
 
-/**
- * Decoder features whose instructions this module implements completely
- * (engine.ts JIT_DECODER_FEATURES includes them). Kept in step with
- * features.ts JIT_IMPLEMENTED_FEATURES: pni, ssse3, sse4.1, sse4.2,
- * popcnt (interp.ts executes it), aes, pclmulqdq, sha-ni. Not LZCNT: with
- * a constant decoder set, F3 0F BD would decode as LZCNT even for models
- * without it, where hardware runs BSR.
- */
-export const SIMD_DECODER_FEATURES: readonly Feature[] = [
-  Feature.SSE3, Feature.SSSE3, Feature.SSE4_1, Feature.SSE4_2, Feature.POPCNT, Feature.AES, Feature.PCLMULQDQ,
-  Feature.SHA,
-  // VEX-encoded AVX, AVX2, FMA, F16C (runtime/avx.ts); a guest whose CPUID lacks one gets #UD at run time.
-  Feature.AVX, Feature.AVX2, Feature.FMA, Feature.F16C,
-];
-
 export type SimdCtx = OpCtx;
 
 export function simdFault(ctx: SimdCtx, vector: number, error = -1): number {

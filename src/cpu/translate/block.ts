@@ -16,8 +16,7 @@ import { relTarget } from '../decoder/decoder.js';
 import { FunctionBuilder, ModuleBuilder, type FuncType, type I32, type I64, type Label } from '../wasm/builder.js';
 import { OpSimd } from '../wasm/opcodes.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, S, SEG_BYTES, SEGF_BASE, TLBE_ADDEND, TLBE_TAG_READ, TLBE_TAG_WRITE, TLB_OFFSET, TLB_SET_BYTES } from '../state.js';
-import { Exit } from './core.js';
-import { FlKind, flOp, genCondFromBits } from './flags.js';
+import { FlKind, flOp } from './flags.js';
 
 /** Exit code of `wr` when the store hit a page holding translated code (the block must end after this instruction). */
 export const WR_SMC = 5;
@@ -169,11 +168,6 @@ export class BlockModule {
     this.fnFlags = ref('FLAGS'); this.fnCond = ref('COND'); this.fnRd = ref('RD'); this.fnWr = ref('WR'); this.fnInterp = ref('INTERP');
     mb.importTable('env', 'hlp', 5);
     mb.importMemory('env', 'mem', memPages, memPages, true);
-  }
-
-  /** Add a single block; returns its export name. */
-  add(insns: readonly BlockInsn[], opts: BlockOptions): string {
-    return this.addRegion([insns], opts)[0]!;
   }
 
   /**
@@ -547,13 +541,6 @@ class Tx {
     this.spills.push({ pos: this.fb.code.length, reload: true });
     this.known = undefined;
   }
-}
-
-/** Emit a whole block; returns the module bytes (export "b"). */
-export function genBlock(insns: readonly BlockInsn[], opts: BlockOptions): Uint8Array {
-  const bm = new BlockModule(opts.memPages);
-  bm.add(insns, opts);
-  return bm.bytes();
 }
 
 /** Inline instructions that write all six status flags unconditionally (SDM: CF OF SF ZF AF PF defined or set). */
