@@ -259,15 +259,15 @@ export class Engine<C = unknown> {
 
   /**
    * Make `fn` the translation of `key`. A key translated before (a hot region
-   * replacing a first translation) keeps its old block's helpers alive: other
-   * blocks of the old region may still jump into its code, which calls them.
-   * They are freed with the old region's pages.
+   * replacing a first translation) keeps its old block alive, helpers and
+   * table slot: other blocks of the old region may still jump into its code,
+   * which calls them, and other vCPUs' jump caches may still hold the slot.
+   * Both are freed with the old region's pages (after a jump-cache flush).
    */
   private install(key: string, fn: unknown, helpers: number[], pages: number[], insnCount: number, hot: boolean): CompiledBlock {
     const old = this.cache.get(key);
     if (old) {
-      this.table.set(old.tableIndex, null);
-      this.freeSlots.push(old.tableIndex);
+      // Its table slot stays valid too: another vCPU's jump cache may still point there.
       for (const p of old.pages) {
         let list = this.retired.get(p);
         if (!list) { list = []; this.retired.set(p, list); }
@@ -312,8 +312,11 @@ export class Engine<C = unknown> {
       this.retired.delete(wasmPage);
       for (const blk of retired) {
         for (const h of blk.helpers) { this.helpers[h] = undefined; this.freeHelpers.push(h); }
+        this.table.set(blk.tableIndex, null);
+        this.freeSlots.push(blk.tableIndex);
         for (const p of blk.pages) if (p !== wasmPage) { const l = this.retired.get(p); if (l) this.retired.set(p, l.filter((x) => x !== blk)); }
       }
+      if (!keys) this.onFlushJumpCaches();
     }
     if (!keys) return;
     this.byPage.delete(wasmPage);
