@@ -41,6 +41,16 @@ export const HOT_DISPATCHES = 1000;
 export const MAX_HOT_BLOCKS = 32;
 export const MAX_HOT_INSNS = 800;
 
+/** A decoded block of a region (collect -> emit). */
+interface RegionBlock { key: string; name: string; insns: BlockInsn[]; succ: bigint[]; helpers: number[]; pages: number[]; n: number; inl: number }
+/** A decoded region: blocks, the block it was requested for, how it was formed. */
+interface Region { batch: RegionBlock[]; requestedKey: string; hot: boolean; mode: CpuMode; cpl: number }
+/** A translation waiting in translateLater: where the block's code is (physical pages) and its mode. */
+export interface TranslateRequest {
+  key: string; rip: bigint; startOff: number; gpas: number[]; codeLength: number; wasmPages: number[];
+  mode: CpuMode; cpl: number; modeKey: number; csBase: bigint;
+}
+
 export class Engine<C = unknown> {
   readonly table: WebAssembly.Table;
   /**
@@ -160,10 +170,62 @@ export class Engine<C = unknown> {
   compile(rip: bigint, startOff: number, code: Uint8Array, pageGpa: number, wasmPages: number[], mode: CpuMode, cpl: number,
     modeKey: number, csBase: bigint, makeHelper: (insn: Instruction, rip: bigint) => HelperFn<C>, hot = false): CompiledBlock | { fail: 'ud' | 'gp' | 'more' } {
     const t0 = process.hrtime.bigint();
+    const r = this.collect({ rip, startOff, code, pageGpa, wasmPages, mode, cpl, modeKey, csBase }, makeHelper, hot);
+    if ('fail' in r) return r;
+    const first = this.emit([r])[0]!;
+    this.stats.translateNs += process.hrtime.bigint() - t0;
+    return first;
+  }
+
+  /**
+   * Translation requests waiting to be compiled together (translateLater):
+   * one module for several regions, because V8's cost per module, not per
+   * byte, dominates translation.
+   */
+  private readonly later: TranslateRequest[] = [];
+  private readonly laterKeys = new Set<string>();
+  /** Requests gathered before they are compiled as one module. */
+  batchRequests = 4;
+  isWaiting(key: string): boolean { return this.laterKeys.has(key); }
+  /** Queue a translation (the block runs in the interpreter meanwhile). True when the queue is full: call translateWaiting. */
+  translateLater(key: string, req: TranslateRequest): boolean {
+    if (!this.laterKeys.has(key)) { this.laterKeys.add(key); this.later.push(req); }
+    return this.later.length >= this.batchRequests;
+  }
+  /**
+   * Compile every waiting request into one module. Each request's code is
+   * read again from guest memory (by physical page): what it held when queued
+   * may have been rewritten since.
+   */
+  translateWaiting(makeHelper: (insn: Instruction, rip: bigint) => HelperFn<C>): void {
+    const t0 = process.hrtime.bigint();
+    const reqs = this.later.splice(0);
+    this.laterKeys.clear();
+    const regions: Region[] = [];
+    for (const q of reqs) {
+      if (this.cache.has(q.key)) continue;
+      const page = this.mem.view(q.gpas[0]!, Math.min(4096, q.codeLength));
+      let code = page;
+      if (q.gpas.length > 1 && q.codeLength > 4096) {
+        code = new Uint8Array(q.codeLength);
+        code.set(page);
+        code.set(this.mem.view(q.gpas[1]!, q.codeLength - 4096), 4096);
+      }
+      const r = this.collect({ ...q, code, pageGpa: q.gpas[0]! }, makeHelper, false);
+      // A request that no longer decodes is dropped: the block is fetched and translated (or faults) afresh when reached.
+      if (!('fail' in r) && !regions.some((x) => x.batch.some((b) => b.key === r.requestedKey))) regions.push(r);
+    }
+    if (regions.length > 0) this.emit(regions);
+    this.stats.translateNs += process.hrtime.bigint() - t0;
+  }
+
+  /** Decode a region: the requested block and the blocks it takes along (see compile). */
+  private collect(q: { rip: bigint; startOff: number; code: Uint8Array; pageGpa: number; wasmPages: number[]; mode: CpuMode; cpl: number;
+    modeKey: number; csBase: bigint }, makeHelper: (insn: Instruction, rip: bigint) => HelperFn<C>, hot: boolean): Region | { fail: 'ud' | 'gp' | 'more' } {
+    const { rip, startOff, code, pageGpa, wasmPages, mode, modeKey, csBase } = q;
     const ripBase = rip - BigInt(startOff);
     const keyOf = (off: number): string => `${pageGpa}:${BigInt.asUintN(64, ripBase + BigInt(off))}:${modeKey}:${csBase}`;
-    const bm = new BlockModule(this.memPages);
-    const batch: Array<{ key: string; name: string; insns: BlockInsn[]; succ: bigint[]; helpers: number[]; pages: number[]; n: number; inl: number }> = [];
+    const batch: RegionBlock[] = [];
     const queue = [startOff];
     const seen = new Set<number>();
     let total = 0;
@@ -227,34 +289,42 @@ export class Engine<C = unknown> {
       batch.push({ key, name: '', insns, succ, helpers, pages, n: insns.length, inl: insns.filter((i) => i.helper < 0).length });
       total += insns.length;
     }
-    const requestedKey = batch[0]!.key;
-    // Emit the batch as one region, in address order (a block can then fall into its successor).
-    batch.sort((x, y) => (x.insns[0]!.rip < y.insns[0]!.rip ? -1 : x.insns[0]!.rip > y.insns[0]!.rip ? 1 : 0));
-    if (this.onTranslate) for (const b of batch) this.onTranslate(b.insns, mode);
+    return { batch, requestedKey: batch[0]!.key, hot, mode, cpl: q.cpl };
+  }
+
+  /** Compile regions into one module and install their blocks; returns each region's requested block. */
+  private emit(regions: Region[]): CompiledBlock[] {
+    const bm = new BlockModule(this.memPages);
     const debugging = this.stepping || this.breakpoints.size > 0;
-    const names = bm.addRegion(batch.map((b) => b.insns), { mode, cpl, memPages: this.memPages, profile: this.profile, link: !debugging, names: this.nameFunctions });
-    batch.forEach((b, i) => { b.name = names[i]!; });
+    for (const r of regions) {
+      // Emit each batch as one region, in address order (a block can then fall into its successor).
+      r.batch.sort((x, y) => (x.insns[0]!.rip < y.insns[0]!.rip ? -1 : x.insns[0]!.rip > y.insns[0]!.rip ? 1 : 0));
+      if (this.onTranslate) for (const b of r.batch) this.onTranslate(b.insns, r.mode);
+      const names = bm.addRegion(r.batch.map((b) => b.insns), { mode: r.mode, cpl: r.cpl, memPages: this.memPages, profile: this.profile, link: !debugging, names: this.nameFunctions });
+      r.batch.forEach((b, i) => { b.name = names[i]!; });
+    }
     const module = new WebAssembly.Module(bm.bytes());
     const inst = new WebAssembly.Instance(module, { env: { mem: this.mem.wasmMemory, hlp: this.helperTable } });
-    // Every block of a region jumps inside it to the others: the region lives and dies as a whole,
-    // so each block carries the pages of all (a write to any of them drops every block).
-    const pages = [...new Set(batch.flatMap((b) => b.pages))];
-    let first: CompiledBlock | undefined;
-    // A hot region installs all its blocks (they count as hot: no region is formed around them again);
-    // the entry owns every helper of the region, freed once with it.
-    for (const b of batch) {
-      const owner = !hot || b.key === requestedKey;
-      const blk = this.install(b.key, inst.exports[b.name], hot ? (owner ? batch.flatMap((x) => x.helpers) : []) : b.helpers, pages, b.n, hot);
-      if (b.key === requestedKey) first = blk;
-    }
-    for (const b of batch) {
-      this.stats.blocks++;
-      this.stats.insns += b.n;
-      this.stats.inlined += b.inl;
+    const firsts: CompiledBlock[] = [];
+    for (const { batch, requestedKey, hot } of regions) {
+      // Every block of a region jumps inside it to the others: the region lives and dies as a whole,
+      // so each block carries the pages of all (a write to any of them drops every block).
+      const pages = [...new Set(batch.flatMap((b) => b.pages))];
+      // A hot region installs all its blocks (they count as hot: no region is formed around them again);
+      // the entry owns every helper of the region, freed once with it.
+      for (const b of batch) {
+        const owner = !hot || b.key === requestedKey;
+        const blk = this.install(b.key, inst.exports[b.name], hot ? (owner ? batch.flatMap((x) => x.helpers) : []) : b.helpers, pages, b.n, hot);
+        if (b.key === requestedKey) firsts.push(blk);
+      }
+      for (const b of batch) {
+        this.stats.blocks++;
+        this.stats.insns += b.n;
+        this.stats.inlined += b.inl;
+      }
     }
     this.stats.modules++;
-    this.stats.translateNs += process.hrtime.bigint() - t0;
-    return first!;
+    return firsts;
   }
 
   /**
@@ -355,6 +425,8 @@ export class Engine<C = unknown> {
 
   flushAll(): void {
     this.interpreted.clear();
+    this.later.length = 0;
+    this.laterKeys.clear();
     for (const p of new Set([...this.byPage.keys(), ...this.retired.keys()])) this.invalidatePage(p);
   }
 }

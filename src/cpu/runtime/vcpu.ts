@@ -1014,13 +1014,31 @@ export class Vcpu implements SystemOps {
     let blk = this.engine.cache.get(key);
     const eng = this.engine;
     // (-d in_asm/exec log translated blocks: with logging on, every block is translated as before.)
-    if (!blk && !hot && eng.interpretFirst && eng.onTranslate === undefined && !atBp && bps.size === 0 && !eng.stepping && !this.shadow && !this.bpStep &&
-        this.mmu.watch === undefined && (eng.interpreted.get(key) ?? 0) < eng.interpretLimit) {
-      const insns = eng.decodeBlock(fetched.bytes, startOff, mode);
-      if (insns.length > 0) {
-        eng.interpreted.set(key, (eng.interpreted.get(key) ?? 0) + 1);
-        return this.interpretBlock(insns, rip, fetched.bytes, startOff, fetched.gpas);
+    const mayInterpret = eng.interpretFirst && eng.onTranslate === undefined && !atBp && bps.size === 0 && !eng.stepping &&
+      !this.shadow && !this.bpStep && this.mmu.watch === undefined;
+    if (!blk && !hot && mayInterpret) {
+      const interpret = (): boolean | undefined => {
+        const insns = eng.decodeBlock(fetched.bytes, startOff, mode);
+        return insns.length > 0 ? this.interpretBlock(insns, rip, fetched.bytes, startOff, fetched.gpas) : undefined;
+      };
+      const seen = eng.interpreted.get(key) ?? 0;
+      if (seen < eng.interpretLimit) {
+        eng.interpreted.set(key, seen + 1);
+        const done = interpret();
+        if (done !== undefined) return done;
+      } else if (!eng.isWaiting(key)) {
+        // Reached again: queue its translation with others (one module for several), run it once more here.
+        const full = eng.translateLater(key, {
+          key, rip, startOff, gpas: fetched.gpas, codeLength: fetched.bytes.length, wasmPages, mode, cpl, modeKey, csBase,
+        });
+        if (!full) {
+          const done = interpret();
+          if (done !== undefined) return done;
+        }
       }
+      // Queue full, or reached a third time while waiting: translate everything waiting now.
+      eng.translateWaiting((insn, irip) => Vcpu.makeHelper(insn, irip));
+      blk = eng.cache.get(key);
     }
     // Exit.HOT: the block (translated, in the jump cache) was dispatched to often; form a region around it.
     if (hot && (!blk || blk.hot || atBp)) hot = false;
