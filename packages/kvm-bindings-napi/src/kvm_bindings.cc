@@ -368,7 +368,10 @@ class VcpuThread : public Napi::ObjectWrap<VcpuThread> {
     std::lock_guard<std::mutex> lock(mu_);
     if (state_ == State::Parked || state_ == State::Quit) return Napi::Boolean::New(info.Env(), false);
     pauseRequested_ = true;
-    if (state_ == State::Running) {
+    // Before the thread has reached its loop (threadReady_) tid_ is not set yet and there is no
+    // KVM_RUN to interrupt: the loop sees pauseRequested_ before its first KVM_RUN (immediate_exit).
+    // pthread_kill on the unset tid_ crashed the process (seen in CI: SIGSEGV in pthread_kill).
+    if (state_ == State::Running && threadReady_) {
       run_->immediate_exit = 1;
       pthread_kill(tid_, KickSignal());
     }
