@@ -224,7 +224,7 @@ export class Engine<C = unknown> {
     modeKey: number; csBase: bigint }, makeHelper: (insn: Instruction, rip: bigint) => HelperFn<C>, hot: boolean): Region | { fail: 'ud' | 'gp' | 'more' } {
     const { rip, startOff, code, pageGpa, wasmPages, mode, modeKey, csBase } = q;
     const ripBase = rip - BigInt(startOff);
-    const keyOf = (off: number): string => `${pageGpa}:${BigInt.asUintN(64, ripBase + BigInt(off))}:${modeKey}:${csBase}`;
+    const keyOf = (off: number): string => blockKey(pageGpa, BigInt.asUintN(64, ripBase + BigInt(off)), modeKey, csBase);
     const batch: RegionBlock[] = [];
     const queue = [startOff];
     const seen = new Set<number>();
@@ -265,9 +265,7 @@ export class Engine<C = unknown> {
         insns.push({ insn, rip: irip, helper, fallback });
         off += n;
         last = insn;
-        if (insn.flow !== Flow.NONE) break;
-        if (!inline && endsBlock(insn)) break;
-        if (off >= 4096) break; // stay inside the page (the last instruction may straddle into the next one)
+        if (blockEndsAfter(insn, off)) break;
       }
       if (fail) {
         if (batch.length === 0) return { fail };
@@ -418,7 +416,7 @@ export class Engine<C = unknown> {
       if (n < 0) break;
       out.push(insn);
       off += n;
-      if (insn.flow !== Flow.NONE || endsBlock(insn) || off >= 4096) break;
+      if (blockEndsAfter(insn, off)) break;
     }
     return out;
   }
@@ -431,8 +429,23 @@ export class Engine<C = unknown> {
   }
 }
 
+/** The key of a translation: physical page, RIP, mode key, CS base (a block is valid only for all four). */
+export function blockKey(pageGpa: number, rip: bigint, modeKey: number, csBase: bigint): string {
+  return `${pageGpa}:${rip}:${modeKey}:${csBase}`;
+}
+
+/**
+ * Does a block end after `insn` (the next instruction at page offset
+ * `nextOff`)? At control flow, at instructions that change mode or the
+ * interrupt window, and at the page end (the last instruction may straddle
+ * into the next page). The translator and the interpreter tier share it.
+ */
+function blockEndsAfter(insn: Instruction, nextOff: number): boolean {
+  return insn.flow !== Flow.NONE || endsBlock(insn) || nextOff >= 4096;
+}
+
 /** System instructions end a block so that mode changes and interrupt windows take effect. */
-export function endsBlock(insn: Instruction): boolean {
+function endsBlock(insn: Instruction): boolean {
   if (insn.attrs & (ATTR_PRIVILEGED | ATTR_SERIALIZING | ATTR_SEGLOAD | ATTR_INHIBIT_IRQ | ATTR_IO | ATTR_SYSTEM_STATE)) return true;
   switch (insn.mn) {
     case Mn.POPF: case Mn.POPFD: case Mn.POPFQ: case Mn.CLI: case Mn.STI: case Mn.INT: case Mn.INT3: case Mn.INTO:

@@ -18,7 +18,7 @@ import {
 import { Exit } from '../translate/core.js';
 import { WR_SMC } from '../translate/block.js';
 import { F_CF } from '../translate/flags.js';
-import { Engine } from './engine.js';
+import { blockKey, Engine } from './engine.js';
 import { decodeInto } from '../decoder/decoder.js';
 import { WATCH_VECTOR } from './watch.js';
 import { execute, getRflags, setRflagsRaw, statusFlags, type Interp } from './interp.js';
@@ -1010,7 +1010,7 @@ export class Vcpu implements SystemOps {
     const wasmPages = fetched.gpas.map((g) => this.mmu.wasmAddr(g, 1) >>> 12);
     const modeKey = this.modeKey();
     const csBase = st.segBase(1);
-    const key = `${fetched.gpas[0]}:${rip}:${modeKey}:${csBase}`;
+    const key = blockKey(fetched.gpas[0]!, rip, modeKey, csBase);
     let blk = this.engine.cache.get(key);
     const eng = this.engine;
     // (-d in_asm/exec log translated blocks: with logging on, every block is translated as before.)
