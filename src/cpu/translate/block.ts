@@ -724,8 +724,7 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
     }
     if (selfLoop) { fb.end(); selfLoop = undefined; }
   });
-  if (n === 1 && dispatch) fb.end(); // loop
-  if (n > 1) { fb.end(); } // loop
+  if (dispatch) fb.end(); // loop
   fb.end(); // exit
   // epilogue
   fb.get(tx.base).get(budget).i32Store(S.BUDGET);
