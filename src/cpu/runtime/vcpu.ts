@@ -190,7 +190,11 @@ export class Vcpu implements SystemOps {
   runHelper(id: number): number {
     const h = this.engine.helpers[id];
     if (!h) return Exit.HOST;
-    return h(this);
+    const inv = this.engine.stats.invalidations;
+    const r = h(this);
+    // The instruction wrote translated code (maybe the running block's own, after it): leave the block at the
+    // next instruction so that the rest is translated afresh (inline stores do this with WR_SMC).
+    return r === Exit.CONTINUE && this.engine.stats.invalidations !== inv ? Exit.HOST : r;
   }
 
   /**
@@ -209,7 +213,7 @@ export class Vcpu implements SystemOps {
     };
   }
 
-  /** Inline accesses that missed the TLB (took `rd`/`wr`). */
+  /** Inline accesses that missed the TLB (left translated code with Exit.SLOW). */
   tlbMisses = 0;
 
   slowRead(lin: bigint, size: number): number {
@@ -896,6 +900,19 @@ export class Vcpu implements SystemOps {
           if (this.deliverPending() === 'triple') return 'triple';
           break;
         case Exit.HOST: if ((this.runState as VcpuRunState) === 'halted') return 'halted'; break;
+        case Exit.SLOW: {
+          this.tlbMisses++;
+          if (watching) this.mmu.watchArmed = true;
+          const c = this.executeOne();
+          if (watching) this.mmu.watchArmed = false;
+          if (c === Exit.EXCEPTION) {
+            if (watching && st.i32(S.EXC_VECTOR) === WATCH_VECTOR) {
+              const w = this.completeWatchedInsn();
+              if (w !== 'ok') return w;
+            } else if (this.deliverPending() === 'triple') return 'triple';
+          } else if (c === Exit.HOST && (this.runState as VcpuRunState) === 'halted') return 'halted';
+          break;
+        }
         default: this.lastError = `unknown exit ${code}`; return 'error';
       }
       if (stepping && code !== Exit.MISS && used > 0) {
@@ -935,6 +952,31 @@ export class Vcpu implements SystemOps {
     this.debugStop = { reason: 'watchpoint', address: lin(st.rip), dataAddress };
     return 'debug';
   }
+
+  /**
+   * Translated code left at the instruction at RIP without doing any of it
+   * (Exit.SLOW: its memory access missed the inline TLB, crosses a page or
+   * is not RAM): execute that one instruction in the executor, which takes
+   * the full MMU path (page walk, TLB fill, MMIO, self-modifying stores).
+   */
+  private executeOne(): number {
+    const st = this.st;
+    this.syncCtx();
+    const mode = this.mode;
+    const rip = st.rip;
+    const lin = mode === 64 ? rip : (rip + st.segBase(1)) & 0xffffffffn;
+    const fetched = this.mmu.fetch(lin, 15, this.cpl);
+    let code: number;
+    if (!fetched) code = Exit.EXCEPTION;
+    else {
+      const insn = this.slowInsn;
+      const n = decodeInto(insn, fetched.bytes, 0, fetched.bytes.length, mode, this.engine.features);
+      code = n < 0 ? this.raise(VEC_UD) : Vcpu.makeHelper(insn, rip)(this);
+    }
+    if (code !== Exit.EXCEPTION) this.instructions++;
+    return code;
+  }
+  private readonly slowInsn = new Instruction();
 
   /** Instructions the last MISS ran in the interpreter (run() charges them to the slice). */
   private interpretedInsns = 0;

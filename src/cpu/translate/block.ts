@@ -17,6 +17,9 @@ import { FunctionBuilder, ModuleBuilder, type FuncType, type I32, type I64, type
 import { OpSimd } from '../wasm/opcodes.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, S, SEG_BYTES, SEGF_BASE, TLBE_ADDEND, TLBE_TAG_READ, TLBE_TAG_WRITE, TLB_OFFSET, TLB_SET_BYTES } from '../state.js';
 import { FlKind, flOp } from './flags.js';
+import { SIMD_HELPER_COUNT, SIMD_SLOT_BASE } from './simd-helpers.js';
+import { canLower, genLowered, lowerNeedsFallback } from './simd-lower.js';
+import { Exit } from './core.js';
 
 /** Exit code of `wr` when the store hit a page holding translated code (the block must end after this instruction). */
 export const WR_SMC = 5;
@@ -55,7 +58,7 @@ export interface BlockOptions {
  * raises them).
  */
 export function needsFallback(insn: Instruction): boolean {
-  return SSE_INLINE.has(insn.mn);
+  return SSE_INLINE.has(insn.mn) || (canLower(insn) && lowerNeedsFallback(insn));
 }
 
 const xmmReg = (o: Operand): boolean => o.kind === OpKind.REG && o.regClass === RegClass.XMM;
@@ -97,6 +100,7 @@ function canInlineSse(insn: Instruction): boolean {
 /** Does the translator inline this instruction (64-bit mode only)? */
 export function canInline(insn: Instruction, mode: number): boolean {
   if (mode !== 64) return false;
+  if (canLower(insn)) return true; // simd-lower.ts: bit counts, CRC32, v128 and crypto forms
   if (SSE_INLINE.has(insn.mn)) return canInlineSse(insn);
   const o0 = insn.ops[0]!, o1 = insn.ops[1]!;
   const gprOrMem = (o: Operand): boolean => (o.kind === OpKind.REG && o.regClass === RegClass.GPR) || o.kind === OpKind.MEM;
@@ -146,6 +150,8 @@ interface FlagsDesc { kind: number; size: number }
  * ~0.5 ms per module, more than compiling the blocks themselves.
  */
 export const HelperSlot = { FLAGS: 0, COND: 1, RD: 2, WR: 3, INTERP: 4 } as const;
+/** Slots of the table: HelperSlot, then the SIMD helpers (simd-helpers.ts SimdHelper, from SIMD_SLOT_BASE). */
+export const HELPER_TABLE_SIZE = SIMD_SLOT_BASE + SIMD_HELPER_COUNT;
 export const HELPER_SIGS = {
   FLAGS: { params: ['i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] },
   COND: { params: ['i32', 'i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] },
@@ -166,7 +172,7 @@ export class BlockModule {
     const mb = this.mb;
     const ref = (k: keyof typeof HelperSlot): HelperRef => ({ slot: HelperSlot[k], type: mb.type(HELPER_SIGS[k]) });
     this.fnFlags = ref('FLAGS'); this.fnCond = ref('COND'); this.fnRd = ref('RD'); this.fnWr = ref('WR'); this.fnInterp = ref('INTERP');
-    mb.importTable('env', 'hlp', 5);
+    mb.importTable('env', 'hlp', HELPER_TABLE_SIZE);
     mb.importMemory('env', 'mem', memPages, memPages, true);
   }
 
@@ -201,7 +207,7 @@ class Tx {
   readonly regs: I64[] = [];
   readonly used = new Set<number>();
   readonly written = new Set<number>();
-  readonly st: I32; readonly rip: I64; readonly smc: I32;
+  readonly st: I32; readonly rip: I64;
   readonly flOpL: I32; readonly flA: I64; readonly flB: I64; readonly flRes: I64; readonly flAux: I32;
   flagsTouched = false;
   flagsWritten = false;
@@ -209,8 +215,6 @@ class Tx {
   flagsDead = false;
   /** CR0.EM/TS and CR4.OSFXSR were checked by an earlier inlined SSE instruction of this block (no helper ran since). */
   sseChecked = false;
-  /** The instruction being emitted has a store (its slow path may report a self-modifying write). */
-  stored = false;
   known: FlagsDesc | undefined;
   exit!: Label;
   readonly fnFlags: HelperRef; readonly fnCond: HelperRef; readonly fnRd: HelperRef; readonly fnWr: HelperRef; readonly fnInterp: HelperRef;
@@ -231,7 +235,7 @@ class Tx {
     this.base = fb.param(0, 'i32');
     this.entry = multi ? fb.param(1, 'i32') : undefined;
     for (let i = 0; i < 16; i++) this.regs.push(fb.local('i64'));
-    this.st = fb.local('i32'); this.rip = fb.local('i64'); this.smc = fb.local('i32');
+    this.st = fb.local('i32'); this.rip = fb.local('i64');
     this.flOpL = fb.local('i32'); this.flA = fb.local('i64'); this.flB = fb.local('i64'); this.flRes = fb.local('i64'); this.flAux = fb.local('i32');
     this.tlb = TLB_OFFSET + (opts.cpl === 3 ? TLB_SET_BYTES : 0);
   }
@@ -283,9 +287,31 @@ class Tx {
     if (op.seg === 4 || op.seg === 5) fb.get(this.base).i64Load(S.SEG + op.seg * SEG_BYTES + SEGF_BASE).i64Add();
   }
 
-  private exitFault(faultRip: bigint): void {
-    this.fb.i64Const(BigInt.asIntN(64, faultRip)).set(this.rip).br(this.exit);
+  /**
+   * Leave at the instruction being emitted without having done any of it:
+   * RIP = that instruction, and the budget the block charged for it and the
+   * instructions after it is given back.
+   */
+  private exitBefore(faultRip: bigint): void {
+    const fb = this.fb;
+    if (this.budget) fb.get(this.budget).i32Const(this.insnsLeft).i32Add().set(this.budget);
+    fb.i64Const(BigInt.asIntN(64, faultRip)).set(this.rip).br(this.exit);
   }
+  /**
+   * The slow path of an inline memory access (TLB miss, page crossing, MMIO,
+   * a watched page, a store to a page holding code): leave with Exit.SLOW and
+   * the run loop executes the instruction in the executor. Leaving rather than
+   * calling a helper keeps calls out of the hot path: a wasm call clobbers
+   * every register, so V8 would keep each value live across one on the stack
+   * (spilled at its definition) on the fast path too.
+   */
+  private exitSlow(faultRip: bigint): void {
+    this.fb.i32Const(Exit.SLOW).set(this.st);
+    this.exitBefore(faultRip);
+  }
+  /** The region's budget local (emitRegion) and the instructions of the current block from the one being emitted on. */
+  budget: I32 | undefined;
+  insnsLeft = 0;
 
   private hostLoad(size: number): void {
     const fb = this.fb;
@@ -331,10 +357,7 @@ class Tx {
     this.hostLoad(size);
     fb.br(done);
     fb.end();
-    fb.get(this.base).get(a).i32Const(size).callHelper(this.fnRd).tee(this.st);
-    fb.if_(); this.exitFault(faultRip); fb.end();
-    fb.get(this.base).i32Const(S.TMP).i32Add();
-    this.hostLoad(size);
+    this.exitSlow(faultRip);
     fb.end();
     fb.release(e);
   }
@@ -342,7 +365,6 @@ class Tx {
   /** Store the low `size` bytes of local v at the address in `a`. */
   genStore(a: I64, size: number, v: I64, faultRip: bigint): void {
     const fb = this.fb;
-    this.stored = true;
     this.countAccess();
     const e = fb.local('i32');
     const done = fb.block();
@@ -354,13 +376,7 @@ class Tx {
     this.hostStore(size);
     fb.br(done);
     fb.end();
-    fb.get(this.base).get(a).i32Const(size).get(v).callHelper(this.fnWr).tee(this.st);
-    fb.if_();
-    fb.get(this.st).i32Const(WR_SMC).i32Eq();
-    fb.if_(); fb.i32Const(1).set(this.smc).i32Const(0).set(this.st);
-    fb.else_(); this.exitFault(faultRip);
-    fb.end();
-    fb.end();
+    this.exitSlow(faultRip);
     fb.end();
     fb.release(e);
   }
@@ -615,7 +631,7 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
       }
     }
   }
-  const budget = fb.local('i32');
+  const budget = tx.budget = fb.local('i32');
   const idx = n > 1 ? fb.local('i32') : undefined;
   tx.exit = fb.block();
   let dispatch: Label | undefined;
@@ -668,6 +684,7 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
       const bi = insns[k]!;
       const { insn, rip } = bi;
       tx.flagsDead = dead[k]!;
+      tx.insnsLeft = insns.length - k;
       const next = BigInt.asUintN(64, rip + BigInt(insn.length));
       endRip = next;
       if (bi.helper >= 0) {
@@ -679,14 +696,18 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
         fb.get(tx.base).i32Load(S.BUDGET).set(budget);
         tx.reloadAll();
         fb.get(tx.base).i64Load(S.RIP).set(tx.rip);
-        fb.get(tx.st).br_if_exit(tx);
-        // A helper that did not fall through (branch, REP not finished, mode change) ends the block here.
-        fb.get(tx.rip).i64Const(BigInt.asIntN(64, next)).i64Ne().brIf(tx.exit);
+        // A helper that did not fall through (exception, branch, REP not finished, mode change) ends the
+        // block here: give back the budget of the instructions after it (and its own if it faulted).
+        fb.get(tx.st).get(tx.rip).i64Const(BigInt.asIntN(64, next)).i64Ne().i32Or();
+        fb.if_();
+        fb.get(budget).i32Const(tx.insnsLeft - 1).i32Add().get(tx.st).i32Const(Exit.EXCEPTION).i32Eq().i32Add().set(budget);
+        fb.br(tx.exit);
+        fb.end();
         if (insn.flow !== Flow.NONE) { fb.br(tx.exit); ended = true; break; }
         continue;
       }
+      if (canLower(insn)) { genLowered(tx, bi, next); continue; }
       if (needsFallback(insn)) { genSse(tx, bi, next); continue; }
-      tx.stored = false;
       if (link && insn.flow === Flow.JCC) {
         // Both successors are constants: branch on the condition instead of selecting a RIP.
         tx.genCond(insn.cond);
@@ -698,8 +719,6 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
         break;
       }
       const done = genInline(tx, insn, rip, next);
-      // Self-modifying store: finish this instruction, then leave.
-      if (tx.stored) { fb.get(tx.smc).if_(); fb.i64Const(BigInt.asIntN(64, next)).set(tx.rip).br(tx.exit); fb.end(); }
       if (done) {
         ended = true;
         if (link && (insn.flow === Flow.JMP || insn.flow === Flow.CALL)) goto(relTarget(insn, rip), bIdx, fallThrough);
@@ -743,13 +762,11 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
 
 declare module '../wasm/builder.js' {
   interface FunctionBuilder {
-    br_if_exit(tx: { exit: Label }): FunctionBuilder;
     /** Call a helper through its table slot (arguments already on the stack). */
     callHelper(h: HelperRef): FunctionBuilder;
   }
 }
 FunctionBuilder.prototype.callHelper = function (this: FunctionBuilder, h: HelperRef): FunctionBuilder { return this.i32Const(h.slot).callIndirect(h.type); };
-FunctionBuilder.prototype.br_if_exit = function (this: FunctionBuilder, tx: { exit: Label }): FunctionBuilder { return this.brIf(tx.exit); };
 
 const ALU_KIND: Partial<Record<number, number>> = {
   [Mn.ADD]: FlKind.ADD, [Mn.SUB]: FlKind.SUB, [Mn.CMP]: FlKind.SUB, [Mn.AND]: FlKind.LOGIC, [Mn.TEST]: FlKind.LOGIC,

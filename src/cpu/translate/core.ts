@@ -26,6 +26,12 @@ export const Exit = {
    * enough to be worth a region formed around it (engine.ts compileHot).
    */
   HOT: 6,
+  /**
+   * An inline memory access missed the TLB (or crosses a page, or is MMIO):
+   * RIP is that instruction, nothing of it is done; the run loop executes it
+   * in the executor and goes on after it.
+   */
+  SLOW: 7,
 } as const;
 
 /** The type of every block function: (vCPU base) -> exit code. */
