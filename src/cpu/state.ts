@@ -10,6 +10,7 @@
  *
  * Reserved-area map (JIT_RESERVED_BYTES, passed to `new GuestMemory(...)`):
  *   0x000000  null page (never used: a stray 0 pointer in wasm reads zeros)
+ *   0x001000  SIMD tables (SIMD_TABLES: AES S-boxes and T-tables, CRC-32C; translate/simd-helpers.ts SimdTable)
  *   0x100000  code-page map: one byte per 4 KiB page of the wasm memory
  *             (1 = translated code lives there; writes must take the slow path)
  *   0x200000 + n * VCPU_STRIDE: vCPU n
@@ -23,6 +24,8 @@ import type { SegmentState, VcpuState } from '../accel/types.js';
 
 export const JIT_RESERVED_BYTES = 32 * 1024 * 1024;
 export const CODE_MAP_BASE = 0x100000;
+/** Read-only lookup tables of the SIMD lowering (translate/simd-helpers.ts SimdTable), written once by the engine. */
+export const SIMD_TABLES = 0x1000;
 export const VCPU_AREA_BASE = 0x200000;
 export const VCPU_STRIDE = 0x80000;
 export const MAX_VCPUS = Math.floor((JIT_RESERVED_BYTES - VCPU_AREA_BASE) / VCPU_STRIDE);

@@ -10,7 +10,8 @@ import { ATTR_INHIBIT_IRQ, ATTR_IO, ATTR_PRIVILEGED, ATTR_SEGLOAD, ATTR_SERIALIZ
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import { CODE_MAP_BASE, JC_ENTRIES, JC_ENTRY_BYTES, JC_HEAT_OFFSET, JC_OFFSET } from '../state.js';
 import { buildCoreModule, jcHash, type CoreExports } from '../translate/core.js';
-import { BlockModule, canInline, HELPER_SIGS, HelperSlot, needsFallback, type BlockInsn } from '../translate/block.js';
+import { BlockModule, canInline, HELPER_SIGS, HELPER_TABLE_SIZE, HelperSlot, needsFallback, type BlockInsn } from '../translate/block.js';
+import { installSimdHelpers } from '../translate/simd-helpers.js';
 import { ModuleBuilder } from '../wasm/builder.js';
 
 export interface CompiledBlock {
@@ -59,7 +60,7 @@ export class Engine<C = unknown> {
    * that imports a table and updates each on table.set, so block modules
    * importing the block table would make every install cost O(modules).
    */
-  readonly helperTable = new WebAssembly.Table({ element: 'anyfunc', initial: 5 });
+  readonly helperTable = new WebAssembly.Table({ element: 'anyfunc', initial: HELPER_TABLE_SIZE });
   readonly core: CoreExports;
   private readonly coreInstance: WebAssembly.Instance;
   readonly memPages: number;
@@ -141,6 +142,8 @@ export class Engine<C = unknown> {
       env: { mem: mem.wasmMemory, tbl: this.table },
     });
     this.core = this.coreInstance.exports as unknown as CoreExports;
+    // AES/PCLMULQDQ/SHA helpers and their tables (translate/simd-helpers.ts), called by blocks through helperTable.
+    installSimdHelpers(this.helperTable, mem.wasmMemory);
   }
 
   addHelper(fn: HelperFn<C>): number {
