@@ -15,93 +15,131 @@ import { Mn, OpKind, type Instruction } from '../decoder/types.js';
 import { S } from '../state.js';
 import { Exit } from '../translate/core.js';
 import {
-  ADD, DIV, F32_INDEFINITE, F64_INDEFINITE, f32Bits, f32FromBits, f64Bits, f64FromBits, MUL, mxcsrRc, op32, op64,
-  RC_DOWN, RC_NEAREST, RC_UP, SUB, type Op2,
+  ADD, DE, DIV, direct, dyad, exactSqrt, F32, F32_INDEFINITE, F64, F64_INDEFINITE, f32Bits, f32FromBits, f64Bits, f64FromBits,
+  fpBegin, fpCommit, fpx, IE, isDenormal32, isDenormal64, isNan32, isNan64, isSnan32, isSnan64, MUL, mxcsrRc, nextDown32,
+  nextDown64, nextUp32, nextUp64, OE, op32, op64, PE, RC_DOWN, RC_NEAREST, RC_UP, roundExact, SUB, type Op2,
 } from './mxcsr.js';
-import { roundIntegral } from './sse41.js';
+import { dpps, roundIntegral } from './sse41.js';
 import { readVecOp, vecBytes, writeYmm } from './avx.js';
 import type { SimdCtx } from './simd.js';
-import { FMT32, FMT64, roundDyadic } from './fma.js';
+import { F_CF, F_PF, F_ZF } from '../translate/flags.js';
 
-const isNan32 = (b: number): boolean => (b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0;
-const isNan64 = (b: bigint): boolean => (b & 0x7ff0000000000000n) === 0x7ff0000000000000n && (b & 0xfffffffffffffn) !== 0n;
-
-function nextUp32(b: number): number { return (b & 0x7fffffff) === 0 ? 1 : (b >>> 31 ? b - 1 : b + 1) >>> 0; }
-function nextDown32(b: number): number { return (b & 0x7fffffff) === 0 ? 0x80000001 : (b >>> 31 ? b + 1 : b - 1) >>> 0; }
-function nextUp64(b: bigint): bigint { return (b & 0x7fffffffffffffffn) === 0n ? 1n : b >> 63n ? b - 1n : b + 1n; }
-function nextDown64(b: bigint): bigint { return (b & 0x7fffffffffffffffn) === 0n ? 0x8000000000000001n : b >> 63n ? b + 1n : b - 1n; }
-
-/** Step a round-to-nearest result to rounding mode `rc` given s = sign(exact - r) (SDM Vol. 1 §4.8.4). */
-function directed<T extends number | bigint>(bits: T, neg: boolean, s: number, rc: number, up: (b: T) => T, down: (b: T) => T): T {
-  if (s === 0 || rc === RC_NEAREST) return bits;
-  if (rc === RC_DOWN) return s < 0 ? down(bits) : bits;
-  if (rc === RC_UP) return s > 0 ? up(bits) : bits;
-  if (!neg && s < 0) return down(bits);
-  if (neg && s > 0) return up(bits);
-  return bits;
-}
-
-/** A finite double (exactly representable value) rounded to single precision per `rc`; bits. */
+/** A finite double (exactly representable value, e.g. an integer) rounded to single precision per `rc`; bits; PE when inexact. */
 export function toF32Bits(x: number, rc: number): number {
   const r = Math.fround(x);
-  if (r === x || rc === RC_NEAREST || Number.isNaN(x)) return f32Bits(r);
+  if (r === x || Number.isNaN(x)) return f32Bits(r);
+  fpx.post |= PE;
+  if (rc === RC_NEAREST) return f32Bits(r);
   const neg = x < 0;
   if (!Number.isFinite(r)) { // overflow: the directed modes may stop at the largest finite value
     const toInf = rc === RC_UP ? !neg : rc === RC_DOWN ? neg : false;
     return toInf ? f32Bits(r) : ((neg ? 0x80000000 : 0) | 0x7f7fffff) >>> 0;
   }
-  return directed(f32Bits(r), r < 0 || Object.is(r, -0), x > r ? 1 : -1, rc, nextUp32, nextDown32);
+  return direct(f32Bits(r), r < 0 || Object.is(r, -0), x > r ? 1 : -1, rc, nextUp32, nextDown32);
 }
 
-/** f32 bits -> f64 bits (exact; a NaN keeps its payload and is quietened, SDM CVTPS2PD). */
+/**
+ * f32 bits -> f64 bits (exact; a NaN keeps its payload and is quietened, SDM
+ * CVTPS2PD): IE for an SNaN, DE for a denormal (a zero under DAZ).
+ */
 export function f32ToF64Bits(b: number): bigint {
-  if (isNan32(b)) return (BigInt(b >>> 31) << 63n) | 0x7ff8000000000000n | (BigInt(b & 0x3fffff) << 29n);
+  if (isNan32(b)) {
+    if (isSnan32(b)) fpx.pre |= IE;
+    return (BigInt(b >>> 31) << 63n) | 0x7ff8000000000000n | (BigInt(b & 0x3fffff) << 29n);
+  }
+  if (isDenormal32(b)) {
+    if (fpx.daz) return BigInt(b >>> 31) << 63n;
+    fpx.pre |= DE;
+  }
   return f64Bits(f32FromBits(b));
 }
 
-/** f64 bits -> f32 bits rounded per `rc` (a NaN keeps the top of its payload, quietened; SDM CVTPD2PS). */
+const MIN_NORMAL32 = 1.1754943508222875e-38, MAX32 = 3.4028234663852886e38;
+
+/**
+ * f64 bits -> f32 bits rounded per `rc` (a NaN keeps the top of its payload,
+ * quietened; SDM CVTPD2PS): IE, DE, OE, UE, PE; DAZ and FTZ.
+ */
 export function f64ToF32Bits(b: bigint, rc: number): number {
-  if (isNan64(b)) return (Number(b >> 63n) << 31 | 0x7fc00000 | Number((b >> 29n) & 0x3fffffn)) >>> 0;
-  return toF32Bits(f64FromBits(b), rc);
+  if (isNan64(b)) {
+    if (isSnan64(b)) fpx.pre |= IE;
+    return (Number(b >> 63n) << 31 | 0x7fc00000 | Number((b >> 29n) & 0x3fffffn)) >>> 0;
+  }
+  if (isDenormal64(b)) {
+    if (fpx.daz) return Number(b >> 63n) << 31 >>> 0;
+    fpx.pre |= DE;
+  }
+  const x = f64FromBits(b), r = Math.fround(x), ar = Math.abs(r);
+  if (x === 0 || !Number.isFinite(x)) return f32Bits(r);
+  if (!(ar > MIN_NORMAL32 && ar <= MAX32)) { const D = dyad(x); return Number(roundExact(D.neg, D.m, D.e, F32, rc)); }
+  if (r === x) return f32Bits(r);
+  fpx.post |= PE;
+  const out = direct(f32Bits(r), r < 0, x > r ? 1 : -1, rc, nextUp32, nextDown32);
+  if ((out & 0x7f800000) === 0x7f800000) fpx.post |= OE;
+  return out;
+}
+
+/**
+ * A single- or double-precision value to a signed integer of `bytes` bytes
+ * with rounding `mode` (0..3; 3 truncates), SDM CVTSS2SI/CVTPS2DQ...: NaN,
+ * infinity or out of range is invalid (IE) and gives the integer indefinite
+ * (the most negative value); an inexact conversion reports PE. Under DAZ a
+ * denormal converts as zero. Returns the two's complement bits.
+ */
+export function fpToInt(x: number, bytes: number, mode: number, double: boolean): bigint {
+  const indefinite = bytes === 8 ? 1n << 63n : 0x80000000n;
+  if (!Number.isFinite(x)) { fpx.pre |= IE; return indefinite; }
+  if (fpx.daz && x !== 0 && Math.abs(x) < (double ? 2.2250738585072014e-308 : MIN_NORMAL32)) x = 0;
+  const r = roundIntegral(x, mode);
+  const lim = bytes === 8 ? 2 ** 63 : 2 ** 31;
+  if (r >= lim || r < -lim) { fpx.pre |= IE; return indefinite; }
+  if (r !== x) fpx.post |= PE;
+  return BigInt.asUintN(bytes * 8, BigInt(r));
 }
 
 /** A double to int32 with rounding `mode` (0..3) or truncation; NaN and out of range -> 0x80000000 (SDM CVTPS2DQ). */
-function toInt32(x: number, mode: number): number {
-  if (!Number.isFinite(x)) return 0x80000000;
-  const r = roundIntegral(x, mode);
-  return r >= 2 ** 31 || r < -(2 ** 31) ? 0x80000000 : r >>> 0;
+function toInt32(x: number, mode: number, double: boolean): number {
+  return Number(fpToInt(x, 4, mode, double));
 }
 
-/** A finite double as m * 2^e (m a signed BigInt). */
-function dyadic(x: number): { m: bigint; e: number } {
-  const b = f64Bits(x);
-  const exp = Number((b >> 52n) & 0x7ffn), frac = b & 0xfffffffffffffn;
-  const m = exp === 0 ? frac : frac | (1n << 52n);
-  return { m: b >> 63n ? -m : m, e: (exp === 0 ? 1 : exp) - 1075 };
-}
+const MIN_SQRT64 = 2 ** -968, MAX_SQRT64 = 2 ** 995;
 
-/** sqrt on single-precision bits (NaN quietened; negative non-zero -> indefinite; MXCSR.RC). */
+/** sqrt on single-precision bits (NaN quietened; negative non-zero -> indefinite; MXCSR.RC; IE, DE, PE; DAZ). */
 export function sqrt32(a: number, rc: number): number {
-  if (isNan32(a)) return (a | 0x400000) >>> 0;
+  if (isNan32(a)) { if (isSnan32(a)) fpx.pre |= IE; return (a | 0x400000) >>> 0; }
+  if (isDenormal32(a)) {
+    if (fpx.daz) return (a & 0x80000000) >>> 0; // sqrt(+-0) = +-0
+    if (a >>> 31) { fpx.pre |= IE; return F32_INDEFINITE; }
+    fpx.pre |= DE;
+  }
   const x = f32FromBits(a);
-  if (x < 0) return F32_INDEFINITE;
+  if (x < 0) { fpx.pre |= IE; return F32_INDEFINITE; }
+  if (x === 0 || x === Infinity) return a;
   const r = Math.fround(Math.sqrt(x)); // correctly rounded: 53 >= 2 * 24 + 2
-  if (!Number.isFinite(r) || r === 0) return f32Bits(r);
   // r * r is exact in a double (48 significant bits), so the comparison is exact.
-  return directed(f32Bits(r), false, x > r * r ? 1 : x < r * r ? -1 : 0, rc, nextUp32, nextDown32);
+  const s = x > r * r ? 1 : x < r * r ? -1 : 0;
+  if (s !== 0) fpx.post |= PE;
+  return direct(f32Bits(r), false, s, rc, nextUp32, nextDown32);
 }
 
-/** sqrt on double-precision bits (as sqrt32, with an exact BigInt comparison of r^2 and x). */
+/** sqrt on double-precision bits (as sqrt32; exactness by Dekker's product r*r, BigInt at the exponent extremes). */
 export function sqrt64(a: bigint, rc: number): bigint {
-  if (isNan64(a)) return a | 0x8000000000000n;
+  if (isNan64(a)) { if (isSnan64(a)) fpx.pre |= IE; return a | 0x8000000000000n; }
+  if (isDenormal64(a)) {
+    if (fpx.daz) return a & 0x8000000000000000n;
+    if (a >> 63n) { fpx.pre |= IE; return F64_INDEFINITE; }
+    fpx.pre |= DE;
+  }
   const x = f64FromBits(a);
-  if (x < 0) return F64_INDEFINITE;
-  const r = Math.sqrt(x);
-  if (!Number.isFinite(r) || r === 0 || rc === RC_NEAREST) return f64Bits(r);
-  const X = dyadic(x), R = dyadic(r);
-  const e = Math.min(X.e, 2 * R.e);
-  const diff = (X.m << BigInt(X.e - e)) - ((R.m * R.m) << BigInt(2 * R.e - e));
-  return directed(f64Bits(r), false, diff > 0n ? 1 : diff < 0n ? -1 : 0, rc, nextUp64, nextDown64);
+  if (x < 0) { fpx.pre |= IE; return F64_INDEFINITE; }
+  if (x === 0 || x === Infinity) return a;
+  if (!(x > MIN_SQRT64 && x < MAX_SQRT64)) return exactSqrt(x, F64, rc);
+  const r = Math.sqrt(x), h = r * r;
+  const ca = 134217729 * r, rh = ca - (ca - r), rl = r - rh;
+  const t = (x - h) - (((rh * rh - h) + 2 * rh * rl) + rl * rl);
+  const s = t > 0 ? 1 : t < 0 ? -1 : 0;
+  if (s !== 0) fpx.post |= PE;
+  return direct(f64Bits(r), false, s, rc, nextUp64, nextDown64);
 }
 
 /**
@@ -127,16 +165,71 @@ export function rsqrt32(a: number): number {
   return f32Bits(Math.fround(1 / Math.sqrt(f32FromBits(a))));
 }
 
-/** MIN/MAX: the second source when either is a NaN or both are zeros (SDM MINPS/MAXPS). */
+/**
+ * MIN/MAX: the second source when either is a NaN (IE even for a QNaN: the
+ * comparison is signalling) or both are zeros (SDM MINPS/MAXPS); DE for a
+ * denormal operand, which DAZ reads as a zero of its sign.
+ */
 export function minMax32(a: number, b: number, max: boolean): number {
-  if (isNan32(a) || isNan32(b)) return b;
+  if (isNan32(a) || isNan32(b)) { fpx.pre |= IE; return b; }
+  if (isDenormal32(a)) { if (fpx.daz) a = (a & 0x80000000) >>> 0; else fpx.pre |= DE; }
+  if (isDenormal32(b)) { if (fpx.daz) b = (b & 0x80000000) >>> 0; else fpx.pre |= DE; }
   const x = f32FromBits(a), y = f32FromBits(b);
   return (max ? x > y : x < y) ? a : b;
 }
 export function minMax64(a: bigint, b: bigint, max: boolean): bigint {
-  if (isNan64(a) || isNan64(b)) return b;
+  if (isNan64(a) || isNan64(b)) { fpx.pre |= IE; return b; }
+  if (isDenormal64(a)) { if (fpx.daz) a &= 0x8000000000000000n; else fpx.pre |= DE; }
+  if (isDenormal64(b)) { if (fpx.daz) b &= 0x8000000000000000n; else fpx.pre |= DE; }
   const x = f64FromBits(a), y = f64FromBits(b);
   return (max ? x > y : x < y) ? a : b;
+}
+
+/** The predicates 0-15 that signal on a QNaN (_S: LT, LE, NLT, NLE, NGE, NGT, GE, GT); imm8[4] inverts. */
+const SIGNALLING = 0x6666;
+
+/** Operand values for a comparison: IE for SNaNs (and QNaNs when `signalling`), DE / DAZ for denormals. */
+function cmpValues32(a: number, b: number, signalling: boolean, out: number[]): void {
+  if (isNan32(a) || isNan32(b)) {
+    if (signalling || isSnan32(a) || isSnan32(b)) fpx.pre |= IE;
+  } else {
+    if (isDenormal32(a)) { if (fpx.daz) a &= 0x80000000; else fpx.pre |= DE; }
+    if (isDenormal32(b)) { if (fpx.daz) b &= 0x80000000; else fpx.pre |= DE; }
+  }
+  out[0] = f32FromBits(a); out[1] = f32FromBits(b);
+}
+function cmpValues64(a: bigint, b: bigint, signalling: boolean, out: number[]): void {
+  if (isNan64(a) || isNan64(b)) {
+    if (signalling || isSnan64(a) || isSnan64(b)) fpx.pre |= IE;
+  } else {
+    if (isDenormal64(a)) { if (fpx.daz) a &= 0x8000000000000000n; else fpx.pre |= DE; }
+    if (isDenormal64(b)) { if (fpx.daz) b &= 0x8000000000000000n; else fpx.pre |= DE; }
+  }
+  out[0] = f64FromBits(a); out[1] = f64FromBits(b);
+}
+const cmpScratch = [0, 0];
+
+/** CMPPS/CMPSS (imm8[2:0], legacy) and VCMPPS/SS (imm8[4:0]) on single-precision bits, with the exceptions. */
+export function cmp32(a: number, b: number, imm: number): boolean {
+  cmpValues32(a, b, (((SIGNALLING >> (imm & 15)) ^ (imm >> 4)) & 1) !== 0, cmpScratch);
+  return cmpPredicate(cmpScratch[0]!, cmpScratch[1]!, imm);
+}
+export function cmp64(a: bigint, b: bigint, imm: number): boolean {
+  cmpValues64(a, b, (((SIGNALLING >> (imm & 15)) ^ (imm >> 4)) & 1) !== 0, cmpScratch);
+  return cmpPredicate(cmpScratch[0]!, cmpScratch[1]!, imm);
+}
+
+/** COMISS/UCOMISS (`signalling` for COMIS: IE on QNaNs too): ZF, PF, CF (SDM COMISS). */
+export function comis32(a: number, b: number, signalling: boolean): number {
+  cmpValues32(a, b, signalling, cmpScratch);
+  return comisFlags(cmpScratch[0]!, cmpScratch[1]!);
+}
+export function comis64(a: bigint, b: bigint, signalling: boolean): number {
+  cmpValues64(a, b, signalling, cmpScratch);
+  return comisFlags(cmpScratch[0]!, cmpScratch[1]!);
+}
+function comisFlags(x: number, y: number): number {
+  return Number.isNaN(x) || Number.isNaN(y) ? F_ZF | F_PF | F_CF : x < y ? F_CF : x === y ? F_ZF : 0;
 }
 
 /**
@@ -181,6 +274,7 @@ const ARITH = new Map<Mn, [Op2 | 'min' | 'max' | 'sqrt' | 'cmp' | 'rcp' | 'rsqrt
 export function execAvxFp(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
   const arith = ARITH.get(insn.mn);
   if (arith) return elementwise(ctx, insn, rip, arith[0], arith[1], arith[2]);
+  if (insn.mn === Mn.VDPPS) return vdpps(ctx, insn, rip);
   return convert(ctx, insn, rip);
 }
 
@@ -195,7 +289,8 @@ function elementwise(ctx: SimdCtx, insn: Instruction, rip: bigint, op: Op2 | str
   if (!a || !b) return Exit.EXCEPTION;
   const bytes = scalar ? 16 : vecBytes(dst);
   const n = scalar ? 1 : bytes / esz;
-  const rc = mxcsrRc(st.u32(S.MXCSR));
+  const mxcsr = st.u32(S.MXCSR), rc = mxcsrRc(mxcsr);
+  fpBegin(mxcsr);
   const imm = insn.ops[3]?.kind === OpKind.IMM && insn.opCount === 4 ? insn.ops[3].imm : 0;
   const out = new Uint8Array(32);
   out.set(a.subarray(0, 16)); // scalar forms: bits 127:esz*8 from the first source
@@ -205,24 +300,38 @@ function elementwise(ctx: SimdCtx, insn: Instruction, rip: bigint, op: Op2 | str
     if (esz === 4) {
       const x = av.getUint32(o, true), y = bv.getUint32(o, true);
       let r: number;
-      // x / 0 is an exact infinity (#Z), not an overflow: no directed-rounding adjustment (mxcsr.ts op32 would make one).
-      if (typeof op === 'function') r = op32(x, y, op, op === DIV && (y & 0x7fffffff) === 0 ? RC_NEAREST : rc);
+      if (typeof op === 'function') r = op32(x, y, op, rc);
       else if (op === 'min' || op === 'max') r = minMax32(x, y, op === 'max');
       else if (op === 'sqrt') r = sqrt32(y, rc);
       else if (op === 'rcp') r = rcp32(y);
       else if (op === 'rsqrt') r = rsqrt32(y);
-      else r = cmpPredicate(f32FromBits(x), f32FromBits(y), imm) ? 0xffffffff : 0;
+      else r = cmp32(x, y, imm) ? 0xffffffff : 0;
       dv.setUint32(o, r >>> 0, true);
     } else {
       const x = av.getBigUint64(o, true), y = bv.getBigUint64(o, true);
       let r: bigint;
-      if (typeof op === 'function') r = op64(x, y, op, op === DIV && (y & 0x7fffffffffffffffn) === 0n ? RC_NEAREST : rc);
+      if (typeof op === 'function') r = op64(x, y, op, rc);
       else if (op === 'min' || op === 'max') r = minMax64(x, y, op === 'max');
       else if (op === 'sqrt') r = sqrt64(y, rc);
-      else r = cmpPredicate(f64FromBits(x), f64FromBits(y), imm) ? 0xffffffffffffffffn : 0n;
+      else r = cmp64(x, y, imm) ? 0xffffffffffffffffn : 0n;
       dv.setBigUint64(o, r, true);
     }
   }
+  if (!fpCommit(st)) return Exit.EXCEPTION;
+  writeYmm(st, dst.reg, out, bytes);
+  return Exit.CONTINUE;
+}
+
+/** VDPPS: DPPS per 128-bit lane, both lanes' steps together (one multiply step, then the adds; sse41.ts dpps). */
+function vdpps(ctx: SimdCtx, insn: Instruction, rip: bigint): number {
+  const st = ctx.st, dst = insn.ops[0]!;
+  const a = readVecOp(ctx, insn, insn.ops[1]!, rip), b = a && readVecOp(ctx, insn, insn.ops[2]!, rip);
+  if (!a || !b) return Exit.EXCEPTION;
+  const bytes = vecBytes(dst), mxcsr = st.u32(S.MXCSR), out = new Uint8Array(32);
+  fpBegin(mxcsr);
+  dpps(new Uint32Array(a.buffer, a.byteOffset, 8), new Uint32Array(b.buffer, b.byteOffset, 8), new Uint32Array(out.buffer), insn.ops[3]!.imm & 0xff,
+    mxcsrRc(mxcsr), bytes / 16);
+  if (!fpCommit(st)) return Exit.EXCEPTION;
   writeYmm(st, dst.reg, out, bytes);
   return Exit.CONTINUE;
 }
@@ -235,7 +344,8 @@ function convert(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefin
   if (mn !== Mn.VCVTPS2PD && mn !== Mn.VCVTDQ2PD && mn !== Mn.VCVTPD2PS && mn !== Mn.VCVTPD2DQ && mn !== Mn.VCVTTPD2DQ &&
     mn !== Mn.VCVTDQ2PS && mn !== Mn.VCVTPS2DQ && mn !== Mn.VCVTTPS2DQ) return undefined;
   const s = readVecOp(ctx, insn, src, rip); if (!s) return Exit.EXCEPTION;
-  const rc = mxcsrRc(st.u32(S.MXCSR));
+  const mxcsr = st.u32(S.MXCSR), rc = mxcsrRc(mxcsr);
+  fpBegin(mxcsr);
   const sv = new DataView(s.buffer), out = new Uint8Array(32), dv = new DataView(out.buffer);
   switch (mn) {
     case Mn.VCVTPS2PD: case Mn.VCVTDQ2PD: { // widen: dst elements = dst bytes / 8
@@ -244,6 +354,7 @@ function convert(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefin
         const v = sv.getUint32(i * 4, true);
         dv.setBigUint64(i * 8, mn === Mn.VCVTPS2PD ? f32ToF64Bits(v) : f64Bits(v | 0), true);
       }
+      if (!fpCommit(st)) return Exit.EXCEPTION;
       writeYmm(st, dst.reg, out, vecBytes(dst));
       return Exit.CONTINUE;
     }
@@ -251,9 +362,10 @@ function convert(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefin
       const n = (src.kind === OpKind.MEM ? src.size : vecBytes(src)) / 8;
       for (let i = 0; i < n; i++) {
         const v = sv.getBigUint64(i * 8, true);
-        const r = mn === Mn.VCVTPD2PS ? f64ToF32Bits(v, rc) : toInt32(f64FromBits(v), mn === Mn.VCVTTPD2DQ ? 3 : rc);
+        const r = mn === Mn.VCVTPD2PS ? f64ToF32Bits(v, rc) : toInt32(f64FromBits(v), mn === Mn.VCVTTPD2DQ ? 3 : rc, true);
         dv.setUint32(i * 4, r >>> 0, true);
       }
+      if (!fpCommit(st)) return Exit.EXCEPTION;
       writeYmm(st, dst.reg, out, 16);
       return Exit.CONTINUE;
     }
@@ -262,9 +374,10 @@ function convert(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefin
       for (let i = 0; i < n; i++) {
         const v = sv.getUint32(i * 4, true);
         const r = mn === Mn.VCVTDQ2PS ? toF32Bits(v | 0, rc)
-          : isNan32(v) ? 0x80000000 : toInt32(f32FromBits(v), mn === Mn.VCVTTPS2DQ ? 3 : rc);
+          : toInt32(f32FromBits(v), mn === Mn.VCVTTPS2DQ ? 3 : rc, false);
         dv.setUint32(i * 4, r >>> 0, true);
       }
+      if (!fpCommit(st)) return Exit.EXCEPTION;
       writeYmm(st, dst.reg, out, vecBytes(dst));
       return Exit.CONTINUE;
     }
@@ -280,15 +393,22 @@ function scalarConvert(ctx: SimdCtx, insn: Instruction, rip: bigint): number {
   const st = ctx.st, dst = insn.ops[0]!, src = insn.ops[2]!;
   const a = readVecOp(ctx, insn, insn.ops[1]!, rip), b = a && readVecOp(ctx, insn, src, rip);
   if (!a || !b) return Exit.EXCEPTION;
-  const rc = mxcsrRc(st.u32(S.MXCSR));
+  const mxcsr = st.u32(S.MXCSR), rc = mxcsrRc(mxcsr);
+  fpBegin(mxcsr);
   const av = new DataView(a.buffer), bv = new DataView(b.buffer);
   if (insn.mn === Mn.VCVTSD2SS) av.setUint32(0, f64ToF32Bits(bv.getBigUint64(0, true), rc), true);
   else {
     const v = BigInt.asIntN(src.size * 8, bv.getBigUint64(0, true));
-    const r = roundDyadic(v < 0n, v < 0n ? -v : v, 0, insn.mn === Mn.VCVTSI2SS ? FMT32 : FMT64, rc);
+    const r = intToFloatBits(v, insn.mn === Mn.VCVTSI2SS ? F32 : F64, rc);
     if (insn.mn === Mn.VCVTSI2SS) av.setUint32(0, Number(r), true); else av.setBigUint64(0, r, true);
   }
+  if (!fpCommit(st)) return Exit.EXCEPTION;
   a.fill(0, 16);
   writeYmm(st, dst.reg, a, 16);
   return Exit.CONTINUE;
+}
+
+/** A signed integer rounded to `fmt` per `rc` (CVTSI2SS/SD: PE when inexact); bits. */
+export function intToFloatBits(v: bigint, fmt: typeof F32, rc: number): bigint {
+  return v === 0n ? 0n : roundExact(v < 0n, v < 0n ? -v : v, 0, fmt, rc);
 }

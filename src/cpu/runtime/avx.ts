@@ -39,7 +39,8 @@ import { execSse42 } from './sse42.js';
 import { execSsse3 } from './ssse3.js';
 import { guestHasFeature, setStatusFlags, simdFault, type SimdCtx } from './simd.js';
 import { F_CF, F_PF, F_ZF } from '../translate/flags.js';
-import { execAvxFp } from './avx-fp.js';
+import { comis32, comis64, execAvxFp } from './avx-fp.js';
+import { fpBegin, fpCommit, fpEnterLanes, fpLeaveLanes } from './mxcsr.js';
 import { execAvxInt } from './avx-int.js';
 import { execAvx2 } from './avx2.js';
 import { execFma } from './fma.js';
@@ -308,6 +309,9 @@ function lift(ctx: SimdCtx, insn: Instruction, rip: bigint, legacy: Mn): number 
   let xmm0Out: Uint8Array | undefined;
   let r: number | undefined = Exit.CONTINUE;
   st.cr0 = cr0 & ~CR0_EM; st.cr4 = cr4 | CR4_OSFXSR; // the legacy handlers' SSE checks; VEX ignores both bits
+  // FP lanes accumulate their MXCSR exceptions; the instruction commits once (mxcsr.ts), so an unmasked
+  // exception in either lane leaves the whole destination unchanged.
+  if (lanes === 2) fpEnterLanes(st.u32(S.MXCSR));
   for (let lane = 0; lane < lanes && r === Exit.CONTINUE; lane++) {
     for (let i = 0; i < list.length; i++) {
       const d = data[i];
@@ -323,6 +327,7 @@ function lift(ctx: SimdCtx, insn: Instruction, rip: bigint, legacy: Mn): number 
   }
   st.cr0 = cr0; st.cr4 = cr4;
   for (let k = 0; k < 3; k++) st.xmm(k).set(saved.subarray(k * 16, k * 16 + 16));
+  if (lanes === 2 && !fpLeaveLanes(st, r === Exit.CONTINUE)) return Exit.EXCEPTION;
   if (r === undefined) return simdFault(ctx, VEC_UD);
   if (r !== Exit.CONTINUE) return r;
   if (dst) writeYmm(st, dst.reg, result, lanes * 16);
@@ -382,11 +387,15 @@ function execAvxOwn(ctx: SimdCtx, insn: Instruction, rip: bigint): number | unde
     }
     case Mn.VCOMISS: case Mn.VUCOMISS: case Mn.VCOMISD: case Mn.VUCOMISD: { // SDM COMISS: ZF,PF,CF; OF,SF,AF cleared
       const d = insn.mn === Mn.VCOMISD || insn.mn === Mn.VUCOMISD;
+      const signalling = insn.mn === Mn.VCOMISS || insn.mn === Mn.VCOMISD;
       copyYmmInto(st, o0.reg, moveBuf);
-      const a = d ? new DataView(moveBuf.buffer).getFloat64(0, true) : new DataView(moveBuf.buffer).getFloat32(0, true);
+      const mv = new DataView(moveBuf.buffer);
+      const a = d ? mv.getBigUint64(0, true) : mv.getUint32(0, true);
       if (!readVecInto(ctx, insn, o1, rip, moveBuf, d ? 8 : 4)) return Exit.EXCEPTION;
-      const b = d ? new DataView(moveBuf.buffer).getFloat64(0, true) : new DataView(moveBuf.buffer).getFloat32(0, true);
-      setStatusFlags(ctx, Number.isNaN(a) || Number.isNaN(b) ? F_ZF | F_PF | F_CF : a < b ? F_CF : a === b ? F_ZF : 0);
+      fpBegin(st.u32(S.MXCSR));
+      const f = d ? comis64(a as bigint, mv.getBigUint64(0, true), signalling) : comis32(a as number, mv.getUint32(0, true), signalling);
+      if (!fpCommit(st)) return Exit.EXCEPTION;
+      setStatusFlags(ctx, f);
       return Exit.CONTINUE;
     }
     case Mn.VZEROUPPER: // SDM VZEROUPPER: bits 255:128 of YMM0..15 (every register in 64-bit mode) cleared

@@ -12,11 +12,16 @@
  * multiplicand, multiplier, addend as written above (measured on the host:
  * not the operand order); inf*0 and inf - inf give the default NaN (SDM Vol. 1
  * §4.8.3.5, Table 4-7, and the FMA pages' "SIMD Floating-Point Exceptions").
+ * Exceptions of the fused operation (mxcsr.ts `fpx`): IE (SNaN, inf*0 with
+ * no NaN operand, inf - inf), DE, and OE/UE/PE of the one rounding; DAZ
+ * and FTZ.
  */
 import { Mn, MN_NAMES, type Instruction } from '../decoder/types.js';
 import { S } from '../state.js';
 import { Exit } from '../translate/core.js';
-import { f32FromBits, f64Bits, f64FromBits, mxcsrRc, RC_DOWN, RC_NEAREST, RC_UP } from './mxcsr.js';
+import {
+  DE, F32, F64, f32FromBits, f64Bits, f64FromBits, fpBegin, fpCommit, fpx, IE, mxcsrRc, PE, RC_DOWN, RC_NEAREST, RC_UP, roundExact,
+} from './mxcsr.js';
 import { readVecOp, vecBytes, writeYmm } from './avx.js';
 import type { SimdCtx } from './simd.js';
 
@@ -83,22 +88,32 @@ const isNanBits = (b: bigint, d: boolean): boolean => d
  */
 export function fusedBits(a: bigint, b: bigint, c: bigint, negProduct: boolean, negAddend: boolean, d: boolean, rc: number,
   nanOrder: readonly bigint[]): bigint {
-  for (const x of nanOrder) if (isNanBits(x, d)) return x | (d ? QUIET64 : QUIET32);
-  const val = (x: bigint): number => (d ? f64FromBits(x) : f32FromBits(Number(x)));
+  const quiet = d ? QUIET64 : QUIET32;
+  if (isNanBits(a, d) || isNanBits(b, d) || isNanBits(c, d)) {
+    // Only an SNaN is invalid here: inf * 0 + QNaN reports nothing on the host (the SDM leaves it open).
+    if (isSnanBits(a, d) || isSnanBits(b, d) || isSnanBits(c, d)) fpx.pre |= IE;
+    for (const x of nanOrder) if (isNanBits(x, d)) return x | quiet;
+  }
+  const val = (x: bigint): number => {
+    if (isDenormalBits(x, d) && fpx.daz) return (x >> (d ? 63n : 31n)) !== 0n ? -0 : 0;
+    return d ? f64FromBits(x) : f32FromBits(Number(x));
+  };
   const x = val(a), y = val(b);
   let z = val(c);
   const fmt = d ? FMT64 : FMT32;
   const indefinite = d ? 0xfff8000000000000n : 0xffc00000n;
-  if ((x === 0 && !Number.isFinite(y)) || (y === 0 && !Number.isFinite(x))) return indefinite;
+  if ((x === 0 && !Number.isFinite(y)) || (y === 0 && !Number.isFinite(x))) { fpx.pre |= IE; return indefinite; }
   let pNeg = (x < 0 || Object.is(x, -0)) !== (y < 0 || Object.is(y, -0));
   if (negProduct) pNeg = !pNeg;
   if (negAddend) z = -z;
   const zNeg = z < 0 || Object.is(z, -0);
   const inf = (neg: boolean): bigint => (neg ? 1n << BigInt(fmt.ebits + fmt.p - 1) : 0n) | (BigInt(2 ** fmt.ebits - 1) << BigInt(fmt.p - 1));
   if (!Number.isFinite(x) || !Number.isFinite(y)) {
-    if (!Number.isFinite(z) && zNeg !== pNeg) return indefinite;
+    if (!Number.isFinite(z) && zNeg !== pNeg) { fpx.pre |= IE; return indefinite; }
+    if (!fpx.daz && (isDenormalBits(a, d) || isDenormalBits(b, d) || isDenormalBits(c, d))) fpx.pre |= DE;
     return inf(pNeg);
   }
+  if (!fpx.daz && (isDenormalBits(a, d) || isDenormalBits(b, d) || isDenormalBits(c, d))) fpx.pre |= DE;
   if (!Number.isFinite(z)) return inf(zNeg);
   if (!d && rc === RC_NEAREST) {
     const r = fused32Nearest(pNeg ? -Math.abs(x * y) : Math.abs(x * y), z);
@@ -106,6 +121,11 @@ export function fusedBits(a: bigint, b: bigint, c: bigint, negProduct: boolean, 
   }
   return exactFused(x, y, z, pNeg, zNeg, fmt, rc);
 }
+
+const isSnanBits = (b: bigint, d: boolean): boolean => isNanBits(b, d) && (b & (d ? QUIET64 : QUIET32)) === 0n;
+const isDenormalBits = (b: bigint, d: boolean): boolean => d
+  ? (b & 0x7ff0000000000000n) === 0n && (b & 0xfffffffffffffn) !== 0n
+  : (b & 0x7f800000n) === 0n && (b & 0x7fffffn) !== 0n;
 
 const f64Scratch = new Float64Array(1), f64Words = new Uint32Array(f64Scratch.buffer);
 
@@ -121,12 +141,13 @@ const f64Scratch = new Float64Array(1), f64Words = new Uint32Array(f64Scratch.bu
 function fused32Nearest(p: number, c: number): number {
   const s = p + c;
   const as = Math.abs(s);
-  if (!(as >= 1.1754943508222875e-38 && as < 3.4028234663852886e38)) return -1;
+  if (!(as > 1.1754943508222875e-38 && as < 3.4028234663852886e38)) return -1; // not tiny, no overflow
   const bb = s - p, e = (p - (s - bb)) + (c - bb);
   if (e !== 0) {
     f64Scratch[0] = s;
     if ((f64Words[0]! & 0x1fffffff) === 0x10000000) return -1; // s is a single-precision midpoint
-  }
+    fpx.post |= PE;
+  } else if (Math.fround(s) !== s) fpx.post |= PE;
   return f32BitsOf(s);
 }
 
@@ -140,10 +161,11 @@ export function exactFused(x: number, y: number, z: number, pNeg: boolean, zNeg:
   if (pm === 0n && C.m === 0n) { // exact zero: the sign of equal-signed zeros, else +0 (-0 rounding down)
     return roundDyadic(pNeg === zNeg ? pNeg : rc === RC_DOWN, 0n, 0, fmt, rc);
   }
+  const f = fmt === FMT64 ? F64 : F32;
   const e = Math.min(pe, C.e);
   const sum = (pNeg ? -pm : pm) * (1n << BigInt(pe - e)) + (zNeg ? -C.m : C.m) * (1n << BigInt(C.e - e));
   if (sum === 0n) return roundDyadic(rc === RC_DOWN, 0n, 0, fmt, rc);
-  return roundDyadic(sum < 0n, sum < 0n ? -sum : sum, e, fmt, rc);
+  return roundExact(sum < 0n, sum < 0n ? -sum : sum, e, f, rc); // with OE/UE/PE and FTZ
 }
 
 interface FmaForm { kind: 'madd' | 'msub' | 'nmadd' | 'nmsub' | 'maddsub' | 'msubadd'; order: '132' | '213' | '231'; scalar: boolean; d: boolean }
@@ -165,7 +187,8 @@ export function execFma(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
   const s1 = readVecOp(ctx, insn, dst, rip), s2 = s1 && readVecOp(ctx, insn, insn.ops[1]!, rip);
   const s3 = s2 && readVecOp(ctx, insn, insn.ops[2]!, rip);
   if (!s1 || !s2 || !s3) return Exit.EXCEPTION;
-  const rc = mxcsrRc(st.u32(S.MXCSR));
+  const mxcsr = st.u32(S.MXCSR), rc = mxcsrRc(mxcsr);
+  fpBegin(mxcsr);
   const esz = form.d ? 8 : 4, bytes = form.scalar ? 16 : vecBytes(dst), n = form.scalar ? 1 : bytes / esz;
   const out = new Uint8Array(32);
   out.set(s1.subarray(0, 16)); // scalar forms keep src1's bits 127:esz*8
@@ -180,6 +203,7 @@ export function execFma(ctx: SimdCtx, insn: Instruction, rip: bigint): number | 
     const r = fusedBits(a, b, c, neg, sub, form.d, rc, [a, b, c]);
     if (form.d) ov.setBigUint64(i * 8, r, true); else ov.setUint32(i * 4, Number(r), true);
   }
+  if (!fpCommit(st)) return Exit.EXCEPTION;
   writeYmm(st, dst.reg, out, bytes);
   return Exit.CONTINUE;
 }

@@ -11,10 +11,15 @@ import { Exit } from '../translate/core.js';
 import { F_CF, F_PF, F_ZF } from '../translate/flags.js';
 import { VEC_GP, VEC_NM, VEC_UD } from './mmu.js';
 import { linAddr, regGet, setGprSized, type OpCtx } from './ops.js';
-import { ADD, DIV, MUL, mxcsrRc, op32, op64, RC_NEAREST, SUB } from './mxcsr.js';
-import { f32ToF64Bits, f64ToF32Bits, minMax32, minMax64, sqrt32, sqrt64, toF32Bits } from './avx-fp.js';
+import { ADD, DIV, F32, F64, fpBegin, fpCommit, MUL, mxcsrRc, op32, op64, SUB } from './mxcsr.js';
+import {
+  cmp32, cmp64, comis32, comis64, f32ToF64Bits, f64ToF32Bits, fpToInt, intToFloatBits, minMax32, minMax64, sqrt32, sqrt64, toF32Bits,
+} from './avx-fp.js';
 
 type Ctx = OpCtx;
+
+/** Scratch results of the FP lanes (written to the destination after fpCommit). */
+const fpOut32 = new Uint32Array(4), fpOut64 = new BigUint64Array(2);
 
 function fault(ctx: Ctx, v: number, e = -1): number {
   ctx.st.setU32(S.EXC_VECTOR, v); ctx.st.setU32(S.EXC_ERROR, e); return Exit.EXCEPTION;
@@ -69,63 +74,6 @@ const lanes = {
   f64: (b: Uint8Array) => new Float64Array(b.buffer, b.byteOffset, 2),
 };
 
-function cmpPredicate(a: number, b: number, imm: number): boolean {
-  switch (imm & 7) {
-    case 0: return a === b;
-    case 1: return a < b;
-    case 2: return a <= b;
-    case 3: return Number.isNaN(a) || Number.isNaN(b);
-    case 4: return !(a === b);
-    case 5: return !(a < b);
-    case 6: return !(a <= b);
-    default: return !(Number.isNaN(a) || Number.isNaN(b));
-  }
-}
-
-/** x86 min/max return the second operand when either is NaN or both are zero (SDM MINSD/MAXSD). */
-
-/**
- * A signed integer rounded to a `mant`-bit significand (24 single, 53 double)
- * per MXCSR.RC, as a JS number exactly representable in that format
- * (CVTSI2SS/SD: a 64-bit integer may need rounding; Number(bigint) only
- * rounds to nearest, and through a double it would round twice for single).
- */
-function intToFloat(v: bigint, mant: number, rc: number): number {
-  const neg = v < 0n;
-  let m = neg ? -v : v;
-  const len = m.toString(2).length;
-  if (m === 0n || len <= mant) return Number(v);
-  const shift = BigInt(len - mant);
-  let q = m >> shift;
-  const rem = m & ((1n << shift) - 1n);
-  if (rem !== 0n) {
-    const half = 1n << (shift - 1n);
-    const up = rc === 0 ? rem > half || (rem === half && (q & 1n) === 1n) : rc === 3 ? false : rc === 2 ? !neg : neg;
-    if (up) q += 1n;
-  }
-  m = q << shift;
-  return Number(neg ? -m : m);
-}
-
-/** Convert with truncation or MXCSR rounding to a signed integer; out of range -> the "integer indefinite". */
-function cvtToInt(v: number, bytes: number, truncate: boolean, mxcsr: number): bigint {
-  const indefinite = bytes === 8 ? 1n << 63n : 0x80000000n;
-  if (!Number.isFinite(v)) return indefinite;
-  let r: number;
-  if (truncate) r = Math.trunc(v);
-  else {
-    switch ((mxcsr >> 13) & 3) {
-      case 0: { const f = Math.floor(v); const d = v - f; r = d > 0.5 ? f + 1 : d < 0.5 ? f : (f % 2 === 0 ? f : f + 1); break; }
-      case 1: r = Math.floor(v); break;
-      case 2: r = Math.ceil(v); break;
-      default: r = Math.trunc(v); break;
-    }
-  }
-  const lim = bytes === 8 ? 2 ** 63 : 2 ** 31;
-  if (r >= lim || r < -lim) return indefinite;
-  return BigInt.asUintN(bytes * 8, BigInt(r));
-}
-
 export function execSse(ctx: Ctx, insn: Instruction, rip: bigint): number | undefined {
   const st = ctx.st;
   if ((insn.attrs & ATTR_SSE) === 0) return undefined;
@@ -157,18 +105,35 @@ export function execSse(ctx: Ctx, insn: Instruction, rip: bigint): number | unde
   };
   const sat = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
   const rc = mxcsrRc(st.u32(S.MXCSR));
-  /** Packed (all lanes) or scalar (lane 0; the scalar source is 4/8 bytes) single precision on lane bits. */
+  /**
+   * Packed (all lanes) or scalar (lane 0; the scalar source is 4/8 bytes) single precision on lane bits;
+   * the destination is written only when no unmasked MXCSR exception arose (mxcsr.ts fpCommit).
+   */
   const fp = (_esz: 4, scalarOp: boolean, f: (a: number, b: number) => number): number => {
     const s = src(scalarOp ? 4 : 16); if (!s || !d) return Exit.EXCEPTION;
-    const A = lanes.u32(d), B = lanes.u32(s);
-    for (let i = 0; i < (scalarOp ? 1 : 4); i++) A[i] = f(A[i]!, B[i]!) >>> 0;
+    fpBegin(mxcsr);
+    const A = lanes.u32(d), B = lanes.u32(s), R = fpOut32;
+    const n = scalarOp ? 1 : 4;
+    for (let i = 0; i < n; i++) R[i] = f(A[i]!, B[i]!);
+    if (!fpCommit(st)) return Exit.EXCEPTION;
+    for (let i = 0; i < n; i++) A[i] = R[i]!;
     return Exit.CONTINUE;
   };
   const fp64 = (scalarOp: boolean, f: (a: bigint, b: bigint) => bigint): number => {
     const s = src(scalarOp ? 8 : 16); if (!s || !d) return Exit.EXCEPTION;
-    const A = lanes.u64(d), B = lanes.u64(s);
-    for (let i = 0; i < (scalarOp ? 1 : 2); i++) A[i] = f(A[i]!, B[i]!);
+    fpBegin(mxcsr);
+    const A = lanes.u64(d), B = lanes.u64(s), R = fpOut64;
+    const n = scalarOp ? 1 : 2;
+    for (let i = 0; i < n; i++) R[i] = f(A[i]!, B[i]!);
+    if (!fpCommit(st)) return Exit.EXCEPTION;
+    for (let i = 0; i < n; i++) A[i] = R[i]!;
     return Exit.CONTINUE;
+  };
+  /** Run `compute` under MXCSR's exception rules; `write` its result unless an unmasked exception arose. */
+  const fpDo = (compute: () => void, write: () => void): number => {
+    fpBegin(mxcsr); compute();
+    if (!fpCommit(st)) return Exit.EXCEPTION;
+    write(); return Exit.CONTINUE;
   };
 
   switch (insn.mn) {
@@ -368,72 +333,83 @@ export function execSse(ctx: Ctx, insn: Instruction, rip: bigint): number | unde
     case Mn.ADDPS: case Mn.ADDSS: return fp(4, insn.mn === Mn.ADDSS, (a, b) => op32(a, b, ADD, rc));
     case Mn.SUBPS: case Mn.SUBSS: return fp(4, insn.mn === Mn.SUBSS, (a, b) => op32(a, b, SUB, rc));
     case Mn.MULPS: case Mn.MULSS: return fp(4, insn.mn === Mn.MULSS, (a, b) => op32(a, b, MUL, rc));
-    // x / 0 is an exact infinity (#Z), not an overflow: no directed-rounding step (as avx-fp.ts).
-    case Mn.DIVPS: case Mn.DIVSS: return fp(4, insn.mn === Mn.DIVSS, (a, b) => op32(a, b, DIV, (b & 0x7fffffff) === 0 ? RC_NEAREST : rc));
+    case Mn.DIVPS: case Mn.DIVSS: return fp(4, insn.mn === Mn.DIVSS, (a, b) => op32(a, b, DIV, rc));
     case Mn.MINPS: case Mn.MINSS: return fp(4, insn.mn === Mn.MINSS, (a, b) => minMax32(a, b, false));
     case Mn.MAXPS: case Mn.MAXSS: return fp(4, insn.mn === Mn.MAXSS, (a, b) => minMax32(a, b, true));
     case Mn.SQRTPS: case Mn.SQRTSS: return fp(4, insn.mn === Mn.SQRTSS, (_a, b) => sqrt32(b, rc));
     case Mn.ADDPD: case Mn.ADDSD: return fp64(insn.mn === Mn.ADDSD, (a, b) => op64(a, b, ADD, rc));
     case Mn.SUBPD: case Mn.SUBSD: return fp64(insn.mn === Mn.SUBSD, (a, b) => op64(a, b, SUB, rc));
     case Mn.MULPD: case Mn.MULSD: return fp64(insn.mn === Mn.MULSD, (a, b) => op64(a, b, MUL, rc));
-    case Mn.DIVPD: case Mn.DIVSD: return fp64(insn.mn === Mn.DIVSD, (a, b) => op64(a, b, DIV, (b & 0x7fffffffffffffffn) === 0n ? RC_NEAREST : rc));
+    case Mn.DIVPD: case Mn.DIVSD: return fp64(insn.mn === Mn.DIVSD, (a, b) => op64(a, b, DIV, rc));
     case Mn.MINPD: case Mn.MINSD: return fp64(insn.mn === Mn.MINSD, (a, b) => minMax64(a, b, false));
     case Mn.MAXPD: case Mn.MAXSD: return fp64(insn.mn === Mn.MAXSD, (a, b) => minMax64(a, b, true));
     case Mn.SQRTPD: case Mn.SQRTSD: return fp64(insn.mn === Mn.SQRTSD, (_a, b) => sqrt64(b, rc));
-    case Mn.CMPPS: case Mn.CMPPD: case Mn.CMPSS: case Mn.CMPSD: {
-      const t = insn.mn === Mn.CMPPS || insn.mn === Mn.CMPSS ? 'f32' : 'f64';
-      const scalarOp = insn.mn === Mn.CMPSS || insn.mn === Mn.CMPSD;
-      const s = src(scalarOp ? (t === 'f32' ? 4 : 8) : 16); if (!s || !d) return Exit.EXCEPTION;
-      const imm = o2.imm;
-      const A = lanes[t](d), B = lanes[t](s);
-      const n = scalarOp ? 1 : A.length;
-      const U = t === 'f32' ? lanes.u32(d) : undefined, Q = t === 'f64' ? lanes.u64(d) : undefined;
-      for (let i = 0; i < n; i++) {
-        const r = cmpPredicate(A[i]!, B[i]!, imm);
-        if (U) U[i] = r ? 0xffffffff : 0; else Q![i] = r ? (1n << 64n) - 1n : 0n;
-      }
-      return Exit.CONTINUE;
-    }
+    // CMPPS/PD/SS/SD imm8[2:0]: the predicates EQ_OQ, LT_OS, LE_OS, UNORD_Q, NEQ_UQ, NLT_US, NLE_US, ORD_Q (SDM CMPPS).
+    case Mn.CMPPS: case Mn.CMPSS: return fp(4, insn.mn === Mn.CMPSS, (a, b) => (cmp32(a, b, o2.imm & 7) ? 0xffffffff : 0));
+    case Mn.CMPPD: case Mn.CMPSD: return fp64(insn.mn === Mn.CMPSD, (a, b) => (cmp64(a, b, o2.imm & 7) ? 0xffffffffffffffffn : 0n));
     case Mn.COMISS: case Mn.UCOMISS: case Mn.COMISD: case Mn.UCOMISD: {
-      const t = insn.mn === Mn.COMISS || insn.mn === Mn.UCOMISS ? 'f32' : 'f64';
-      const s = src(t === 'f32' ? 4 : 8); if (!s) return Exit.EXCEPTION;
-      const a = lanes[t](st.xmm(o0.reg))[0]!, b = lanes[t](s)[0]!;
-      const f = Number.isNaN(a) || Number.isNaN(b) ? F_ZF | F_PF | F_CF : a < b ? F_CF : a === b ? F_ZF : 0;
-      st.setU32(S.FL_OP, 0); st.setU64(S.FL_A, BigInt(f)); // EXPLICIT: OF SF AF cleared
-      return Exit.CONTINUE;
+      const single = insn.mn === Mn.COMISS || insn.mn === Mn.UCOMISS;
+      const s = src(single ? 4 : 8); if (!s) return Exit.EXCEPTION;
+      const signalling = insn.mn === Mn.COMISS || insn.mn === Mn.COMISD;
+      let f = 0;
+      return fpDo(() => {
+        f = single ? comis32(lanes.u32(st.xmm(o0.reg))[0]!, lanes.u32(s)[0]!, signalling)
+          : comis64(lanes.u64(st.xmm(o0.reg))[0]!, lanes.u64(s)[0]!, signalling);
+      }, () => { st.setU32(S.FL_OP, 0); st.setU64(S.FL_A, BigInt(f)); }); // EXPLICIT: OF SF AF cleared
     }
     case Mn.CVTSI2SD: case Mn.CVTSI2SS: {
       let v: bigint;
       if (o1.kind === OpKind.REG) v = regGet(st, o1);
       else { const m = ctx.mmu.read(linAddr(ctx, insn, o1, rip), o1.size, ctx.cpl); if (m === undefined) return Exit.EXCEPTION; v = m; }
-      const x = intToFloat(BigInt.asIntN(o1.size * 8, v), insn.mn === Mn.CVTSI2SD ? 53 : 24, rc);
-      if (insn.mn === Mn.CVTSI2SD) lanes.f64(d!)[0] = x; else lanes.f32(d!)[0] = x; // x is exact in the format
-      return Exit.CONTINUE;
+      const dbl = insn.mn === Mn.CVTSI2SD;
+      let r = 0n;
+      return fpDo(() => { r = intToFloatBits(BigInt.asIntN(o1.size * 8, v), dbl ? F64 : F32, rc); },
+        () => { if (dbl) lanes.u64(d!)[0] = r; else lanes.u32(d!)[0] = Number(r); });
     }
     case Mn.CVTTSD2SI: case Mn.CVTSD2SI: case Mn.CVTTSS2SI: case Mn.CVTSS2SI: {
       const isD = insn.mn === Mn.CVTTSD2SI || insn.mn === Mn.CVTSD2SI;
       const s = src(isD ? 8 : 4); if (!s) return Exit.EXCEPTION;
       const v = isD ? lanes.f64(s)[0]! : lanes.f32(s)[0]!;
       const trunc = insn.mn === Mn.CVTTSD2SI || insn.mn === Mn.CVTTSS2SI;
-      setGprSized(st, o0.reg, o0.size, cvtToInt(v, o0.size, trunc, mxcsr));
-      return Exit.CONTINUE;
+      let r = 0n;
+      return fpDo(() => { r = fpToInt(v, o0.size, trunc ? 3 : rc, isD); }, () => setGprSized(st, o0.reg, o0.size, r));
     }
-    // Conversions on bits (avx-fp.ts): NaN payloads kept and quietened, MXCSR rounding.
-    case Mn.CVTSD2SS: { const s = src(8); if (!s || !d) return Exit.EXCEPTION; lanes.u32(d)[0] = f64ToF32Bits(lanes.u64(s)[0]!, rc); return Exit.CONTINUE; }
-    case Mn.CVTSS2SD: { const s = src(4); if (!s || !d) return Exit.EXCEPTION; lanes.u64(d)[0] = f32ToF64Bits(lanes.u32(s)[0]!); return Exit.CONTINUE; }
+    // Conversions on bits (avx-fp.ts): NaN payloads kept and quietened, MXCSR rounding and exceptions.
+    case Mn.CVTSD2SS: {
+      const s = src(8); if (!s || !d) return Exit.EXCEPTION;
+      let r = 0;
+      return fpDo(() => { r = f64ToF32Bits(lanes.u64(s)[0]!, rc); }, () => { lanes.u32(d)[0] = r; });
+    }
+    case Mn.CVTSS2SD: {
+      const s = src(4); if (!s || !d) return Exit.EXCEPTION;
+      let r = 0n;
+      return fpDo(() => { r = f32ToF64Bits(lanes.u32(s)[0]!); }, () => { lanes.u64(d)[0] = r; });
+    }
     case Mn.CVTDQ2PD: { const s = src(8); if (!s || !d) return Exit.EXCEPTION; const I = lanes.i32(s); const r = [I[0]!, I[1]!]; lanes.f64(d).set(r); return Exit.CONTINUE; }
-    case Mn.CVTDQ2PS: { const s = src(); if (!s || !d) return Exit.EXCEPTION; const I = Array.from(lanes.i32(s)); const U = lanes.u32(d); I.forEach((v, i) => { U[i] = toF32Bits(v, rc); }); return Exit.CONTINUE; }
-    case Mn.CVTPS2PD: { const s = src(8); if (!s || !d) return Exit.EXCEPTION; const F = lanes.u32(s); const r = [f32ToF64Bits(F[0]!), f32ToF64Bits(F[1]!)]; lanes.u64(d).set(r); return Exit.CONTINUE; }
-    case Mn.CVTPD2PS: { const s = src(); if (!s || !d) return Exit.EXCEPTION; const F = lanes.u64(s); const r = [f64ToF32Bits(F[0]!, rc), f64ToF32Bits(F[1]!, rc)]; d.fill(0); lanes.u32(d).set(r); return Exit.CONTINUE; }
+    case Mn.CVTDQ2PS: {
+      const s = src(); if (!s || !d) return Exit.EXCEPTION;
+      const I = lanes.i32(s), R = new Uint32Array(4);
+      return fpDo(() => { for (let i = 0; i < 4; i++) R[i] = toF32Bits(I[i]!, rc); }, () => { lanes.u32(d).set(R); });
+    }
+    case Mn.CVTPS2PD: {
+      const s = src(8); if (!s || !d) return Exit.EXCEPTION;
+      const F = lanes.u32(s), R = new BigUint64Array(2);
+      return fpDo(() => { R[0] = f32ToF64Bits(F[0]!); R[1] = f32ToF64Bits(F[1]!); }, () => { lanes.u64(d).set(R); });
+    }
+    case Mn.CVTPD2PS: {
+      const s = src(); if (!s || !d) return Exit.EXCEPTION;
+      const F = lanes.u64(s), R = new Uint32Array(4);
+      return fpDo(() => { R[0] = f64ToF32Bits(F[0]!, rc); R[1] = f64ToF32Bits(F[1]!, rc); }, () => { lanes.u32(d).set(R); });
+    }
     case Mn.CVTTPS2DQ: case Mn.CVTPS2DQ: {
-      const s = src(); if (!s || !d) return Exit.EXCEPTION; const F = Array.from(lanes.f32(s));
-      const I = lanes.u32(d); F.forEach((v, i) => { I[i] = Number(cvtToInt(v, 4, insn.mn === Mn.CVTTPS2DQ, mxcsr)); });
-      return Exit.CONTINUE;
+      const s = src(); if (!s || !d) return Exit.EXCEPTION;
+      const F = lanes.f32(s), R = new Uint32Array(4), mode = insn.mn === Mn.CVTTPS2DQ ? 3 : rc;
+      return fpDo(() => { for (let i = 0; i < 4; i++) R[i] = Number(fpToInt(F[i]!, 4, mode, false)); }, () => { lanes.u32(d).set(R); });
     }
     case Mn.CVTTPD2DQ: case Mn.CVTPD2DQ: {
-      const s = src(); if (!s || !d) return Exit.EXCEPTION; const F = Array.from(lanes.f64(s));
-      d.fill(0); const I = lanes.u32(d); F.forEach((v, i) => { I[i] = Number(cvtToInt(v, 4, insn.mn === Mn.CVTTPD2DQ, mxcsr)); });
-      return Exit.CONTINUE;
+      const s = src(); if (!s || !d) return Exit.EXCEPTION;
+      const F = lanes.f64(s), R = new Uint32Array(4), mode = insn.mn === Mn.CVTTPD2DQ ? 3 : rc;
+      return fpDo(() => { for (let i = 0; i < 2; i++) R[i] = Number(fpToInt(F[i]!, 4, mode, true)); }, () => { lanes.u32(d).set(R); });
     }
     default: return undefined;
   }

@@ -3,15 +3,15 @@
  * HSUBPS/PD, MOVDDUP, MOVSHDUP, MOVSLDUP, FISTTP (LDDQU is in sse.ts;
  * MONITOR/MWAIT have their own CPUID bit). Intel SDM Vol. 2.
  *
- * The arithmetic goes through mxcsr.ts (x86 NaN rules, MXCSR.RC; DAZ/FTZ
- * and the exception flags are NOT applied yet, as in sse.ts's SSE/SSE2).
+ * The arithmetic goes through mxcsr.ts (x86 NaN rules, MXCSR.RC, DAZ/FTZ,
+ * exception flags; an unmasked exception leaves the destination unchanged).
  */
 import { Mn, OpKind, type Instruction } from '../decoder/types.js';
 import { CR0_EM, CR0_TS, S } from '../state.js';
 import { Exit } from '../translate/core.js';
 import { VEC_NM, VEC_UD } from './mmu.js';
 import { linAddr } from './ops.js';
-import { ADD, mxcsrRc, op32, op64, SUB } from './mxcsr.js';
+import { ADD, fpBegin, fpCommit, mxcsrRc, op32, op64, SUB } from './mxcsr.js';
 import { destReg, readSrc, simdChecks, simdFault, u32, u64, writeDest, type SimdCtx } from './simd.js';
 
 /** x87 status/control bits used by FISTTP (SDM Vol. 1 §8.1.3, §8.1.5). */
@@ -87,7 +87,8 @@ export function execSse3(ctx: SimdCtx, insn: Instruction, rip: bigint): number |
   const s = readSrc(ctx, insn, insn.ops[1]!, rip, insn.mn === Mn.MOVDDUP ? 8 : 16);
   if (!d || !s) return Exit.EXCEPTION;
   const r = new Uint8Array(16);
-  const rc = mxcsrRc(ctx.st.u32(S.MXCSR));
+  const mxcsr = ctx.st.u32(S.MXCSR), rc = mxcsrRc(mxcsr);
+  fpBegin(mxcsr);
   switch (insn.mn) {
     case Mn.ADDSUBPS: { const A = u32(d), B = u32(s), R = u32(r); for (let i = 0; i < 4; i++) R[i] = op32(A[i]!, B[i]!, i & 1 ? ADD : SUB, rc); break; }
     case Mn.ADDSUBPD: { const A = u64(d), B = u64(s), R = u64(r); R[0] = op64(A[0]!, B[0]!, SUB, rc); R[1] = op64(A[1]!, B[1]!, ADD, rc); break; }
@@ -105,6 +106,7 @@ export function execSse3(ctx: SimdCtx, insn: Instruction, rip: bigint): number |
     case Mn.MOVSHDUP: { const D = u32(s), R = u32(r); R[0] = D[1]!; R[1] = D[1]!; R[2] = D[3]!; R[3] = D[3]!; break; }
     default: { const D = u32(s), R = u32(r); R[0] = D[0]!; R[1] = D[0]!; R[2] = D[2]!; R[3] = D[2]!; break; }
   }
+  if (!fpCommit(ctx.st)) return Exit.EXCEPTION; // the moves raise nothing
   writeDest(ctx, o0, r);
   return Exit.CONTINUE;
 }

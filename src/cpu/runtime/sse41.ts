@@ -4,13 +4,14 @@
  * PEXTRB/W/D/Q, PINSRB/D/Q, EXTRACTPS/INSERTPS, DPPS/DPPD, MPSADBW, MOVNTDQA.
  * Semantics per Intel SDM Vol. 2.
  *
- * DPPS/DPPD go through mxcsr.ts (x86 NaN rules, MXCSR.RC; DAZ/FTZ and
- * exception flags not applied, as in sse.ts). ROUND* honours its
- * immediate and MXCSR.RC and preserves NaN payloads (quietening SNaNs).
+ * DPPS/DPPD go through mxcsr.ts (x86 NaN rules, MXCSR.RC, DAZ/FTZ and the
+ * exception flags of each multiply and add). ROUND* honours its immediate
+ * and MXCSR.RC and preserves NaN payloads (quietening SNaNs); IE for an
+ * SNaN, PE for an inexact result unless imm8[3] suppresses it, no DE.
  */
 import { Mn, OpKind, RegClass, type Instruction } from '../decoder/types.js';
 import { S } from '../state.js';
-import { ADD, mxcsrRc, MUL, op32, op64 } from './mxcsr.js';
+import { ADD, fpBegin, fpCommit, fpStep, fpx, IE, isDenormal32, isDenormal64, isSnan32, isSnan64, mxcsrRc, MUL, op32, op64, PE } from './mxcsr.js';
 import { Exit } from '../translate/core.js';
 import { F_CF, F_ZF } from '../translate/flags.js';
 import {
@@ -50,6 +51,28 @@ const HANDLED = new Set<Mn>([
   Mn.PEXTRB, Mn.PEXTRD, Mn.PEXTRQ, Mn.EXTRACTPS, Mn.PINSRB, Mn.INSERTPS, Mn.PINSRD, Mn.PINSRQ,
   Mn.DPPS, Mn.DPPD, Mn.MPSADBW, ...PMOV.keys(),
 ]);
+
+/**
+ * DPPS on `lanes` 128-bit lanes of single-precision bits (VDPPS ymm: two):
+ * products of the elements imm8[7:4] selects (others +0.0), then two levels
+ * of pairwise sums, written where imm8[3:0] says (else +0.0). The operand
+ * order of each sum depends on the destination element (observed on Intel
+ * hardware when both addends are NaNs): element i first adds p[i^1] + p[i],
+ * then (its pair sum) + (the other pair's). Each step's unmasked exception
+ * stops the instruction there (SDM DPPS: "Exceptions are determined
+ * separately for each add and multiply operation"; the host reports only the
+ * flags of the steps that ran): false then, and the caller's fpCommit
+ * raises the fault.
+ */
+export function dpps(A: Uint32Array, B: Uint32Array, R: Uint32Array, imm: number, rc: number, lanes: number): boolean {
+  const n = lanes * 4, p = new Array<number>(n).fill(0), u = new Array<number>(n).fill(0);
+  for (let i = 0; i < n; i++) if ((imm >> (4 + (i & 3))) & 1) p[i] = op32(A[i]!, B[i]!, MUL, rc);
+  if (!fpStep()) return false;
+  for (let i = 0; i < n; i++) u[i] = op32(p[i ^ 1]!, p[i]!, ADD, rc);
+  if (!fpStep()) return false;
+  for (let i = 0; i < n; i++) R[i] = (imm >> (i & 3)) & 1 ? op32(u[i]!, u[i ^ 2]!, ADD, rc) : 0;
+  return true;
+}
 
 export function execSse41(ctx: SimdCtx, insn: Instruction, rip: bigint): number | undefined {
   const o0 = insn.ops[0]!, o1 = insn.ops[1]!, o2 = insn.ops[2]!;
@@ -135,22 +158,30 @@ export function execSse41(ctx: SimdCtx, insn: Instruction, rip: bigint): number 
     }
     case Mn.ROUNDPS: case Mn.ROUNDSS: case Mn.ROUNDPD: case Mn.ROUNDSD: {
       // imm8[2] = 1: MXCSR.RC; else imm8[1:0]. NaN: the source quietened (SDM ROUNDPS "Operation").
-      const mode = imm & 4 ? (st.u32(S.MXCSR) >> 13) & 3 : imm & 3;
+      const mxcsr = st.u32(S.MXCSR);
+      const mode = imm & 4 ? mxcsrRc(mxcsr) : imm & 3;
       const single = insn.mn === Mn.ROUNDPS || insn.mn === Mn.ROUNDSS;
       const n = insn.mn === Mn.ROUNDPS ? 4 : insn.mn === Mn.ROUNDPD ? 2 : 1;
+      const inexact = imm & 8 ? 0 : PE;
+      fpBegin(mxcsr);
       if (single) {
         const F = f32(s), U = u32(s), R = f32(r), RU = u32(r);
         for (let i = 0; i < n; i++) {
-          if ((U[i]! & 0x7f800000) === 0x7f800000 && (U[i]! & 0x7fffff)) RU[i] = U[i]! | 0x400000;
-          else R[i] = roundIntegral(F[i]!, mode);
+          const u = U[i]!;
+          if ((u & 0x7f800000) === 0x7f800000 && (u & 0x7fffff)) { if (isSnan32(u)) fpx.pre |= IE; RU[i] = u | 0x400000; }
+          else if (fpx.daz && isDenormal32(u)) RU[i] = u & 0x80000000;
+          else { R[i] = roundIntegral(F[i]!, mode); if (R[i] !== F[i]) fpx.post |= inexact; }
         }
       } else {
         const F = f64(s), U = u64(s), R = f64(r), RU = u64(r);
         for (let i = 0; i < n; i++) {
-          if (Number.isNaN(F[i]!)) RU[i] = U[i]! | (1n << 51n);
-          else R[i] = roundIntegral(F[i]!, mode);
+          const u = U[i]!;
+          if (Number.isNaN(F[i]!)) { if (isSnan64(u)) fpx.pre |= IE; RU[i] = u | (1n << 51n); }
+          else if (fpx.daz && isDenormal64(u)) RU[i] = u & 0x8000000000000000n;
+          else { R[i] = roundIntegral(F[i]!, mode); if (R[i] !== F[i]) fpx.post |= inexact; }
         }
       }
+      if (!fpCommit(st)) return Exit.EXCEPTION;
       break;
     }
     case Mn.INSERTPS: {
@@ -160,24 +191,22 @@ export function execSse41(ctx: SimdCtx, insn: Instruction, rip: bigint): number 
       break;
     }
     case Mn.DPPS: {
-      const rc = mxcsrRc(st.u32(S.MXCSR));
-      // Products of the lanes selected by imm8[7:4] (others +0.0), then two pairwise sums. The operand order
-      // of each sum depends on the destination lane (observed on Intel hardware when both addends are NaN):
-      // lane i first adds p[i^1] + p[i], then (its own pair sum) + (the other half's).
-      const A = u32(d), B = u32(s), p = [0, 0, 0, 0];
-      for (let i = 0; i < 4; i++) if ((imm >> (4 + i)) & 1) p[i] = op32(A[i]!, B[i]!, MUL, rc);
-      const u = [0, 1, 2, 3].map((i) => op32(p[i ^ 1]!, p[i]!, ADD, rc));
-      const R = u32(r);
-      for (let i = 0; i < 4; i++) R[i] = (imm >> i) & 1 ? op32(u[i]!, u[i ^ 2]!, ADD, rc) : 0;
+      const mxcsr = st.u32(S.MXCSR);
+      fpBegin(mxcsr);
+      dpps(u32(d), u32(s), u32(r), imm, mxcsrRc(mxcsr), 1);
+      if (!fpCommit(st)) return Exit.EXCEPTION;
       break;
     }
     case Mn.DPPD: {
-      const rc = mxcsrRc(st.u32(S.MXCSR));
+      const mxcsr = st.u32(S.MXCSR), rc = mxcsrRc(mxcsr);
+      fpBegin(mxcsr);
       const A = u64(d), B = u64(s), p = [0n, 0n];
       for (let i = 0; i < 2; i++) if ((imm >> (4 + i)) & 1) p[i] = op64(A[i]!, B[i]!, MUL, rc);
+      if (!fpStep()) { fpCommit(st); return Exit.EXCEPTION; }
       // As DPPS: lane i adds its own product first (p[i] + p[i^1]; visible when both are NaNs).
       const R = u64(r);
       for (let i = 0; i < 2; i++) R[i] = (imm >> i) & 1 ? op64(p[i]!, p[i ^ 1]!, ADD, rc) : 0n;
+      if (!fpCommit(st)) return Exit.EXCEPTION;
       break;
     }
     case Mn.MPSADBW: {
