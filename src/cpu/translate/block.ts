@@ -607,10 +607,11 @@ function flagsDeadAfter(insns: readonly BlockInsn[]): boolean[] {
  *   end
  *   epilogue: store the budget, written registers, flags, RIP; return the exit code
  *
- * A transition to a block of the region sets idx and branches to $dispatch; a
- * backward one (to a block at or before the current one in address order,
- * which every cycle has) first checks that budget is left and no host request
- * is pending, as the dispatcher would between blocks. RET compares the popped
+ * A forward transition to a block of the region is a plain branch to the end
+ * of that block's label (where its code starts); a backward one (to a block at
+ * or before the current one in address order, which every cycle has) checks
+ * that budget is left and no host request is pending, as the dispatcher would
+ * between blocks, then sets idx and branches to $dispatch. RET compares the popped
  * address with the region's return sites (blocks right after a CALL).
  * Everything else sets RIP and leaves through the epilogue.
  */
@@ -663,6 +664,9 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
       fb.get(tx.base).i32Load(S.REQUEST).i32Or();
       fb.if_(); fb.i64Const(BigInt.asIntN(64, target)).set(tx.rip).br(tx.exit); fb.end();
     }
+    // Forward: block t's code follows the end of label t, and the code of every earlier block lies
+    // inside that label, so a plain branch reaches it (no br_table, no merge at the dispatch loop).
+    if (t > from && labels[t]) { fb.br(labels[t]); return; }
     if (idx) fb.i32Const(t).set(idx);
     fb.br(dispatch!);
   };
