@@ -6,7 +6,7 @@
  *
  *   - POPCNT, LZCNT, TZCNT, BSF, BSR, CRC32 (general-purpose operands):
  *     wasm i64.popcnt/clz/ctz and a CRC-32C byte table; their memory
- *     operands use the block's TLB path (precise faults through `rd`).
+ *     operands use the block's inline TLB path (block.ts genLoad).
  *   - XMM/YMM integer, logic and shuffle instructions as wasm v128 ops on
  *     the registers in the state block (S.XMM = bits 127:0, S.YMMH =
  *     bits 255:128): a VEX.256 op is two v128 ops, a VEX.128 op zeroes the
@@ -15,10 +15,11 @@
  *     (simd-helpers.ts) through the helper table.
  *
  * The vector forms keep the executor as their exact slow path, as the
- * inline SSE of block.ts does: CR0.EM/TS or CR4.OSFXSR (legacy SSE), or
- * CR4.OSXSAVE, XCR0 SSE|AVX and CR0.TS (VEX), a TLB miss, a page-crossing or
- * misaligned (aligned forms) memory operand run the instruction's fallback
- * helper, which raises #UD/#NM/#GP/#PF exactly, and leave the block.
+ * inline memory accesses of block.ts do: with CR0.EM/TS or CR4.OSFXSR
+ * (legacy SSE), or CR4.OSXSAVE, XCR0 SSE|AVX and CR0.TS (VEX) not as usual,
+ * a TLB miss, a page-crossing or misaligned (aligned forms) memory operand,
+ * the block leaves before the instruction with Exit.SLOW and the run loop
+ * executes it in the executor, which raises #UD/#NM/#GP/#PF exactly.
  * Only forms the decoder accepted reach here, and the decoder follows the
  * CPU model (#UD for features the model does not report), so no feature
  * check is needed.
@@ -28,6 +29,7 @@ import type { FunctionBuilder, I32, I64, Label, Local, ModuleBuilder } from '../
 import { OpSimd } from '../wasm/opcodes.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, CR4_OSXSAVE, S, SIMD_TABLES, TLBE_ADDEND, TLBE_TAG_READ, TLBE_TAG_WRITE } from '../state.js';
 import type { BlockInsn, HelperRef } from './block.js';
+import { Exit } from './core.js';
 import { FlKind } from './flags.js';
 import { SIMD_HELPER_SIG, SIMD_SLOT_BASE, SimdHelper, SimdTable } from './simd-helpers.js';
 
@@ -44,9 +46,7 @@ export interface LowerTx {
   flagsTouched: boolean;
   flagsDead: boolean;
   sseChecked: boolean;
-  known: { kind: number; size: number } | undefined;
   readonly fnFlags: HelperRef;
-  readonly fnInterp: HelperRef;
   getGpr(op: Operand): void;
   setGpr(r: number, size: number, highByte: boolean, v: I64): void;
   readOp(op: Operand, next: bigint, rip: bigint, addr: I64 | undefined): I64;
@@ -54,8 +54,9 @@ export interface LowerTx {
   tlbIndex(a: I64, e: I32): void;
   tlbTagCheck(a: I64, size: number, tag: number, slow: Label): void;
   setFlags(kind: number, size: number, a: I64 | undefined, b: I64 | bigint | undefined, res: I64, aux?: I32 | number): void;
-  flushForHelper(ripOfInsn: bigint): void;
-  reloadAll(): void;
+  /** The region's budget local and the instructions of the current block from the one being emitted on (block.ts exitBefore). */
+  readonly budget: I32 | undefined;
+  readonly insnsLeft: number;
 }
 
 /** wasm SIMD opcodes beyond wasm/opcodes.ts OpSimd (fixed-width SIMD proposal, final numbering). */
@@ -314,7 +315,11 @@ export function canLower(insn: Instruction): boolean {
   }
 }
 
-/** Lowered vector forms have the executor as their exact slow path (a fallback helper). */
+/**
+ * Lowered vector forms can leave the block before they run (Exit.SLOW): like
+ * block.ts's inline SSE they get a fallback helper, which also tells
+ * flagsDeadAfter that the flags before them may be observed.
+ */
 export function lowerNeedsFallback(insn: Instruction): boolean {
   return !GPR_LOWERED.has(insn.mn);
 }
@@ -330,14 +335,10 @@ export function genLowered(tx: LowerTx, bi: BlockInsn, next: bigint): void {
 
 const XMM = (r: number, half: number): number => (half ? S.YMMH : S.XMM) + r * 16;
 
-/**
- * Emit a lowered vector instruction with its exact slow path (the
- * instruction's fallback executor helper, then leave the block).
- */
+/** Emit a lowered vector instruction with its slow path (leave with Exit.SLOW before it). */
 function genLoweredVector(tx: LowerTx, bi: BlockInsn, next: bigint): void {
   const { insn, rip } = bi;
   const fb = tx.fb, base = tx.base;
-  if (bi.fallback === undefined) throw new Error('genLoweredVector: needs a fallback helper');
   const vex = (insn.attrs & ATTR_AVX) !== 0;
   const done = fb.block();
   const slow = fb.block();
@@ -367,15 +368,13 @@ function genLoweredVector(tx: LowerTx, bi: BlockInsn, next: bigint): void {
     fb.release(e);
   }
   emitVector(tx, insn, vex, h);
-  const known = tx.known;
   fb.br(done);
   fb.end(); // slow
-  tx.flushForHelper(rip);
-  fb.get(base).i32Const(bi.fallback).callHelper(tx.fnInterp).set(tx.st);
-  // The executor may have written GPRs and flags (MOVD, PEXTR, PTEST): the epilogue must store what it left.
-  tx.reloadAll();
-  tx.known = known; // the slow path leaves the block: what follows sees the fast path's flags
-  fb.get(base).i64Load(S.RIP).set(tx.rip);
+  // Leave before the instruction with Exit.SLOW: the run loop executes it in the executor, which raises
+  // #UD/#NM/#GP/#PF exactly (a call here would make V8 spill every live register on the fast path too).
+  fb.i32Const(Exit.SLOW).set(tx.st);
+  if (tx.budget) fb.get(tx.budget).i32Const(tx.insnsLeft).i32Add().set(tx.budget);
+  fb.i64Const(BigInt.asIntN(64, rip)).set(tx.rip);
   fb.br(tx.exit);
   fb.end(); // done
   if (h) fb.release(h);
