@@ -8,8 +8,10 @@
  * NaN rules and directed rounding come from mxcsr.ts (SDM Vol. 1 §4.8.3.5,
  * §11.5.2.2, §4.8.4). Scalar forms take bits 127:(element size) from the
  * first source (VEX.vvvv) and zero bits 255:128 (SDM "VADDSS": DEST[127:32]
- * <- SRC1[127:32]). DAZ/FTZ and the exception flags are not applied (as in
- * the legacy SSE paths).
+ * <- SRC1[127:32]). MXCSR exceptions, DAZ and FTZ as in mxcsr.ts; the
+ * exception rules of comparisons (signalling and quiet predicates, COMIS vs
+ * UCOMIS), MIN/MAX, SQRT and the conversions are here too and serve the
+ * legacy SSE forms in sse.ts as well. VRCP/VRSQRT raise no exceptions (SDM).
  */
 import { Mn, OpKind, type Instruction } from '../decoder/types.js';
 import { S } from '../state.js';

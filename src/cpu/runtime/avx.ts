@@ -38,7 +38,6 @@ import { execSse41 } from './sse41.js';
 import { execSse42 } from './sse42.js';
 import { execSsse3 } from './ssse3.js';
 import { guestHasFeature, setStatusFlags, simdFault, type SimdCtx } from './simd.js';
-import { F_CF, F_PF, F_ZF } from '../translate/flags.js';
 import { comis32, comis64, execAvxFp } from './avx-fp.js';
 import { fpBegin, fpCommit, fpEnterLanes, fpLeaveLanes } from './mxcsr.js';
 import { execAvxInt } from './avx-int.js';

@@ -337,9 +337,10 @@ function special32(a: number, b: number, op: Op2, rc: number): number {
 
 /** a op b on double-precision bit patterns, rounded per `rc` (MXCSR.RC); exceptions to `fpx`. */
 export function op64(a: bigint, b: bigint, op: Op2, rc = RC_NEAREST): bigint {
-  const ea = a & 0x7ff0000000000000n, eb = b & 0x7ff0000000000000n;
-  if (ea === 0n || eb === 0n || ea === 0x7ff0000000000000n || eb === 0x7ff0000000000000n) return special64(a, b, op, rc);
-  return finite64(f64FromBits(a), f64FromBits(b), op, rc);
+  const x = f64FromBits(a), y = f64FromBits(b), ax = Math.abs(x), ay = Math.abs(y);
+  // Classified on the values (no BigInt masks): false for NaNs, infinities, zeros and denormals.
+  if (!(ax >= MIN_NORMAL64 && ax < Infinity && ay >= MIN_NORMAL64 && ay < Infinity)) return special64(a, b, op, rc);
+  return finite64(x, y, op, rc);
 }
 
 /** Finite x op y in double precision: TwoSum / Dekker's product decide exactness; extremes go exact. */

@@ -3,12 +3,13 @@
  * gcc emit). Each returns Exit.CONTINUE, Exit.EXCEPTION, or undefined for
  * "not implemented here" (the caller raises #UD). SDM Vol. 2, per mnemonic;
  * checks per SDM Vol. 3 §13.1 / Table 22-? (CR0.EM -> #UD, CR0.TS -> #NM,
- * CR4.OSFXSR = 0 -> #UD).
+ * CR4.OSFXSR = 0 -> #UD). Floating point follows MXCSR (mxcsr.ts): rounding,
+ * DAZ/FTZ, sticky exception flags, and #XM/#UD for an unmasked exception
+ * with the destination unchanged.
  */
 import { ATTR_ALIGN16, ATTR_SSE, Mn, OpKind, RegClass, type Instruction, type Operand } from '../decoder/types.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, S } from '../state.js';
 import { Exit } from '../translate/core.js';
-import { F_CF, F_PF, F_ZF } from '../translate/flags.js';
 import { VEC_GP, VEC_NM, VEC_UD } from './mmu.js';
 import { linAddr, regGet, setGprSized, type OpCtx } from './ops.js';
 import { ADD, DIV, F32, F64, fpBegin, fpCommit, MUL, mxcsrRc, op32, op64, SUB } from './mxcsr.js';
@@ -89,12 +90,6 @@ export function execSse(ctx: Ctx, insn: Instruction, rip: bigint): number | unde
     const A = lanes[t](d) as unknown as { [i: number]: number; length: number };
     const B = lanes[t](s) as unknown as { [i: number]: number; length: number };
     for (let i = 0; i < A.length; i++) A[i] = f(A[i]!, B[i]!);
-    return Exit.CONTINUE;
-  };
-  const scalar = (t: 'f32' | 'f64', f: (a: number, b: number) => number): number => {
-    const s = src(t === 'f32' ? 4 : 8); if (!s || !d) return Exit.EXCEPTION;
-    const A = lanes[t](d), B = lanes[t](s);
-    A[0] = f(A[0]!, B[0]!);
     return Exit.CONTINUE;
   };
   const big = <T extends 'u64'>(t: T, f: (a: bigint, b: bigint) => bigint): number => {
