@@ -232,8 +232,8 @@ export class FunctionBuilder {
   atomic(sub: number, align: number, off = 0): this { this.code.push(Op.PrefixAtomic); uleb(this.code, sub); return this.memarg(align, off); }
   atomicFence(): this { this.code.push(Op.PrefixAtomic); uleb(this.code, OpAtomic.Fence); this.code.push(0); return this; }
 
-  /** Encoded function body (§5.5.13): local declarations then code. */
-  body(): number[] {
+  /** The locals declaration (§5.5.13: a body is its locals declaration, then code, then `end`) of the function body (run-length encoded by type). */
+  localsHeader(): number[] {
     if (this.labels.length !== 0) throw new Error(`unclosed labels: ${this.labels.length}`);
     const out: number[] = [];
     const runs: Array<[number, ValType]> = [];
@@ -244,21 +244,39 @@ export class FunctionBuilder {
     }
     uleb(out, runs.length);
     for (const [n, t] of runs) { uleb(out, n); out.push(ValTypeCode[t]); }
-    for (const b of this.code) out.push(b);
-    out.push(Op.End);
-    const sized: number[] = [];
-    uleb(sized, out.length);
-    return sized.concat(out);
+    return out;
   }
 }
 
-interface FuncImport { module: string; field: string; typeIndex: number }
-
-function section(out: number[], id: number, content: number[]): void {
-  out.push(id);
-  uleb(out, content.length);
-  for (const b of content) out.push(b);
+/**
+ * A growable byte buffer: module bytes are assembled with `set` copies of
+ * whole arrays (the code of a region is tens of kilobytes; per-byte pushes
+ * through several intermediate arrays cost more than V8's compile of it).
+ */
+class ByteSink {
+  buf = new Uint8Array(1 << 14);
+  len = 0;
+  private ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const b = new Uint8Array(cap);
+    b.set(this.buf.subarray(0, this.len));
+    this.buf = b;
+  }
+  byte(b: number): void { this.ensure(1); this.buf[this.len++] = b; }
+  bytes(a: ArrayLike<number>): void { this.ensure(a.length); this.buf.set(a, this.len); this.len += a.length; }
+  uleb(v: number): void { const t: number[] = []; uleb(t, v); this.bytes(t); }
+  section(id: number, content: ArrayLike<number>): void { this.byte(id); this.uleb(content.length); this.bytes(content); }
 }
+
+function ulebSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) { v = Math.floor(v / 128); n++; }
+  return n;
+}
+
+interface FuncImport { module: string; field: string; typeIndex: number }
 
 function encodeVec(out: number[], items: readonly number[][]): void {
   uleb(out, items.length);
@@ -310,7 +328,8 @@ export class ModuleBuilder {
   nameFunc(index: number, nm: string): void { this.funcNames.push({ index, name: nm }); }
 
   bytes(): Uint8Array {
-    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    const out = new ByteSink();
+    out.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
     // type section (1)
     const types = this.types.map((t) => {
       const e: number[] = [0x60];
@@ -318,7 +337,7 @@ export class ModuleBuilder {
       uleb(e, t.results.length); for (const r of t.results) e.push(ValTypeCode[r]);
       return e;
     });
-    const ts: number[] = []; encodeVec(ts, types); section(out, 1, ts);
+    const ts: number[] = []; encodeVec(ts, types); out.section(1, ts);
     // import section (2)
     const imps: number[][] = [];
     for (const fi of this.funcImports) {
@@ -333,26 +352,31 @@ export class ModuleBuilder {
       const e: number[] = []; name(e, m.module); name(e, m.field);
       e.push(0x02, m.shared ? 0x03 : 0x01); uleb(e, m.min); uleb(e, m.max); imps.push(e);
     }
-    if (imps.length) { const is: number[] = []; encodeVec(is, imps); section(out, 2, is); }
+    if (imps.length) { const is: number[] = []; encodeVec(is, imps); out.section(2, is); }
     // function section (3)
-    const fs: number[] = []; uleb(fs, this.funcs.length); for (const f of this.funcs) uleb(fs, f.typeIndex); section(out, 3, fs);
+    const fs: number[] = []; uleb(fs, this.funcs.length); for (const f of this.funcs) uleb(fs, f.typeIndex); out.section(3, fs);
     // export section (7)
     if (this.exports.length) {
       const es: number[] = []; uleb(es, this.exports.length);
       for (const x of this.exports) { name(es, x.name); es.push(x.kind); uleb(es, x.index); }
-      section(out, 7, es);
+      out.section(7, es);
     }
-    // code section (10)
-    const cs: number[] = []; uleb(cs, this.funcs.length);
-    for (const f of this.funcs) for (const b of f.fb.body()) cs.push(b);
-    section(out, 10, cs);
+    // code section (10): each body is its size, the locals declaration, the code and `end`
+    const headers = this.funcs.map((f) => f.fb.localsHeader());
+    let size = ulebSize(this.funcs.length);
+    this.funcs.forEach((f, i) => { const n = headers[i]!.length + f.fb.code.length + 1; size += ulebSize(n) + n; });
+    out.byte(10); out.uleb(size); out.uleb(this.funcs.length);
+    this.funcs.forEach((f, i) => {
+      const h = headers[i]!;
+      out.uleb(h.length + f.fb.code.length + 1); out.bytes(h); out.bytes(f.fb.code); out.byte(Op.End);
+    });
     // name section (custom, "name"; subsection 1 = function names, in increasing index order)
     if (this.funcNames.length) {
       const fnames: number[] = []; uleb(fnames, this.funcNames.length);
       for (const f of [...this.funcNames].sort((a, b) => a.index - b.index)) { uleb(fnames, f.index); name(fnames, f.name); }
       const ns: number[] = []; name(ns, 'name'); ns.push(1); uleb(ns, fnames.length); for (const b of fnames) ns.push(b);
-      section(out, 0, ns);
+      out.section(0, ns);
     }
-    return Uint8Array.from(out);
+    return out.buf.slice(0, out.len);
   }
 }
