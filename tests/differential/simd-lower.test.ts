@@ -30,6 +30,8 @@ const LOWERED = [
   'vpshufb ymm3, ymm2, ymm1', 'vextracti128 xmm4, ymm3, 1', 'vinserti128 ymm5, ymm3, xmm4, 0', 'vperm2i128 ymm5, ymm5, ymm3, 0x21',
   'vpbroadcastd ymm6, xmm5', 'vpmovmskb eax, ymm6', 'vptest ymm6, ymm5', 'vpsrldq xmm7, xmm6, 4', 'vmovd eax, xmm7',
   'vaesenc xmm1, xmm2, xmm3', 'vpclmulqdq xmm1, xmm2, [rsi], 1', 'vmovdqu [rsi+64], ymm5', 'vzeroupper',
+  'shld ax, bx, 20', 'shrd r9w, r10w, cl', 'shrd eax, ebx, cl', 'shld rax, rbx, 63', 'shrd r11, r12, 1', 'shld r13d, r14d, 0',
+  'bswap ecx', 'bswap r8', 'mov r15, rsp', 'lea rbp, [rsi+64]', 'leave', 'mov rsp, r15',
 ];
 
 /** Boundary cases against the host (loads ymm0..5 from the data page and stores them back: Y). */
@@ -60,6 +62,12 @@ function boundaryTemplates(): string[] {
   t.push(Y('vaesenc xmm0, xmm1, xmm2; vaesdeclast xmm3, xmm4, [rsi+200]; vaesimc xmm5, xmm1; vaeskeygenassist xmm1, xmm2, 0x80; vpclmulqdq xmm2, xmm3, xmm4, 0x10'));
   t.push(Y('vptest ymm0, ymm1; setz al; setc bl; vptest xmm2, xmm2; setz cl; setc dl; ptest xmm4, [rsi+208]; setz r8b; setc r9b'));
   t.push(Y('movq xmm0, rax; movq xmm1, xmm2; movq xmm3, [rsi+200]; movq [rsi+300], xmm4; movd [rsi+310], xmm5; vmovq xmm5, [rsi+204]'));
+  for (const c of [0, 1, 7, 16, 31, 32, 33, 63, 64]) {
+    t.push(`mov ecx, ${c}; shld rax, rbx, cl; shrd rdx, r8, cl; shld r9d, r10d, cl; shrd r11d, r12d, cl`);
+    if (c < 64) t.push(`shld rax, rbx, ${c}; shrd rdx, r8, ${c}; shld r9d, r10d, ${c & 31}; shrd r11d, r12d, ${c & 31}`);
+    if (c <= 16) t.push(`mov ecx, ${c}; shld ax, bx, cl; shrd dx, r8w, ${c}; xor r13d, r13d; shrd r13w, r14w, cl`);
+  }
+  t.push('bswap eax; bswap rbx; bswap r9d; bswap r15', 'mov r15, rsp; lea rbp, [rsi+64]; leave; mov rax, rsp; mov rsp, r15');
   for (const op of ['bsf', 'bsr']) t.push(`xor ebx, ebx; ${op} rax, rbx; ${op} rcx, qword ptr [rsi+800]; ${op} dx, bx`, `${op} r8, r9; ${op} r10d, r11d; ${op} r12w, r13w`);
   return t;
 }

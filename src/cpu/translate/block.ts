@@ -215,6 +215,8 @@ class Tx {
   flagsDead = false;
   /** CR0.EM/TS and CR4.OSFXSR were checked by an earlier inlined SSE instruction of this block (no helper ran since). */
   sseChecked = false;
+  /** CR4.OSXSAVE, XCR0 SSE|AVX and CR0.TS were checked by an earlier lowered VEX instruction of this block (simd-lower.ts). */
+  avxChecked = false;
   known: FlagsDesc | undefined;
   exit!: Label;
   readonly fnFlags: HelperRef; readonly fnCond: HelperRef; readonly fnRd: HelperRef; readonly fnWr: HelperRef; readonly fnInterp: HelperRef;
@@ -675,6 +677,7 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
     // Control can arrive here from any block: nothing is known about flags or checks.
     tx.known = undefined;
     tx.sseChecked = false;
+    tx.avxChecked = false;
     const lastBi = insns[insns.length - 1];
     const selfTarget = link && n > 1 && lastBi !== undefined && lastBi.helper < 0 &&
       (lastBi.insn.flow === Flow.JCC || lastBi.insn.flow === Flow.JMP) && relTarget(lastBi.insn, lastBi.rip) === insns[0]!.rip;
@@ -693,6 +696,7 @@ function emitRegion(tx: Tx, blocks: ReadonlyArray<readonly BlockInsn[]>): void {
       endRip = next;
       if (bi.helper >= 0) {
         tx.sseChecked = false;
+        tx.avxChecked = false;
         tx.flushForHelper(rip);
         // The executor charges REP iterations to S.BUDGET: hand it the budget and take it back.
         fb.get(tx.base).get(budget).i32Store(S.BUDGET);

@@ -30,7 +30,7 @@ import { OpSimd } from '../wasm/opcodes.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, CR4_OSXSAVE, S, SIMD_TABLES, TLBE_ADDEND, TLBE_TAG_READ, TLBE_TAG_WRITE } from '../state.js';
 import type { BlockInsn, HelperRef } from './block.js';
 import { Exit } from './core.js';
-import { FlKind } from './flags.js';
+import { FlKind, flOp } from './flags.js';
 import { SIMD_HELPER_SIG, SIMD_SLOT_BASE, SimdHelper, SimdTable } from './simd-helpers.js';
 
 /** What the lowering needs of block.ts's translator state (its Tx class has all of it). */
@@ -44,12 +44,16 @@ export interface LowerTx {
   readonly tlb: number;
   readonly flOpL: I32; readonly flA: I64; readonly flB: I64; readonly flRes: I64; readonly flAux: I32;
   flagsTouched: boolean;
+  flagsWritten: boolean;
+  known: { kind: number; size: number } | undefined;
   flagsDead: boolean;
   sseChecked: boolean;
+  avxChecked: boolean;
   readonly fnFlags: HelperRef;
   getGpr(op: Operand): void;
   setGpr(r: number, size: number, highByte: boolean, v: I64): void;
   readOp(op: Operand, next: bigint, rip: bigint, addr: I64 | undefined): I64;
+  genLoad(a: I64, size: number, faultRip: bigint): void;
   addrOf(op: Operand, next: bigint): I64 | undefined;
   tlbIndex(a: I64, e: I32): void;
   tlbTagCheck(a: I64, size: number, tag: number, slow: Label): void;
@@ -67,12 +71,12 @@ const W = {
   I8x16MinS: 0x76, I8x16MinU: 0x77, I8x16MaxS: 0x78, I8x16MaxU: 0x79,
   I16x8MinS: 0x96, I16x8MinU: 0x97, I16x8MaxS: 0x98, I16x8MaxU: 0x99,
   I32x4MinS: 0xb6, I32x4MinU: 0xb7, I32x4MaxS: 0xb8, I32x4MaxU: 0xb9,
-  I64x2Eq: 0xd6, I64x2GtS: 0xd9,
+  I64x2Eq: 0xd6, I64x2GtS: 0xd9, I32x4LtU: 0x3a, I32x4TruncSatF32x4U: 0xf9,
 } as const;
 
 // ---- general-purpose: POPCNT LZCNT TZCNT BSF BSR CRC32 ---------------------------------------
 
-const GPR_LOWERED = new Set<number>([Mn.POPCNT, Mn.LZCNT, Mn.TZCNT, Mn.BSF, Mn.BSR, Mn.CRC32]);
+const GPR_LOWERED = new Set<number>([Mn.POPCNT, Mn.LZCNT, Mn.TZCNT, Mn.BSF, Mn.BSR, Mn.CRC32, Mn.SHLD, Mn.SHRD, Mn.BSWAP, Mn.LEAVE]);
 
 const isGpr = (o: Operand): boolean => o.kind === OpKind.REG && o.regClass === RegClass.GPR;
 /** Memory operands translated code can address: DS/ES/SS/CS (base 0 in 64-bit mode), FS, GS. */
@@ -84,6 +88,12 @@ const memOk = (o: Operand): boolean => o.kind === OpKind.MEM && o.vsib === 0;
  * cleared, or kept for BSF/BSR), as an EXPLICIT lazy-flags record.
  */
 function genGpr(tx: LowerTx, insn: Instruction, rip: bigint, next: bigint): void {
+  switch (insn.mn) {
+    case Mn.SHLD: case Mn.SHRD: genShiftDouble(tx, insn, rip, next); return;
+    case Mn.BSWAP: genBswap(tx, insn); return;
+    case Mn.LEAVE: genLeave(tx, rip); return;
+    default: break;
+  }
   const fb = tx.fb;
   const o0 = insn.ops[0]!, o1 = insn.ops[1]!;
   const a1 = tx.addrOf(o1, next);
@@ -139,6 +149,113 @@ function genGpr(tx: LowerTx, insn: Instruction, rip: bigint, next: bigint): void
   }
   fb.release(f); fb.release(r); fb.release(v);
   if (a1) fb.release(a1);
+}
+
+const gprOp = (reg: number, size: number): Operand => ({ kind: OpKind.REG, regClass: RegClass.GPR, reg, size, highByte: false }) as Operand;
+
+/**
+ * SHLD/SHRD r, r, imm8/CL (SDM "SHLD", "SHRD"), as the executor computes
+ * them (interp.ts): count masked to 5 bits (6 for 64-bit operands); 16-bit
+ * counts above 16 shift the concatenation on (bits of the source, then
+ * zeros); CF = the last bit shifted out of the destination, OF = its sign
+ * changed, SF ZF PF from the result, AF 0. Count 0: nothing changes but a
+ * 32-bit destination's upper half (zero-extended) and the flags stay.
+ */
+function genShiftDouble(tx: LowerTx, insn: Instruction, rip: bigint, next: bigint): void {
+  const fb = tx.fb;
+  const o0 = insn.ops[0]!, o1 = insn.ops[1]!, o2 = insn.ops[2]!;
+  const size = o0.size, B = BigInt(size * 8), left = insn.mn === Mn.SHLD;
+  const a = tx.readOp(o0, next, rip, undefined), b = tx.readOp(o1, next, rip, undefined);
+  const n = fb.local('i64'), r = fb.local('i64'), c = fb.local('i64');
+  const staticCount = o2.kind === OpKind.IMM ? o2.imm & (size === 8 ? 63 : 31) : undefined;
+  if (staticCount !== undefined) fb.i64Const(staticCount).set(n);
+  else { tx.getGpr(o2); fb.i64Const(size === 8 ? 63 : 31).i64And().set(n); }
+  if (staticCount === 0) {
+    tx.setGpr(o0.reg, size, false, a);
+    for (const l of [a, b, n, r, c]) fb.release(l);
+    return;
+  }
+  const mask = BigInt.asIntN(64, (1n << B) - 1n);
+  if (size === 8) {
+    if (left) {
+      fb.get(a).get(n).i64Shl().get(b).i64Const(64).get(n).i64Sub().i64ShrU().i64Or().set(r);
+      fb.get(a).i64Const(64).get(n).i64Sub().i64ShrU().i64Const(1).i64And().set(c);
+    } else {
+      fb.get(a).get(n).i64ShrU().get(b).i64Const(64).get(n).i64Sub().i64Shl().i64Or().set(r);
+      fb.get(a).get(n).i64Const(1).i64Sub().i64ShrU().i64Const(1).i64And().set(c);
+    }
+    fb.get(a).get(r).get(n).i64Eqz().select().set(r); // count 0 (CL): the destination unchanged
+  } else if (left) {
+    // ((a:b) << n) >> bits; CF = bit (bits - n) of a, 0 once n > bits (16-bit operands)
+    fb.get(a).i64Const(B).i64Shl().get(b).i64Or().get(n).i64Shl().i64Const(B).i64ShrU().i64Const(mask).i64And().set(r);
+    fb.get(a).i64Const(B).get(n).i64Sub().i64ShrU().i64Const(1).i64And().i64Const(0).get(n).i64Const(B).i64LeU().select().set(c);
+  } else {
+    fb.get(b).i64Const(B).i64Shl().get(a).i64Or().get(n).i64ShrU().i64Const(mask).i64And().set(r);
+    fb.get(a).get(n).i64Const(1).i64Sub().i64ShrU().i64Const(1).i64And().set(c);
+  }
+  tx.setGpr(o0.reg, size, false, r);
+  if (!tx.flagsDead) {
+    const f = fb.local('i64');
+    // ZF SF PF of the result, CF, OF = sign of (r ^ a)
+    fb.get(r).i64Eqz().i64ExtendI32U().i64Const(6).i64Shl();
+    fb.get(r).i64Const(B - 1n).i64ShrU().i64Const(1).i64And().i64Const(7).i64Shl().i64Or();
+    fb.get(r).i32WrapI64().i32Const(0xff).i32And().i32Popcnt().i32Const(1).i32And().i32Const(1).i32Xor().i64ExtendI32U().i64Const(2).i64Shl().i64Or();
+    fb.get(c).i64Or();
+    fb.get(r).get(a).i64Xor().i64Const(B - 1n).i64ShrU().i64Const(1).i64And().i64Const(11).i64Shl().i64Or().set(f);
+    if (staticCount !== undefined) tx.setFlags(FlKind.EXPLICIT, 1, f, undefined, f);
+    else {
+      // count 0: flags unchanged (the record stays as it was)
+      const z = fb.local('i32');
+      fb.get(n).i64Eqz().i32Eqz().set(z); // count != 0
+      fb.i32Const(flOp(FlKind.EXPLICIT, 1)).get(tx.flOpL).get(z).select().set(tx.flOpL);
+      fb.get(f).get(tx.flA).get(z).select().set(tx.flA);
+      tx.flagsTouched = true;
+      tx.flagsWritten = true;
+      tx.known = undefined;
+      fb.release(z);
+    }
+    fb.release(f);
+  }
+  for (const l of [a, b, n, r, c]) fb.release(l);
+}
+
+/** BSWAP r32/r64 (SDM BSWAP); the 16-bit form clears the register's low word, as the executor does. */
+function genBswap(tx: LowerTx, insn: Instruction): void {
+  const fb = tx.fb, o0 = insn.ops[0]!;
+  const v = fb.local('i64');
+  const bswap32 = (): void => {
+    // bytes 3 2 1 0 -> 0 1 2 3: rotate by 8 both ways and keep alternate bytes
+    const x = fb.local('i32');
+    fb.set(x);
+    fb.get(x).i32Const(8).i32Rotl().i32Const(0x00ff00ff).i32And().get(x).i32Const(8).i32Rotr().i32Const(0xff00ff00 | 0).i32And().i32Or();
+    fb.release(x);
+  };
+  if (o0.size === 2) fb.i64Const(0).set(v);
+  else {
+    tx.getGpr(o0);
+    if (o0.size === 4) { fb.i32WrapI64(); bswap32(); fb.i64ExtendI32U().set(v); }
+    else {
+      const w = fb.local('i64');
+      fb.set(w);
+      fb.get(w).i32WrapI64(); bswap32(); fb.i64ExtendI32U().i64Const(32).i64Shl();
+      fb.get(w).i64Const(32).i64ShrU().i32WrapI64(); bswap32(); fb.i64ExtendI32U().i64Or().set(v);
+      fb.release(w);
+    }
+  }
+  tx.setGpr(o0.reg, o0.size, false, v);
+  fb.release(v);
+}
+
+/** LEAVE (64-bit operand size): RBP = [RBP], RSP = old RBP + 8; the load faults before anything changes. */
+function genLeave(tx: LowerTx, rip: bigint): void {
+  const fb = tx.fb;
+  const a = fb.local('i64'), v = fb.local('i64');
+  tx.getGpr(gprOp(5, 8)); fb.set(a);
+  tx.genLoad(a, 8, rip); fb.set(v);
+  fb.get(a).i64Const(8).i64Add().set(a);
+  tx.setGpr(4, 8, false, a);
+  tx.setGpr(5, 8, false, v);
+  fb.release(a); fb.release(v);
 }
 
 // ---- vector forms --------------------------------------------------------------------------------
@@ -273,6 +390,13 @@ export function canLower(insn: Instruction): boolean {
   const o0 = o[0]!, o1 = o[1]!, o2 = o[2]!;
   const vex = (insn.attrs & ATTR_AVX) !== 0;
   const mn = insn.mn;
+  switch (mn) {
+    // SHLD/SHRD with a register destination (a zero CL count writes nothing to memory in the executor)
+    case Mn.SHLD: case Mn.SHRD: return isGpr(o0) && isGpr(o1) && (o2.kind === OpKind.IMM || isGpr(o2));
+    case Mn.BSWAP: return isGpr(o0);
+    case Mn.LEAVE: return insn.opSize === 64;
+    default: break;
+  }
   if (GPR_LOWERED.has(mn)) return isGpr(o0) && (isGpr(o1) || memOk(o1)) && (mn !== Mn.CRC32 || o0.size >= 4);
   const base = vex ? VEX_BASE.get(mn) : mn;
   if (base !== undefined && BINARY.has(base)) {
@@ -321,7 +445,8 @@ export function canLower(insn: Instruction): boolean {
  * flagsDeadAfter that the flags before them may be observed.
  */
 export function lowerNeedsFallback(insn: Instruction): boolean {
-  return !GPR_LOWERED.has(insn.mn);
+  // LEAVE loads through RBP: no memory operand shows that it can fault (flagsDeadAfter).
+  return !GPR_LOWERED.has(insn.mn) || insn.mn === Mn.LEAVE;
 }
 
 /**
@@ -343,10 +468,13 @@ function genLoweredVector(tx: LowerTx, bi: BlockInsn, next: bigint): void {
   const done = fb.block();
   const slow = fb.block();
   if (vex) {
-    // SDM Vol. 1 §14.3 / Vol. 2 §2.4: #UD unless CR4.OSXSAVE and XCR0[2:1] = 11b; #NM when CR0.TS.
-    fb.get(base).i64Load(S.CR4).i64Const(CR4_OSXSAVE).i64And().i64Eqz();
-    fb.get(base).i64Load(S.XCR0).i64Const(6).i64And().i64Const(6).i64Ne().i32Or();
-    fb.get(base).i64Load(S.CR0).i64Const(CR0_TS).i64And().i64Const(0).i64Ne().i32Or().brIf(slow);
+    if (!tx.avxChecked) {
+      // SDM Vol. 1 §14.3 / Vol. 2 §2.4: #UD unless CR4.OSXSAVE and XCR0[2:1] = 11b; #NM when CR0.TS.
+      fb.get(base).i64Load(S.CR4).i64Const(CR4_OSXSAVE).i64And().i64Eqz();
+      fb.get(base).i64Load(S.XCR0).i64Const(6).i64And().i64Const(6).i64Ne().i32Or();
+      fb.get(base).i64Load(S.CR0).i64Const(CR0_TS).i64And().i64Const(0).i64Ne().i32Or().brIf(slow);
+      tx.avxChecked = true;
+    }
   } else if (!tx.sseChecked) {
     // SDM Vol. 3 Table 2-2 / 13.1: CR0.EM = 1 or CR4.OSFXSR = 0 -> #UD, CR0.TS = 1 -> #NM (the executor raises them).
     fb.get(base).i64Load(S.CR0).i64Const(CR0_EM | CR0_TS).i64And().i64Const(0).i64Ne();
@@ -430,6 +558,21 @@ function emitVector(tx: LowerTx, insn: Instruction, vex: boolean, h: I32 | undef
   }
   if (SHIFT_VAR.has(mn)) {
     const [bits, left, arith] = SHIFT_VAR.get(mn)!;
+    if (bits === 32 && left) {
+      // x << n = x * 2^n per lane: 2^n from the f32 with exponent n (n + 127 << 23), truncated; lanes with n >= 32 -> 0.
+      lanes(o0, halves(o0), (half) => {
+        const c = fb.local('v128');
+        load(o[2]!, half); fb.set(c);
+        load(o1, half);
+        fb.get(c); v128Const(fb, range(16).map((b) => (b % 4 === 0 ? 127 : 0))); fb.simd(OpSimd.I32x4Add);
+        fb.i32Const(23).simd(OpSimd.I32x4Shl).simd(W.I32x4TruncSatF32x4U);
+        fb.simd(OpSimd.I32x4Mul);
+        fb.get(c); v128Const(fb, range(16).map((b) => (b % 4 === 0 ? 32 : 0))); fb.simd(W.I32x4LtU);
+        fb.v128And();
+        fb.release(c);
+      });
+      return;
+    }
     lanes(o0, halves(o0), (half) => {
       const v = fb.local('v128'), c = fb.local('v128');
       load(o1, half); fb.set(v);
