@@ -92,6 +92,24 @@ const PROGRAMS: Record<string, string> = {
     N6_${k}: rol rax, 1`).join('\n    ')}
     dec ecx
     jnz L6`,
+  // 8/16-bit compares read by every condition (SETcc and Jcc): the translator's compare fast paths.
+  'byte and word compares, every condition': `
+    mov ecx, 400
+    L7: mov rdx, rax
+    add rax, rbx
+    rol rbx, 7
+    xor rbx, rcx
+    ${['cmp dl, al', 'cmp dx, ax', 'cmp dh, bl', 'cmp word ptr [rsi + 8], dx', 'cmp byte ptr [rsi + 3], 0x80'].map((c, i) =>
+      ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'].map((cc) => `${c}
+    set${cc} r8b
+    add r9, r8
+    rol r9, 3`).join('\n    ') + `
+    ${c}
+    j${['b', 'l', 'be', 'le', 'a'][i]} J7_${i}
+    add r10, rdx
+    J7_${i}: nop`).join('\n    ')}
+    dec ecx
+    jnz L7`,
   // Self-modifying code in a loop: each iteration patches the immediate of the next instruction.
   'self-modifying loop': `
     mov ecx, 300

@@ -485,6 +485,19 @@ class Tx {
       }
       if (handled) { if (cc & 1) fb.i32Eqz(); return; }
     }
+    if (k && k.kind === FlKind.SUB && (k.size === 1 || k.size === 2) && (cc >> 1) !== 5 && (cc >> 1) !== 0 && (cc >> 1) !== 4) {
+      // 8/16-bit compares: a and b are zero-extended in the record; signed orders after sign-extension.
+      const sx = (l: I64): void => { fb.get(l); if (k.size === 1) fb.i64Extend8S(); else fb.i64Extend16S(); };
+      switch (cc >> 1) {
+        case 1: fb.get(this.flA).get(this.flB).i64LtU(); break;
+        case 2: fb.get(this.flA).get(this.flB).i64Eq(); break;
+        case 3: fb.get(this.flA).get(this.flB).i64LeU(); break;
+        case 6: sx(this.flA); sx(this.flB); fb.i64LtS(); break;
+        default: sx(this.flA); sx(this.flB); fb.i64LeS(); break;
+      }
+      if (cc & 1) fb.i32Eqz();
+      return;
+    }
     // ZF / SF of any arithmetic record of known size come from the result alone.
     if (k && k.kind !== FlKind.EXPLICIT && k.kind !== FlKind.MUL && ((cc >> 1) === 2 || (cc >> 1) === 4)) {
       fb.get(this.flRes);
