@@ -44,9 +44,12 @@ export const SimdTable = {
   TE0: 0x200,
   /** u32 LE {14i, 9i, 13i, 11i} with i = INV_SBOX[x]: InvSubBytes + one InvMixColumns term (§5.3.3). */
   TD0: 0x600,
-  /** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) byte table, u32 LE (SDM CRC32). */
+  /**
+   * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, SDM CRC32) slicing tables T0..T7, 1 KiB each, u32 LE:
+   * T0 the byte table, Tk[x] = (Tk-1[x] >>> 8) ^ T0[Tk-1[x] & 0xff] (the CRC of x followed by k zero bytes).
+   */
   CRC32C: 0xa00,
-  END: 0xe00,
+  END: 0x2a00,
 } as const;
 
 /** GF(2^8) multiply modulo x^8 + x^4 + x^3 + x + 1 (FIPS 197 §4.2). */
@@ -84,6 +87,12 @@ export function simdTableBytes(): Uint8Array {
     let c = x;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
     dv.setUint32(SimdTable.CRC32C + 4 * x, c >>> 0, true);
+  }
+  for (let k = 1; k < 8; k++) {
+    for (let x = 0; x < 256; x++) {
+      const prev = dv.getUint32(SimdTable.CRC32C + 1024 * (k - 1) + 4 * x, true);
+      dv.setUint32(SimdTable.CRC32C + 1024 * k + 4 * x, ((prev >>> 8) ^ dv.getUint32(SimdTable.CRC32C + 4 * (prev & 0xff), true)) >>> 0, true);
+    }
   }
   return out;
 }

@@ -133,14 +133,25 @@ function genGpr(tx: LowerTx, insn: Instruction, rip: bigint, next: bigint): void
       break;
     }
     default: { // CRC32: CRC-32C of the source bytes, low byte first (SDM CRC32, bit-reflected)
-      const c = fb.local('i32');
+      // Slicing by n (simd-helpers.ts SimdTable.CRC32C): x = crc ^ the low 4 data bytes, y = the high 4;
+      // crc' = (crc >>> 8n) ^ T[n-1][x0] ^ T[n-2][x1] ^ ... ^ T[0][last byte]: the lookups are independent.
+      const n = o1.size;
+      const c = fb.local('i32'), x = fb.local('i32'), y = fb.local('i32');
       tx.getGpr(o0); fb.i32WrapI64().set(c);
-      for (let i = 0; i < o1.size; i++) {
-        fb.get(c).get(v);
-        if (i > 0) fb.i64Const(8 * i).i64ShrU();
-        fb.i32WrapI64().i32Xor().i32Const(0xff).i32And().i32Const(2).i32Shl().i32Load(SIMD_TABLES + SimdTable.CRC32C);
-        fb.get(c).i32Const(8).i32ShrU().i32Xor().set(c);
-      }
+      fb.get(c).get(v).i32WrapI64().i32Xor().set(x);
+      if (n === 8) fb.get(v).i64Const(32).i64ShrU().i32WrapI64().set(y);
+      const T = (k: number): number => SIMD_TABLES + SimdTable.CRC32C + 1024 * k;
+      const lookup = (w: I32, byte: number, table: number): void => {
+        fb.get(w);
+        if (byte > 0) fb.i32Const(8 * byte).i32ShrU();
+        if (byte < 3) fb.i32Const(0xff).i32And();
+        fb.i32Const(2).i32Shl().i32Load(T(table));
+      };
+      if (n < 4) fb.get(c).i32Const(8 * n).i32ShrU(); else fb.i32Const(0);
+      for (let i = 0; i < Math.min(n, 4); i++) { lookup(x, i, n - 1 - i); fb.i32Xor(); }
+      for (let i = 4; i < n; i++) { lookup(y, i - 4, n - 1 - i); fb.i32Xor(); }
+      fb.set(c);
+      fb.release(x); fb.release(y);
       fb.get(c).i64ExtendI32U().set(r);
       tx.setGpr(o0.reg, o0.size, false, r);
       fb.release(c);
