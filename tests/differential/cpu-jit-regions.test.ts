@@ -110,6 +110,22 @@ const PROGRAMS: Record<string, string> = {
     J7_${i}: nop`).join('\n    ')}
     dec ecx
     jnz L7`,
+  // CF read at the start of a block from a record of every kind (the translator's inline CF of a
+  // record whose kind it does not know): producers, a jump, then ADC/SBB/INC/DEC/JB/SETB.
+  'carry of every record kind across blocks': `
+    mov ecx, 300
+    L8: nop
+    ${['add rax, rbx', 'adc rax, rdx', 'sub rbx, rcx', 'sbb rdx, rax', 'and rdi, rbx', 'xor r8d, eax', 'inc r9', 'dec r10',
+      'imul r11, rbx', 'neg r12', 'shl r13, 3', 'cmp al, bl', 'add bx, dx', 'sub dil, al', 'cmp rax, rax'].map((p, i) => `${p}
+    jmp P8_${i}
+    P8_${i}: ${['adc r14, 0', 'sbb r15, 1', 'inc rsi', 'dec rsi'][i % 4]}
+    jmp Q8_${i}
+    Q8_${i}: ${['jb R8_' + i, 'jae R8_' + i, 'setb al\n    add r14, rax\n    jmp R8_' + i][i % 3]}
+    add rbp, ${i + 1}
+    R8_${i}: rol r15, 1
+    adc rbp, r14`).join('\n    ')}
+    dec ecx
+    jnz L8`,
   // Self-modifying code in a loop: each iteration patches the immediate of the next instruction.
   'self-modifying loop': `
     mov ecx, 300

@@ -507,7 +507,40 @@ class Tx {
       return;
     }
     this.flagsTouched = true;
+    if ((cc >> 1) === 1) { this.genCFAnyRecord(); if (cc & 1) fb.i32Eqz(); return; }
     fb.i32Const(cc).get(this.flOpL).get(this.flA).get(this.flB).get(this.flRes).get(this.flAux).callHelper(this.fnCond);
+  }
+
+  /**
+   * Push CF of whatever record the flags locals hold (kind known only at run
+   * time: the first INC/DEC/ADC/SBB or JB/JAE of a block), branch-free and
+   * without calling `cond`: a call in a loop body makes V8 spill every live
+   * value (see exitSlow), and `dec ecx; jnz` loops start blocks. Same rules
+   * as flags.ts arithFlags: operands normalised to the top of 64 bits.
+   */
+  private genCFAnyRecord(): void {
+    const fb = this.fb;
+    const sh = fb.local('i64'), an = fb.local('i64'), rn = fb.local('i64'), k = fb.local('i32'), carry = fb.local('i32');
+    // sh = 64 - (8 << size index)
+    fb.i64Const(64).i64Const(8).get(this.flOpL).i32Const(3).i32And().i64ExtendI32U().i64Shl().i64Sub().set(sh);
+    fb.get(this.flA).get(sh).i64Shl().set(an);
+    fb.get(this.flRes).get(sh).i64Shl().set(rn);
+    fb.get(this.flOpL).i32Const(2).i32ShrU().set(k);
+    fb.get(this.flAux).i32Const(1).i32And().set(carry);
+    // (select(x, y, c) is c ? x : y)
+    // ADD/ADC (kinds 1, 2): res < a, or res == a with a carry in for ADC
+    fb.get(rn).get(an).i64LtU();
+    fb.get(rn).get(an).i64Eq().get(carry).i32And().get(k).i32Const(FlKind.ADC).i32Eq().i32And().i32Or();
+    // SUB/SBB (kinds 3, 4): a < b, or a == b with a carry in for SBB
+    fb.get(an).get(this.flB).get(sh).i64Shl().i64LtU();
+    fb.get(an).get(this.flB).get(sh).i64Shl().i64Eq().get(carry).i32And().get(k).i32Const(FlKind.SBB).i32Eq().i32And().i32Or();
+    fb.get(k).i32Const(FlKind.ADC).i32LeU().select();
+    // LOGIC: 0; INC, DEC, MUL: the aux bit
+    fb.i32Const(0).get(carry).get(k).i32Const(FlKind.LOGIC).i32Eq().select();
+    fb.get(k).i32Const(FlKind.SBB).i32LeU().select();
+    // EXPLICIT (kind 0): bit 0 of the flags value
+    fb.get(this.flA).i32WrapI64().i32Const(1).i32And().get(k).select();
+    fb.release(sh); fb.release(an); fb.release(rn); fb.release(k); fb.release(carry);
   }
 
   /**
