@@ -86,7 +86,7 @@ const FIXED_SIZE = new Int8Array([0, 1, 2, 4, 8, 16, 32, 10]);
 
 // Prefix classes of the first bytes.
 const P_NONE = 0, P_SEG = 1, P_OSZ = 2, P_ASZ = 3, P_LOCK = 4, P_F2 = 5, P_F3 = 6, P_REX = 7;
-const PFX_CLASS = new Uint8Array(256);
+const PFX_CLASS = new Int8Array(256);
 for (const b of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65]) PFX_CLASS[b] = P_SEG;
 PFX_CLASS[0x66] = P_OSZ;
 PFX_CLASS[0x67] = P_ASZ;
@@ -984,7 +984,14 @@ function operandPattern(f: number): number {
 const FR_STRIDE = 16;
 const FR_MN = 0, FR_INFO = 1, FR_FEAT1 = 2, FR_FEAT2 = 3, FR_FALLBACK = 4, FR_FLAGS_READ = 5, FR_FLAGS_WRITTEN = 6;
 const FR_FLAGS_UNDEFINED = 7, FR_ATTRS = 8, FR_COND = 9, FR_FLOW = 10, FR_FAST = 11, FR_OPS = 12;
-const FORM_REC = new Int32Array(F_MN.length * FR_STRIDE);
+/**
+ * FORM_REC holds FORM_CAP (a power of two) records, and decodeFast64 indexes it with `(f & FORM_MASK) *
+ * FR_STRIDE`: V8 then knows every index is in bounds and that the additions cannot overflow, and drops the bounds
+ * and overflow checks of each field read (the same for SIZE64 and FAST_OSZ below).
+ */
+const FORM_CAP = 1 << Math.ceil(Math.log2(F_MN.length));
+const FORM_MASK = FORM_CAP - 1;
+const FORM_REC = new Int32Array(FORM_CAP * FR_STRIDE);
 for (let f = 0; f < F_MN.length; f++) {
   const r = f * FR_STRIDE;
   FORM_REC[r + FR_MN] = F_MN[f]!;
@@ -1006,15 +1013,24 @@ for (let f = 0; f < F_MN.length; f++) {
   if (FORM_REC[r + FR_FAST] !== 0) FORM_REC[r + FR_FAST] = FORM_REC[r + FR_FAST]! | operandPattern(f);
 }
 /** Operand size in 64-bit mode by [rule * 4 + REX.W * 2 + (66 present)] (SDM Vol. 1 §3.6.1, Table 3-4). */
-const FAST_OSZ = new Uint8Array([32, 16, 64, 64, 8, 8, 8, 8, 64, 16, 64, 64, 32, 32, 64, 64]);
+/**
+ * The small lookup tables of the fast path are padded to OFF_HEAP entries (>= 128 bytes): V8 keeps a typed array of
+ * at most 64 bytes inside the JS heap, where the GC may move it, so optimised code re-reads its map and data pointer
+ * on every access; a larger one lives off-heap at a fixed address that TurboFan embeds as a constant.
+ */
+const OFF_HEAP = 128;
+const FAST_OSZ = new Int8Array(OFF_HEAP);
+FAST_OSZ.set([32, 16, 64, 64, 8, 8, 8, 8, 64, 16, 64, 64, 32, 32, 64, 64]);
 /** 32/64-bit addressing: displacement length by ModRM (SDM Vol. 2 Table 2-2; the SIB base-5 case is added later). */
-const DISP_LEN = new Uint8Array(256);
+const DISP_LEN = new Int8Array(256);
 for (let m = 0; m < 256; m++) DISP_LEN[m] = m >> 6 === 1 ? 1 : m >> 6 === 2 ? 4 : m >> 6 === 0 && (m & 7) === 5 ? 4 : 0;
 /** Sign-extend the low `dl` bytes of a 32-bit read without branching: (raw & mask) << shift >> shift. */
-const DISP_MASK = new Int32Array([0, 0xff, 0, 0, -1]);
-const DISP_SHIFT = new Uint8Array([0, 24, 0, 0, 0]);
+const DISP_MASK = new Int32Array(OFF_HEAP);
+DISP_MASK.set([0, 0xff, 0, 0, -1]);
+const DISP_SHIFT = new Int8Array(OFF_HEAP);
+DISP_SHIFT.set([0, 24, 0, 0, 0]);
 /** Default segment by base register + 1 (SS for RSP/RBP, SDM Vol. 1 §3.7.4), DS otherwise (also NO_REG, RIP). */
-const SEG_OF_BASE = new Uint8Array(18).fill(3);
+const SEG_OF_BASE = new Int8Array(OFF_HEAP).fill(3);
 SEG_OF_BASE[4 + 1] = 2; SEG_OF_BASE[5 + 1] = 2;
 
 /** sizeOf for legacy encodings in 64-bit mode (VEX.L = 0). */
@@ -1052,7 +1068,7 @@ const FAST_OSZ_INDEX = FAST_OSZ.map((v) => (v === 8 ? 0 : v === 16 ? 1 : v === 3
  * sizeOf64 as a table (a call per operand is measurable): SIZE64[size code * 16 + operand size index * 4 +
  * REX.W * 2 + (address size 64 ? 1 : 0)].
  */
-const SIZE64 = new Uint16Array(32 * 16);
+const SIZE64 = new Uint16Array(64 * 16);
 for (let sz = 0; sz < 32; sz++) {
   for (let oi = 0; oi < 4; oi++) {
     for (let w = 0; w < 2; w++) {
@@ -1105,7 +1121,7 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
     cls = PFX_CLASS[b0]!;
   }
   p++;
-  if (rex !== 0) prefixes |= PFX_REX;
+  prefixes |= rex & PFX_REX; // rex is 0 or 0x40..0x4f, PFX_REX is 0x40
   const rexW = (rex >> 3) & 1, rexR = (rex >> 2) & 1, rexX = (rex >> 1) & 1, rexB = rex & 1;
   const asz = prefixes & PFX_ADDRSIZE ? 32 : 64;
   const has66 = (prefixes >> 3) & 1; // PFX_OPSIZE
@@ -1154,19 +1170,17 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
     }
   }
   // ---- the form: the decision tree (as in decodeGeneral) ----
-  const pfxIdx = rep === 0xf3 ? 2 : rep === 0xf2 ? 3 : has66;
-  const osz = rexW ? 64 : has66 ? 16 : 32;
   while (node < 0) {
     const n = -node - 1;
     let v: number;
     switch (NODES[n]) {
-      case 0: v = pfxIdx; break; // DIM.PFX
+      case 0: v = rep === 0xf3 ? 2 : rep === 0xf2 ? 3 : has66; break; // DIM.PFX
       case 1: v = mod === 3 ? 1 : 0; break; // DIM.MOD
       case 2: v = (modrm >> 3) & 7; break; // DIM.REG
       case 3: v = modrm & 7; break; // DIM.RM
       case 4: v = rexW; break; // DIM.W
       case 5: v = 0; break; // DIM.L
-      case 6: v = osz === 16 ? 0 : osz === 32 ? 1 : 2; break; // DIM.OSZ
+      case 6: v = rexW ? 2 : has66 ? 0 : 1; break; // DIM.OSZ
       case 7: v = rexW ? 2 : has66 ? 0 : 2; break; // DIM.OSZD
       case 8: v = asz === 32 ? 1 : 2; break; // DIM.ASZ
       case 9: v = 1; break; // DIM.MODE64
@@ -1176,7 +1190,7 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
     if (node === 0) return FAST_BAIL;
   }
   let f = node - 1;
-  let rec = f * FR_STRIDE;
+  let rec = (f & FORM_MASK) * FR_STRIDE;
   const fw = features.words;
   for (;;) {
     const f1 = FORM_REC[rec + FR_FEAT1]!;
@@ -1185,8 +1199,9 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
     if (((fw[f1 >>> 5]! >>> (f1 & 31)) & 1) !== 0 && (f2 < 0 || ((fw[f2 >>> 5]! >>> (f2 & 31)) & 1) !== 0)) break;
     f = FORM_REC[rec + FR_FALLBACK]!;
     if (f < 0) return FAST_BAIL;
-    rec = f * FR_STRIDE;
+    rec = (f & FORM_MASK) * FR_STRIDE;
   }
+  rec = (f & FORM_MASK) * FR_STRIDE; // again after the loop: a loop variable's range is unknown to V8
   const fast = FORM_REC[rec + FR_FAST]!;
   if (fast === 0) return FAST_BAIL;
   let attrs = FORM_REC[rec + FR_ATTRS]!;
@@ -1194,16 +1209,16 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
     if (!(attrs & ATTR_LOCKABLE) || mod === 3) return FAST_BAIL;
     attrs |= ATTR_LOCKED;
   }
-  const oszAt = ((fast & 15) - 1) * 4 + rexW * 2 + has66;
+  const oszAt = ((fast - 1) & 15) * 4 + rexW * 2 + has66; // fast & 15 is 1..4 here
   const opSize = FAST_OSZ[oszAt]! as 8 | 16 | 32 | 64;
   /** Index of this instruction's column in SIZE64 (add size code * 16). */
-  const szAt = FAST_OSZ_INDEX[oszAt]! * 4 + rexW * 2 + (asz === 32 ? 0 : 1);
+  const szAt = (FAST_OSZ_INDEX[oszAt]! & 3) * 4 + rexW * 2 + (asz === 32 ? 0 : 1);
   // ---- operands (as fillOperand) ----
   // The frequent operand lists have straight-line code (one switch instead of a loop with a switch per operand:
   // fewer mispredicted branches on a real instruction mix); the rest take the loop.
   const hasRex = rex !== 0;
   const ob = rec + FR_OPS;
-  const n = FORM_REC[ob]!;
+  const n = FORM_REC[ob]! & 3; // at most 3 explicit operands on this path
   const ops = out.ops;
   switch ((fast >> 4) & 15) {
     case PAT_NONE:
