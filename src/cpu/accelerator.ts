@@ -87,8 +87,6 @@ export class JitAccelerator implements Accelerator {
       }
     };
     engine.jsImports = {
-      rd: (base: number, a: bigint, size: number) => guard(base, () => cpuOf(base).slowRead(a, size)),
-      wr: (base: number, a: bigint, size: number, v: bigint) => guard(base, () => cpuOf(base).slowWrite(a, size, v)),
       interp: (base: number, id: number) => guard(base, () => cpuOf(base).runHelper(id)),
     };
     engine.onFlushJumpCaches = () => { for (const v of this.vcpus) Engine.flushJumpCache(u8, v.base); };

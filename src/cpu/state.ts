@@ -76,8 +76,7 @@ export const S = {
   EXC_ERROR: 192,
   /** Instructions retired (i64; budget accounting adds here at slice end). */
   ICOUNT: 200,
-  /** Slow-path scratch: values passed between wasm and helpers (16 bytes). */
-  TMP: 208,
+  /* 208-223: free (was the scratch of the rd/wr slow-path helpers) */
   CR0: 224, CR2: 232, CR3: 240, CR4: 248, CR8: 256, EFER: 264,
   /** 8 segments x 32 bytes, index = Seg number (ES CS SS DS FS GS) then LDTR (6), TR (7). */
   SEG: 272,

@@ -102,30 +102,25 @@ export class Engine<C = unknown> {
   stepping = false;
   /** Host time during which runnable vCPUs were not scheduled (event-loop turns): hidden from guest time. */
   pausedNs = 0n;
-  private js: { rd: Function; wr: Function; interp: Function } | undefined;
-  get jsImports(): { rd: Function; wr: Function; interp: Function } | undefined { return this.js; }
+  private js: { interp: Function } | undefined;
+  get jsImports(): { interp: Function } | undefined { return this.js; }
   /**
-   * The host helpers translated code calls (slow memory accesses, the
-   * executor). They go into the helper table at their HelperSlot, wrapped
-   * by a small bridge module (a table holds wasm functions only), next to the
-   * core's flag functions.
+   * The host helper translated code calls (the executor, for instructions not
+   * inlined). It goes into the helper table at its HelperSlot, wrapped by a
+   * small bridge module (a table holds wasm functions only), next to the
+   * core's flag functions. (Slow memory accesses leave translated code
+   * instead: Exit.SLOW.)
    */
-  set jsImports(js: { rd: Function; wr: Function; interp: Function } | undefined) {
+  set jsImports(js: { interp: Function } | undefined) {
     this.js = js;
     if (!js) return;
     const mb = new ModuleBuilder();
-    const rd = mb.importFunc('js', 'rd', HELPER_SIGS.RD), wr = mb.importFunc('js', 'wr', HELPER_SIGS.WR);
     const interp = mb.importFunc('js', 'interp', HELPER_SIGS.INTERP);
-    for (const [nm, sig, target] of [['rd', HELPER_SIGS.RD, rd], ['wr', HELPER_SIGS.WR, wr], ['interp', HELPER_SIGS.INTERP, interp]] as const) {
-      const { fb } = mb.func(sig, nm);
-      for (let i = 0; i < sig.params.length; i++) fb.get(fb.param(i, sig.params[i]!));
-      fb.call(target);
-    }
-    const bridge = new WebAssembly.Instance(new WebAssembly.Module(mb.bytes()), { js: { rd: js.rd, wr: js.wr, interp: js.interp } });
+    const { fb } = mb.func(HELPER_SIGS.INTERP, 'interp');
+    fb.get(fb.param(0, 'i32')).get(fb.param(1, 'i32')).call(interp);
+    const bridge = new WebAssembly.Instance(new WebAssembly.Module(mb.bytes()), { js: { interp: js.interp } });
     this.helperTable.set(HelperSlot.FLAGS, this.coreInstance.exports['flags']);
     this.helperTable.set(HelperSlot.COND, this.coreInstance.exports['cond']);
-    this.helperTable.set(HelperSlot.RD, bridge.exports['rd']);
-    this.helperTable.set(HelperSlot.WR, bridge.exports['wr']);
     this.helperTable.set(HelperSlot.INTERP, bridge.exports['interp']);
   }
 

@@ -16,7 +16,6 @@ import {
   S, SEG_BYTES, SEGF_BASE, SegAttr, vcpuBase, type SegmentCache,
 } from '../state.js';
 import { Exit } from '../translate/core.js';
-import { WR_SMC } from '../translate/block.js';
 import { F_CF } from '../translate/flags.js';
 import { blockKey, Engine } from './engine.js';
 import { decodeInto } from '../decoder/decoder.js';
@@ -193,7 +192,7 @@ export class Vcpu implements SystemOps {
     const inv = this.engine.stats.invalidations;
     const r = h(this);
     // The instruction wrote translated code (maybe the running block's own, after it): leave the block at the
-    // next instruction so that the rest is translated afresh (inline stores do this with WR_SMC).
+    // next instruction so that the rest is translated afresh (inline stores reach the executor through Exit.SLOW).
     return r === Exit.CONTINUE && this.engine.stats.invalidations !== inv ? Exit.HOST : r;
   }
 
@@ -215,26 +214,6 @@ export class Vcpu implements SystemOps {
 
   /** Inline accesses that missed the TLB (left translated code with Exit.SLOW). */
   tlbMisses = 0;
-
-  slowRead(lin: bigint, size: number): number {
-    this.tlbMisses++;
-    const cpl = this.cpl;
-    const tmp = this.base + S.TMP;
-    const v = this.mmu.read(BigInt.asUintN(64, lin), size, cpl);
-    if (v === undefined) return Exit.EXCEPTION;
-    new DataView(this.st.u8.buffer).setBigUint64(tmp, v, true);
-    return Exit.CONTINUE;
-  }
-  slowWrite(lin: bigint, size: number, v: bigint): number {
-    this.tlbMisses++;
-    let smc = false;
-    const prev = this.mmu.onCodeWrite;
-    this.mmu.onCodeWrite = (gpa) => { smc = true; prev(gpa); };
-    const ok = this.mmu.write(BigInt.asUintN(64, lin), size, BigInt.asUintN(64, v), this.cpl);
-    this.mmu.onCodeWrite = prev;
-    if (!ok) return Exit.EXCEPTION;
-    return smc ? WR_SMC : Exit.CONTINUE;
-  }
 
   raise(vector: number, error = -1): number {
     this.st.setU32(S.EXC_VECTOR, vector);

@@ -21,8 +21,6 @@ import { SIMD_HELPER_COUNT, SIMD_SLOT_BASE } from './simd-helpers.js';
 import { canLower, genLowered, lowerNeedsFallback } from './simd-lower.js';
 import { Exit } from './core.js';
 
-/** Exit code of `wr` when the store hit a page holding translated code (the block must end after this instruction). */
-export const WR_SMC = 5;
 
 export interface BlockInsn {
   insn: Instruction; rip: bigint;
@@ -149,14 +147,12 @@ interface FlagsDesc { kind: number; size: number }
  * compiles import wrappers for every module that declares them, which cost
  * ~0.5 ms per module, more than compiling the blocks themselves.
  */
-export const HelperSlot = { FLAGS: 0, COND: 1, RD: 2, WR: 3, INTERP: 4 } as const;
+export const HelperSlot = { FLAGS: 0, COND: 1, INTERP: 2 } as const;
 /** Slots of the table: HelperSlot, then the SIMD helpers (simd-helpers.ts SimdHelper, from SIMD_SLOT_BASE). */
 export const HELPER_TABLE_SIZE = SIMD_SLOT_BASE + SIMD_HELPER_COUNT;
 export const HELPER_SIGS = {
   FLAGS: { params: ['i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] },
   COND: { params: ['i32', 'i32', 'i64', 'i64', 'i64', 'i32'], results: ['i32'] },
-  RD: { params: ['i32', 'i64', 'i32'], results: ['i32'] },
-  WR: { params: ['i32', 'i64', 'i32', 'i64'], results: ['i32'] },
   INTERP: { params: ['i32', 'i32'], results: ['i32'] },
 } as const satisfies Record<keyof typeof HelperSlot, FuncType>;
 
@@ -165,13 +161,13 @@ export interface HelperRef { readonly slot: number; readonly type: number }
 
 export class BlockModule {
   readonly mb = new ModuleBuilder();
-  readonly fnFlags: HelperRef; readonly fnCond: HelperRef; readonly fnRd: HelperRef; readonly fnWr: HelperRef; readonly fnInterp: HelperRef;
+  readonly fnFlags: HelperRef; readonly fnCond: HelperRef; readonly fnInterp: HelperRef;
   count = 0;
 
   constructor(memPages: number) {
     const mb = this.mb;
     const ref = (k: keyof typeof HelperSlot): HelperRef => ({ slot: HelperSlot[k], type: mb.type(HELPER_SIGS[k]) });
-    this.fnFlags = ref('FLAGS'); this.fnCond = ref('COND'); this.fnRd = ref('RD'); this.fnWr = ref('WR'); this.fnInterp = ref('INTERP');
+    this.fnFlags = ref('FLAGS'); this.fnCond = ref('COND'); this.fnInterp = ref('INTERP');
     mb.importTable('env', 'hlp', HELPER_TABLE_SIZE);
     mb.importMemory('env', 'mem', memPages, memPages, true);
   }
@@ -219,7 +215,7 @@ class Tx {
   avxChecked = false;
   known: FlagsDesc | undefined;
   exit!: Label;
-  readonly fnFlags: HelperRef; readonly fnCond: HelperRef; readonly fnRd: HelperRef; readonly fnWr: HelperRef; readonly fnInterp: HelperRef;
+  readonly fnFlags: HelperRef; readonly fnCond: HelperRef; readonly fnInterp: HelperRef;
   readonly tlb: number;
 
   readonly mb: ModuleBuilder;
@@ -230,7 +226,7 @@ class Tx {
   /** `multi`: a region of several blocks (entered with a block index). */
   constructor(bm: BlockModule, readonly opts: BlockOptions, exportName: string | undefined, readonly multi = false) {
     const mb = this.mb = bm.mb;
-    this.fnFlags = bm.fnFlags; this.fnCond = bm.fnCond; this.fnRd = bm.fnRd; this.fnWr = bm.fnWr; this.fnInterp = bm.fnInterp;
+    this.fnFlags = bm.fnFlags; this.fnCond = bm.fnCond; this.fnInterp = bm.fnInterp;
     const { fb, index } = mb.func({ params: multi ? ['i32', 'i32'] : ['i32'], results: ['i32'] }, exportName);
     this.fb = fb;
     this.funcIndex = index;

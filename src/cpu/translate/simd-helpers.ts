@@ -24,8 +24,8 @@
 import { FunctionBuilder, ModuleBuilder, type FuncType, type I32, type I64 } from '../wasm/builder.js';
 import { SIMD_TABLES } from '../state.js';
 
-/** The helper table slot of the first SIMD helper (after block.ts's FLAGS COND RD WR INTERP). */
-export const SIMD_SLOT_BASE = 5;
+/** The helper table slot of the first SIMD helper (after block.ts's FLAGS COND INTERP). */
+export const SIMD_SLOT_BASE = 3;
 export const SimdHelper = {
   AESENC: 0, AESENCLAST: 1, AESDEC: 2, AESDECLAST: 3, AESIMC: 4, AESKEYGENASSIST: 5, PCLMULQDQ: 6,
   SHA256RNDS2: 7, SHA256MSG1: 8, SHA256MSG2: 9, SHA1RNDS4: 10, SHA1NEXTE: 11, SHA1MSG1: 12, SHA1MSG2: 13,
