@@ -215,6 +215,8 @@ function f64Lane(r: () => bigint): bigint {
     case 10: return e(0x380 + (k % 8)); // f32 underflow range (CVTSD2SS)
     case 11: return e(0x47f - (k % 4)); // f32 overflow range
     case 12: return sg | (BigInt(0x36a + (k % 3)) << 52n) | m; // f32 denormal range
+    case 13: return e(0x7e0 + (k % 6)); // around 2^995 and 2^-968: the bounds of the exact-in-doubles paths
+    case 14: return e(0x035 + (k % 6));
     default: return e(0x3ff + (k % 20) - 10);
   }
 }

@@ -173,16 +173,21 @@ export function rsqrt32(a: number): number {
  * denormal operand, which DAZ reads as a zero of its sign.
  */
 export function minMax32(a: number, b: number, max: boolean): number {
+  // DAZ rewrites the operands first: a NaN next to a denormal returns the zero (as the host does).
+  let den = false;
+  if (isDenormal32(a)) { if (fpx.daz) a = (a & 0x80000000) >>> 0; else den = true; }
+  if (isDenormal32(b)) { if (fpx.daz) b = (b & 0x80000000) >>> 0; else den = true; }
   if (isNan32(a) || isNan32(b)) { fpx.pre |= IE; return b; }
-  if (isDenormal32(a)) { if (fpx.daz) a = (a & 0x80000000) >>> 0; else fpx.pre |= DE; }
-  if (isDenormal32(b)) { if (fpx.daz) b = (b & 0x80000000) >>> 0; else fpx.pre |= DE; }
+  if (den) fpx.pre |= DE;
   const x = f32FromBits(a), y = f32FromBits(b);
   return (max ? x > y : x < y) ? a : b;
 }
 export function minMax64(a: bigint, b: bigint, max: boolean): bigint {
+  let den = false;
+  if (isDenormal64(a)) { if (fpx.daz) a &= 0x8000000000000000n; else den = true; }
+  if (isDenormal64(b)) { if (fpx.daz) b &= 0x8000000000000000n; else den = true; }
   if (isNan64(a) || isNan64(b)) { fpx.pre |= IE; return b; }
-  if (isDenormal64(a)) { if (fpx.daz) a &= 0x8000000000000000n; else fpx.pre |= DE; }
-  if (isDenormal64(b)) { if (fpx.daz) b &= 0x8000000000000000n; else fpx.pre |= DE; }
+  if (den) fpx.pre |= DE;
   const x = f64FromBits(a), y = f64FromBits(b);
   return (max ? x > y : x < y) ? a : b;
 }
@@ -412,5 +417,8 @@ function scalarConvert(ctx: SimdCtx, insn: Instruction, rip: bigint): number {
 
 /** A signed integer rounded to `fmt` per `rc` (CVTSI2SS/SD: PE when inexact); bits. */
 export function intToFloatBits(v: bigint, fmt: typeof F32, rc: number): bigint {
-  return v === 0n ? 0n : roundExact(v < 0n, v < 0n ? -v : v, 0, fmt, rc);
+  // Exact in the format (|v| < 2^p): no rounding, no BigInt rounding either (the common case).
+  if (v > -(1n << 24n) && v < 1n << 24n) return fmt === F32 ? BigInt(f32Bits(Number(v))) : f64Bits(Number(v));
+  if (fmt === F64 && v > -(1n << 53n) && v < 1n << 53n) return f64Bits(Number(v));
+  return roundExact(v < 0n, v < 0n ? -v : v, 0, fmt, rc);
 }

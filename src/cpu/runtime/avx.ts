@@ -318,7 +318,7 @@ function lift(ctx: SimdCtx, insn: Instruction, rip: bigint, legacy: Mn): number 
     }
     if (maskData) st.xmm(0).set(maskData.subarray(lane * 16, lane * 16 + 16));
     if (immOp) immOp.imm = laneImm(legacy, imm, lane);
-    r = runLegacy(ctx, fake, rip);
+    try { r = runLegacy(ctx, fake, rip); } catch (e) { fpLeaveLanes(st, false); throw e; } // never leave the lane mode on
     if (r === Exit.CONTINUE) {
       result.set(st.xmm(1), lane * 16);
       if (legacy === Mn.PCMPESTRM || legacy === Mn.PCMPESTRM64 || legacy === Mn.PCMPISTRM) xmm0Out = new Uint8Array(st.xmm(0));

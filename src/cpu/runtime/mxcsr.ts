@@ -36,12 +36,16 @@ import { CR4_OSXMMEXCPT, S, type CpuState } from '../state.js';
 export const F32_INDEFINITE = 0xffc00000;
 export const F64_INDEFINITE = 0xfff8000000000000n;
 
-const cvt = new DataView(new ArrayBuffer(8));
+// Reinterpretation through same-width typed arrays over one buffer (independent of the host's byte
+// order, and cheaper than DataView calls on this hot path).
+const cvtBuf = new ArrayBuffer(8);
+const cvtF32 = new Float32Array(cvtBuf, 0, 1), cvtU32 = new Uint32Array(cvtBuf, 0, 1);
+const cvtF64 = new Float64Array(cvtBuf), cvtU64 = new BigUint64Array(cvtBuf);
 
-export function f32FromBits(b: number): number { cvt.setUint32(0, b >>> 0, true); return cvt.getFloat32(0, true); }
-export function f32Bits(v: number): number { cvt.setFloat32(0, v, true); return cvt.getUint32(0, true); }
-export function f64FromBits(b: bigint): number { cvt.setBigUint64(0, b, true); return cvt.getFloat64(0, true); }
-export function f64Bits(v: number): bigint { cvt.setFloat64(0, v, true); return cvt.getBigUint64(0, true); }
+export function f32FromBits(b: number): number { cvtU32[0] = b; return cvtF32[0]!; }
+export function f32Bits(v: number): number { cvtF32[0] = v; return cvtU32[0]!; }
+export function f64FromBits(b: bigint): number { cvtU64[0] = b; return cvtF64[0]!; }
+export function f64Bits(v: number): bigint { cvtF64[0] = v; return cvtU64[0]!; }
 
 export const isNan32 = (b: number): boolean => (b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0;
 export const isNan64 = (b: bigint): boolean => (b & 0x7ff0000000000000n) === 0x7ff0000000000000n && (b & 0xfffffffffffffn) !== 0n;
@@ -270,7 +274,11 @@ export function direct<T extends number | bigint>(rBits: T, rNeg: boolean, s: nu
 
 const MIN_NORMAL32 = 1.1754943508222875e-38, MAX32 = 3.4028234663852886e38;
 const MIN_NORMAL64 = 2.2250738585072014e-308;
-/** Dekker's product is exact (no overflow in the split, no underflow in the error) inside these bounds. */
+/**
+ * Dekker's product a*b is exact (no overflow in the split or in the halves'
+ * products, no underflow in the error) when |a|, |b| and |a*b| are below
+ * 2^995 and |a*b| is above 2^-968.
+ */
 const SPLIT_MAX = 2 ** 995, PRODUCT_MIN = 2 ** -968;
 
 /** The exact error of the double product p = RN(a * b) (Dekker/Veltkamp; |a|, |b| < 2^995, |p| > 2^-968). */
@@ -296,16 +304,16 @@ export function op32(a: number, b: number, op: Op2, rc = RC_NEAREST): number {
  * BigInt; tiny or overflowing results take the exact path.
  */
 function finite32(x: number, y: number, op: Op2, rc: number): number {
-  const kind = op.kind;
-  const d = op(x, y);
-  if (d === 0) return zeroSumNeg(x, y, kind === 'sub', rc) ? 0x80000000 : 0; // an exact cancellation
+  // (Identity tests rather than op.kind: a property of a function object is a slow read on this path.)
+  const d = op === ADD ? x + y : op === SUB ? x - y : op === MUL ? x * y : x / y;
+  if (d === 0) return zeroSumNeg(x, y, op === SUB, rc) ? 0x80000000 : 0; // an exact cancellation
   const r = Math.fround(d), ar = Math.abs(r);
-  if (!(ar > MIN_NORMAL32 && ar <= MAX32)) return Number(exactArith(kind, x, y, F32, rc));
+  if (!(ar > MIN_NORMAL32 && ar <= MAX32)) return Number(exactArith(op.kind, x, y, F32, rc));
   let s: number;
-  if (kind === 'mul') s = sgn(d - r);
-  else if (kind === 'div') s = y < 0 ? -sgn(x - r * y) : sgn(x - r * y); // r * y exact; x - r * y exact (Sterbenz)
+  if (op === MUL) s = sgn(d - r);
+  else if (op === DIV) s = y < 0 ? -sgn(x - r * y) : sgn(x - r * y); // r * y exact; x - r * y exact (Sterbenz)
   else if (d !== r) s = d > r ? 1 : -1;
-  else { const yy = kind === 'sub' ? -y : y, bb = d - x; s = sgn((x - (d - bb)) + (yy - bb)); }
+  else { const yy = op === SUB ? -y : y, bb = d - x; s = sgn((x - (d - bb)) + (yy - bb)); }
   const bits = f32Bits(r);
   if (s === 0) return bits;
   fpx.post |= PE;
@@ -345,22 +353,24 @@ export function op64(a: bigint, b: bigint, op: Op2, rc = RC_NEAREST): bigint {
 
 /** Finite x op y in double precision: TwoSum / Dekker's product decide exactness; extremes go exact. */
 function finite64(x: number, y: number, op: Op2, rc: number): bigint {
-  const kind = op.kind;
-  const d = op(x, y);
-  if (d === 0 && (kind === 'add' || kind === 'sub')) return zeroSumNeg(x, y, kind === 'sub', rc) ? 0x8000000000000000n : 0n;
+  const sum = op === ADD || op === SUB;
+  const d = op === ADD ? x + y : op === SUB ? x - y : op === MUL ? x * y : x / y;
+  if (d === 0 && sum) return zeroSumNeg(x, y, op === SUB, rc) ? 0x8000000000000000n : 0n;
   const ad = Math.abs(d);
   let s: number;
-  if (kind === 'add' || kind === 'sub') {
-    if (!(ad > MIN_NORMAL64 && ad < Infinity)) return exactArith(kind, x, y, F64, rc);
-    const yy = kind === 'sub' ? -y : y, bb = d - x;
+  if (sum) {
+    if (!(ad > MIN_NORMAL64 && ad < Infinity)) return exactArith(op.kind, x, y, F64, rc);
+    const yy = op === SUB ? -y : y, bb = d - x;
     const e = (x - (d - bb)) + (yy - bb);
-    if (e !== e) return exactArith(kind, x, y, F64, rc); // TwoSum overflowed (d - x beyond the largest double)
+    if (e !== e) return exactArith(op.kind, x, y, F64, rc); // TwoSum overflowed (d - x beyond the largest double)
     s = sgn(e);
-  } else if (kind === 'mul') {
-    if (!(ad > PRODUCT_MIN && ad < Infinity && Math.abs(x) < SPLIT_MAX && Math.abs(y) < SPLIT_MAX)) return exactArith(kind, x, y, F64, rc);
+  } else if (op === MUL) {
+    // The product (and the split halves' product) must stay below 2^995 too, or ah*bh overflows.
+    if (!(ad > PRODUCT_MIN && ad < SPLIT_MAX && Math.abs(x) < SPLIT_MAX && Math.abs(y) < SPLIT_MAX)) return exactArith(op.kind, x, y, F64, rc);
     s = sgn(productError(x, y, d));
   } else {
-    if (!(ad > MIN_NORMAL64 && ad < SPLIT_MAX && Math.abs(y) < SPLIT_MAX && Math.abs(x) > PRODUCT_MIN)) return exactArith(kind, x, y, F64, rc);
+    const ax = Math.abs(x);
+    if (!(ad > MIN_NORMAL64 && ad < SPLIT_MAX && Math.abs(y) < SPLIT_MAX && ax > PRODUCT_MIN && ax < SPLIT_MAX)) return exactArith(op.kind, x, y, F64, rc);
     const h = d * y, t = (x - h) - productError(d, y, h); // x - d*y exactly signed
     s = y < 0 ? -sgn(t) : sgn(t);
   }

@@ -346,28 +346,34 @@ export function execSse(ctx: Ctx, insn: Instruction, rip: bigint): number | unde
       const single = insn.mn === Mn.COMISS || insn.mn === Mn.UCOMISS;
       const s = src(single ? 4 : 8); if (!s) return Exit.EXCEPTION;
       const signalling = insn.mn === Mn.COMISS || insn.mn === Mn.COMISD;
-      let f = 0;
-      return fpDo(() => {
-        f = single ? comis32(lanes.u32(st.xmm(o0.reg))[0]!, lanes.u32(s)[0]!, signalling)
-          : comis64(lanes.u64(st.xmm(o0.reg))[0]!, lanes.u64(s)[0]!, signalling);
-      }, () => { st.setU32(S.FL_OP, 0); st.setU64(S.FL_A, BigInt(f)); }); // EXPLICIT: OF SF AF cleared
+      fpBegin(mxcsr);
+      const f = single ? comis32(lanes.u32(st.xmm(o0.reg))[0]!, lanes.u32(s)[0]!, signalling)
+        : comis64(lanes.u64(st.xmm(o0.reg))[0]!, lanes.u64(s)[0]!, signalling);
+      if (!fpCommit(st)) return Exit.EXCEPTION;
+      st.setU32(S.FL_OP, 0); st.setU64(S.FL_A, BigInt(f)); // EXPLICIT: OF SF AF cleared
+      return Exit.CONTINUE;
     }
     case Mn.CVTSI2SD: case Mn.CVTSI2SS: {
       let v: bigint;
       if (o1.kind === OpKind.REG) v = regGet(st, o1);
       else { const m = ctx.mmu.read(linAddr(ctx, insn, o1, rip), o1.size, ctx.cpl); if (m === undefined) return Exit.EXCEPTION; v = m; }
       const dbl = insn.mn === Mn.CVTSI2SD;
-      let r = 0n;
-      return fpDo(() => { r = intToFloatBits(BigInt.asIntN(o1.size * 8, v), dbl ? F64 : F32, rc); },
-        () => { if (dbl) lanes.u64(d!)[0] = r; else lanes.u32(d!)[0] = Number(r); });
+      fpBegin(mxcsr);
+      const r = intToFloatBits(BigInt.asIntN(o1.size * 8, v), dbl ? F64 : F32, rc);
+      if (!fpCommit(st)) return Exit.EXCEPTION;
+      if (dbl) lanes.u64(d!)[0] = r; else lanes.u32(d!)[0] = Number(r);
+      return Exit.CONTINUE;
     }
     case Mn.CVTTSD2SI: case Mn.CVTSD2SI: case Mn.CVTTSS2SI: case Mn.CVTSS2SI: {
       const isD = insn.mn === Mn.CVTTSD2SI || insn.mn === Mn.CVTSD2SI;
       const s = src(isD ? 8 : 4); if (!s) return Exit.EXCEPTION;
       const v = isD ? lanes.f64(s)[0]! : lanes.f32(s)[0]!;
       const trunc = insn.mn === Mn.CVTTSD2SI || insn.mn === Mn.CVTTSS2SI;
-      let r = 0n;
-      return fpDo(() => { r = fpToInt(v, o0.size, trunc ? 3 : rc, isD); }, () => setGprSized(st, o0.reg, o0.size, r));
+      fpBegin(mxcsr);
+      const r = fpToInt(v, o0.size, trunc ? 3 : rc, isD);
+      if (!fpCommit(st)) return Exit.EXCEPTION;
+      setGprSized(st, o0.reg, o0.size, r);
+      return Exit.CONTINUE;
     }
     // Conversions on bits (avx-fp.ts): NaN payloads kept and quietened, MXCSR rounding and exceptions.
     case Mn.CVTSD2SS: {
