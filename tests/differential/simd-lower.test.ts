@@ -68,6 +68,11 @@ function boundaryTemplates(): string[] {
     if (c <= 16) t.push(`mov ecx, ${c}; shld ax, bx, cl; shrd dx, r8w, ${c}; xor r13d, r13d; shrd r13w, r14w, cl`);
   }
   t.push('bswap eax; bswap rbx; bswap r9d; bswap r15', 'mov r15, rsp; lea rbp, [rsi+64]; leave; mov rax, rsp; mov rsp, r15');
+  // Consecutive lowered instructions share a checked memory operand only for the same address, access and size.
+  t.push(Y('vpaddd ymm0, ymm1, [rsi+200]; vpmulld ymm2, ymm3, [rsi+200]; vpxor xmm4, xmm4, [rsi+200]; vpaddd ymm5, ymm5, [rsi+204]'));
+  t.push(Y('vmovdqu [rsi+200], ymm1; vpaddd ymm2, ymm3, [rsi+200]; vpaddd xmm0, xmm1, [rsi+216]; vpaddd ymm4, ymm3, [rsi+216]'));
+  t.push(Y('lea rcx, [rsi+64]; movq xmm5, rcx; lea rax, [rsi]; vpaddd ymm0, ymm1, [rax+200]; movq rax, xmm5; vpaddd ymm2, ymm3, [rax+200]'));
+  t.push(Y('vpaddd ymm0, ymm1, [rip+3f]; vpaddd ymm2, ymm3, [rip+3f]; jmp 4f; 3: .fill 64, 1, 0x5a; 4: nop'));
   for (const op of ['bsf', 'bsr']) t.push(`xor ebx, ebx; ${op} rax, rbx; ${op} rcx, qword ptr [rsi+800]; ${op} dx, bx`, `${op} r8, r9; ${op} r10d, r11d; ${op} r12w, r13w`);
   return t;
 }
@@ -161,6 +166,7 @@ describe('SIMD lowering in the translator', () => {
     ['mov rdi, 0x3ffffff8; movdqu xmm0, [rdi]', {}], // RAM ends at 1 GiB: #PF
     ['mov rdi, 0x3ffffff8; pmaxud xmm0, [rdi]', {}],
     ['mov rdi, 0x3ffffffc; vpbroadcastq ymm0, [rdi]', {}],
+    ['mov rdi, 0x3ffffff0; mov rax, [rdi]; vpaddd xmm0, xmm1, [rdi]; vpaddd ymm2, ymm3, [rdi]', {}], // the wider access crosses into no RAM
   ];
   test.each(slowCases)('slow path: %s %o', async (asm, opt) => {
     // Both data pages are touched first: the TLB then maps them and the lowered code's own checks decide.

@@ -24,7 +24,7 @@
  * CPU model (#UD for features the model does not report), so no feature
  * check is needed.
  */
-import { ATTR_ALIGN16, ATTR_AVX, Mn, OpKind, RegClass, type Instruction, type Operand } from '../decoder/types.js';
+import { ATTR_ALIGN16, ATTR_AVX, BASE_RIP, Mn, OpKind, RegClass, type Instruction, type Operand } from '../decoder/types.js';
 import type { FunctionBuilder, I32, I64, Label, Local, ModuleBuilder } from '../wasm/builder.js';
 import { OpSimd } from '../wasm/opcodes.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, CR4_OSXSAVE, S, SIMD_TABLES, TLBE_ADDEND, TLBE_TAG_READ, TLBE_TAG_WRITE } from '../state.js';
@@ -476,6 +476,9 @@ function genLoweredVector(tx: LowerTx, bi: BlockInsn, next: bigint): void {
   const { insn, rip } = bi;
   const fb = tx.fb, base = tx.base;
   const vex = (insn.attrs & ATTR_AVX) !== 0;
+  // The previous lowered vector instruction's checked operand, if nothing else was emitted since.
+  let cache = memCache.get(tx);
+  if (cache && cache.end !== fb.code.length) { dropCache(tx, cache); cache = undefined; }
   const done = fb.block();
   const slow = fb.block();
   if (vex) {
@@ -496,15 +499,25 @@ function genLoweredVector(tx: LowerTx, bi: BlockInsn, next: bigint): void {
   for (let i = 0; i < insn.opCount; i++) if (insn.ops[i]!.kind === OpKind.MEM) memOp = insn.ops[i];
   let h: I32 | undefined, a: I64 | undefined;
   if (memOp) {
-    a = tx.addrOf(memOp, next)!;
-    const e = fb.local('i32');
-    h = fb.local('i32');
-    tx.tlbIndex(a, e);
-    tx.tlbTagCheck(a, memOp.size, memOp === insn.ops[0] ? TLBE_TAG_WRITE : TLBE_TAG_READ, slow);
+    const write = memOp === insn.ops[0];
+    const key = memKey(memOp, next);
+    if (cache && cache.key === key && cache.write === write && memOp.size <= cache.size) {
+      // Same address, same access, within the bytes checked: same page, same host pointer.
+      a = cache.a; h = cache.h;
+    } else {
+      if (cache) { dropCache(tx, cache); cache = undefined; }
+      a = tx.addrOf(memOp, next)!;
+      const e = fb.local('i32');
+      h = fb.local('i32');
+      tx.tlbIndex(a, e);
+      tx.tlbTagCheck(a, memOp.size, write ? TLBE_TAG_WRITE : TLBE_TAG_READ, slow);
+      fb.get(e).i32Load(tx.tlb + TLBE_ADDEND).get(a).i32WrapI64().i32Add().set(h);
+      fb.release(e);
+      cache = { end: 0, key, write, size: memOp.size, a, h };
+      memCache.set(tx, cache);
+    }
     const align = ALIGNED_VEX.has(insn.mn) ? memOp.size : (insn.attrs & ATTR_ALIGN16) && !vex ? 16 : 1;
     if (align > 1) fb.get(a).i32WrapI64().i32Const(align - 1).i32And().brIf(slow);
-    fb.get(e).i32Load(tx.tlb + TLBE_ADDEND).get(a).i32WrapI64().i32Add().set(h);
-    fb.release(e);
   }
   emitVector(tx, insn, vex, h);
   fb.br(done);
@@ -516,8 +529,30 @@ function genLoweredVector(tx: LowerTx, bi: BlockInsn, next: bigint): void {
   fb.i64Const(BigInt.asIntN(64, rip)).set(tx.rip);
   fb.br(tx.exit);
   fb.end(); // done
-  if (h) fb.release(h);
-  if (a) fb.release(a);
+  if (cache) {
+    // A GPR destination may be the base or index of the cached address.
+    if (insn.ops[0]!.kind === OpKind.REG && insn.ops[0]!.regClass === RegClass.GPR) dropCache(tx, cache);
+    else cache.end = fb.code.length;
+  }
+}
+
+/**
+ * Consecutive lowered vector instructions often address the same memory
+ * operand (an AVX2 loop's `vpmulld ymm0, ymm4, [r8+rax*4]; ...; vpaddd ymm0,
+ * ymm4, [r8+rax*4]`): the second reuses the first's address and host
+ * pointer. Valid only while nothing else is emitted in between (no other
+ * instruction can have changed a GPR or the TLB, no block boundary or
+ * branch target lies between) and no GPR was written.
+ */
+interface MemCache { end: number; key: string; write: boolean; size: number; a: I64; h: I32 }
+const memCache = new WeakMap<LowerTx, MemCache>();
+/** The address expression; RIP-relative operands by their target (the same displacement means another address elsewhere). */
+const memKey = (o: Operand, next: bigint): string =>
+  o.base === BASE_RIP ? `${o.seg}:rip:${BigInt.asUintN(64, next + ((BigInt(o.dispHi) << 32n) | BigInt(o.disp >>> 0)))}:${o.addrSize}`
+    : `${o.seg}:${o.base}:${o.index}:${o.scale}:${o.disp}:${o.dispHi}:${o.addrSize}`;
+function dropCache(tx: LowerTx, c: MemCache): void {
+  tx.fb.release(c.a); tx.fb.release(c.h);
+  memCache.delete(tx);
 }
 
 /** The operation itself (checks passed, memory operand at host pointer h). */
