@@ -22,6 +22,10 @@ import type { GuestMemory } from '../../src/memory/guest-memory.js';
 import type { JitAccelerator } from '../../src/cpu/accelerator.js';
 import { S } from '../../src/cpu/state.js';
 import { readYmm } from '../../src/cpu/runtime/avx.js';
+import {
+  ADD, DIV, exactArith, exactSqrt, F32, F64, f32FromBits, f64FromBits, fpBegin, fpx, MUL, op32, op64, SUB,
+} from '../../src/cpu/runtime/mxcsr.js';
+import { sqrt32, sqrt64 } from '../../src/cpu/runtime/avx-fp.js';
 import { assemble, CODE_ADDR, DATA_ADDR, jitState, rng } from './cpu-native-helper.js';
 import { makeAvxJit } from './simd-avx-harness.js';
 
@@ -356,5 +360,43 @@ describe('MXCSR flags, masks, DAZ/FTZ and #XM: JIT vs host CPU', () => {
     expect(runJit(jit, mem, div!, data).vector).toBe(-1);
     dv.setUint32(96, 0x11f80, true);
     expect(runJit(jit, mem, ld!, data).vector).toBe(13);
+  });
+});
+
+describe('the fast paths (error-free transformations in doubles) agree with the exact BigInt rounding', () => {
+  test('random finite operands over the whole exponent range, every RC, FTZ, masked and unmasked UE/OE', () => {
+    const r = rng(0xe7ac7n);
+    const ops = [ADD, SUB, MUL, DIV];
+    const failures: string[] = [];
+    const n = FULL ? 400_000 : 40_000;
+    for (let i = 0; i < n && failures.length < 10; i++) {
+      const op = ops[i & 3]!, rc = (i >> 2) & 3;
+      let mx = 0x1f80 | (rc << 13);
+      if (i % 7 === 0) mx |= 0x8000; // FTZ
+      if (i % 5 === 0) mx &= ~0x0c00; // OE and UE unmasked
+      const a = f64Lane(r), b = f64Lane(r), x = f64FromBits(a), y = f64FromBits(b);
+      if (Number.isFinite(x) && Number.isFinite(y) && x !== 0 && y !== 0) {
+        fpBegin(mx); const fast = op64(a, b, op, rc); const ff = fpx.post;
+        fpBegin(mx); const exact = exactArith(op.kind, x, y, F64, rc); const fe = fpx.post;
+        if (fast !== exact || ff !== fe) failures.push(`f64 ${op.kind} rc=${rc} ${a.toString(16)} ${b.toString(16)}: ${fast.toString(16)}/${ff} exact ${exact.toString(16)}/${fe}`);
+        if (x > 0) {
+          fpBegin(mx); const sf = sqrt64(a, rc); const sff = fpx.post;
+          fpBegin(mx); const se = exactSqrt(x, F64, rc); const sfe = fpx.post;
+          if (sf !== se || sff !== sfe) failures.push(`sqrt64 rc=${rc} ${a.toString(16)}: ${sf.toString(16)}/${sff} exact ${se.toString(16)}/${sfe}`);
+        }
+      }
+      const c = f32Lane(r), d = f32Lane(r), u = f32FromBits(c), v = f32FromBits(d);
+      if (Number.isFinite(u) && Number.isFinite(v) && u !== 0 && v !== 0) {
+        fpBegin(mx); const fast = op32(c, d, op, rc); const ff = fpx.post;
+        fpBegin(mx); const exact = Number(exactArith(op.kind, u, v, F32, rc)); const fe = fpx.post;
+        if (fast !== exact || ff !== fe) failures.push(`f32 ${op.kind} rc=${rc} ${c.toString(16)} ${d.toString(16)}: ${fast.toString(16)}/${ff} exact ${exact.toString(16)}/${fe}`);
+        if (u > 0) {
+          fpBegin(mx); const sf = sqrt32(c, rc); const sff = fpx.post;
+          fpBegin(mx); const se = Number(exactSqrt(u, F32, rc)); const sfe = fpx.post;
+          if (sf !== se || sff !== sfe) failures.push(`sqrt32 rc=${rc} ${c.toString(16)}: ${sf.toString(16)}/${sff} exact ${se.toString(16)}/${sfe}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
   });
 });

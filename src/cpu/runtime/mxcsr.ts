@@ -195,8 +195,8 @@ function zeroSumNeg(x: number, y: number, sub: boolean, rc: number): boolean {
   return rc === RC_DOWN;
 }
 
-/** x op y (finite doubles holding values of `fmt`) exactly, rounded by roundExact. */
-function exactArith(kind: Op2['kind'], x: number, y: number, fmt: Fmt, rc: number): bigint {
+/** x op y (finite doubles holding values of `fmt`) exactly, rounded by roundExact (exported for the tests). */
+export function exactArith(kind: Op2['kind'], x: number, y: number, fmt: Fmt, rc: number): bigint {
   const zero = (neg: boolean): bigint => (neg ? 1n << BigInt(fmt.ebits + fmt.p - 1) : 0n);
   const A = dyad(x), B = dyad(y);
   let neg: boolean, m: bigint, e: number;
