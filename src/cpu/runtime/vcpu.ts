@@ -845,7 +845,7 @@ export class Vcpu implements SystemOps {
       // again; the shadow ends only once that block has really run (not on a translation miss).
       const inShadow = this.shadow;
       const shadowGen = this.shadowGen;
-      const chunk = inShadow || stepping || this.bpStep ? 1 : Math.min(left, 20000);
+      const chunk = inShadow || stepping || this.bpStep ? 1 : left;
       st.setU32(S.BUDGET, chunk);
       st.setU32(S.MODE_KEY, this.modeKey());
       const watching = this.mmu.watch !== undefined;
