@@ -175,6 +175,12 @@ function templates(): Template[] {
     t.push({ asm: `${k}231pd xmm0, xmm1, xmm2`, kind: 'd' }, { asm: `${k}132ss xmm0, xmm1, xmm2`, kind: 's' });
   }
   t.push({ asm: 'vfmaddsub213ps ymm0, ymm1, ymm2', kind: 's' }, { asm: 'vfmsubadd231pd ymm0, ymm1, ymm2', kind: 'd' });
+  // memory sources (ymm1's bytes at [rdi+32], ymm2's at [rdi+64])
+  t.push({ asm: 'addsd xmm0, qword ptr [rdi+32]', kind: 'd' }, { asm: 'mulps xmm0, [rdi+32]', kind: 's' },
+    { asm: 'vdivps ymm0, ymm1, [rdi+64]', kind: 's' }, { asm: 'comisd xmm0, qword ptr [rdi+32]', kind: 'd', flags: true },
+    { asm: 'cvtss2sd xmm0, dword ptr [rdi+32]', kind: 's' }, { asm: 'cvtsi2sd xmm0, qword ptr [rdi+104]', kind: 'i64' },
+    { asm: 'cvttsd2si rax, qword ptr [rdi+32]', kind: 'd' }, { asm: 'roundsd xmm0, qword ptr [rdi+32], 4', kind: 'd' },
+    { asm: 'vfmadd231sd xmm0, xmm1, qword ptr [rdi+64]', kind: 'd' }, { asm: 'sqrtss xmm0, dword ptr [rdi+32]', kind: 's' });
   return t;
 }
 
@@ -269,7 +275,7 @@ function setupIdt(mem: GuestMemory): void {
   }
 }
 
-interface JitOut { vector: number; mxcsr: number; xmm0: string; block: Uint8Array; rax: bigint }
+interface JitOut { vector: number; stop: string; mxcsr: number; xmm0: string; block: Uint8Array; rax: bigint }
 
 function runJit(jit: JitAccelerator, mem: GuestMemory, code: Uint8Array, data: Uint8Array, osxmmexcpt = true): JitOut {
   const v = jit.vcpus[0]!;
@@ -288,7 +294,8 @@ function runJit(jit: JitAccelerator, mem: GuestMemory, code: Uint8Array, data: U
   const rip = Number(v.st.rip);
   const vector = r !== 'halted' ? -2 : rip >= HANDLERS && rip < HANDLERS + 512 ? (rip - HANDLERS - 1) / 16 : -1;
   return {
-    vector, mxcsr: v.st.u32(S.MXCSR), xmm0: Buffer.from(readYmm(v.st, 0).subarray(0, 16)).toString('hex'),
+    vector, stop: r === 'halted' ? '' : ` (${r} ${v.lastError ?? ''} rip ${v.st.rip.toString(16)})`,
+    mxcsr: v.st.u32(S.MXCSR), xmm0: Buffer.from(readYmm(v.st, 0).subarray(0, 16)).toString('hex'),
     block: mem.readBytes(DATA_ADDR, 256), rax: v.st.gpr(0),
   };
 }
@@ -317,7 +324,7 @@ describe('MXCSR flags, masks, DAZ/FTZ and #XM: JIT vs host CPU', () => {
       const mx = new DataView(c.data.buffer).getUint32(96, true).toString(16);
       const fail = (m: string): void => { failures.push(`${tp.asm} mxcsr=${mx} in=${inHex}: ${m}`); failedTemplates.add(c.t); };
       if ('ok' in w) {
-        if (got.vector !== -1) { fail(`host ok (mxcsr ${new DataView(w.ok.buffer).getUint32(160, true).toString(16)}), JIT vector ${got.vector}`); continue; }
+        if (got.vector !== -1) { fail(`host ok (mxcsr ${new DataView(w.ok.buffer).getUint32(160, true).toString(16)}), JIT vector ${got.vector}${got.stop}`); continue; }
         const hv = new DataView(w.ok.buffer), jv = new DataView(got.block.buffer, got.block.byteOffset);
         const diffs: string[] = [];
         const hmx = hv.getUint32(160, true), jmx = jv.getUint32(160, true);
@@ -333,7 +340,7 @@ describe('MXCSR flags, masks, DAZ/FTZ and #XM: JIT vs host CPU', () => {
         faults++;
         if (w.sig !== 8) { fail(`host signal ${w.sig}`); continue; }
         const diffs: string[] = [];
-        if (got.vector !== 19) diffs.push(`host #XM, JIT vector ${got.vector}`);
+        if (got.vector !== 19) diffs.push(`host #XM, JIT vector ${got.vector}${got.stop}`);
         if (got.mxcsr !== w.mxcsr) diffs.push(`mxcsr jit ${got.mxcsr.toString(16)} host ${w.mxcsr.toString(16)}`);
         if (got.xmm0 !== w.xmm0) diffs.push(`xmm0 jit ${got.xmm0} host ${w.xmm0}`);
         if (got.rax !== w.rax) diffs.push(`rax jit ${got.rax.toString(16)} host ${w.rax.toString(16)}`);
