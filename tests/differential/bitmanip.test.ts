@@ -73,8 +73,9 @@ describe('BMI1/BMI2/ADX/MOVBE/LZCNT: JIT vs host CPU', () => {
   const codes = assemble(tpl.map((x) => x.asm));
   const native = buildNativeHelper();
   const undef = undefinedFlags(codes);
-  test(`${tpl.length} templates x ${CASES_PER_TEMPLATE} inputs`, async () => {
-    const { jit, mem } = await makeJit(true);
+  // Translated (the translator lowers POPCNT/LZCNT/TZCNT/RORX/SHLX/SHRX/SARX/ANDN/MULX: simd-lower.ts) and executor only.
+  for (const noInline of [false, true]) test(`${tpl.length} templates x ${CASES_PER_TEMPLATE} inputs (${noInline ? 'executor' : 'translated'})`, async () => {
+    const { jit, mem } = await makeJit(noInline);
     const rand = rng(0x5eed_b111_0000_0001n);
     const pick = <T>(xs: readonly T[]): T => xs[Number(rand() % BigInt(xs.length))]!;
     const cases: Array<{ t: number; code: Uint8Array; gpr: bigint[]; rflags: bigint; data: Uint8Array }> = [];

@@ -32,6 +32,8 @@ const LOWERED = [
   'vaesenc xmm1, xmm2, xmm3', 'vpclmulqdq xmm1, xmm2, [rsi], 1', 'vmovdqu [rsi+64], ymm5', 'vzeroupper',
   'shld ax, bx, 20', 'shrd r9w, r10w, cl', 'shrd eax, ebx, cl', 'shld rax, rbx, 63', 'shrd r11, r12, 1', 'shld r13d, r14d, 0',
   'bswap ecx', 'bswap r8', 'mov r15, rsp', 'lea rbp, [rsi+64]', 'leave', 'mov rsp, r15',
+  'rorx rax, rbx, 13', 'rorx ecx, dword ptr [rsi+4], 31', 'shlx rdx, rax, rcx', 'shrx r8d, dword ptr [rsi], r9d', 'sarx r10, r11, r12',
+  'andn rax, rbx, qword ptr [rsi+8]', 'andn ecx, edx, r8d', 'mulx r9, r10, qword ptr [rsi]', 'mulx r11d, r11d, r12d',
 ];
 
 /** Boundary cases against the host (loads ymm0..5 from the data page and stores them back: Y). */

@@ -4,7 +4,8 @@
  * SHA-256, CRC-32C, memchr/strlen-style byte scans, gcc -O2 AVX2 loops),
  * translated in place of an executor call.
  *
- *   - POPCNT, LZCNT, TZCNT, BSF, BSR, CRC32 (general-purpose operands):
+ *   - POPCNT, LZCNT, TZCNT, BSF, BSR, CRC32, SHLD/SHRD, BSWAP, LEAVE and
+ *     BMI1/BMI2 RORX, SHLX/SHRX/SARX, ANDN, MULX (general-purpose operands):
  *     wasm i64.popcnt/clz/ctz and a CRC-32C byte table; their memory
  *     operands use the block's inline TLB path (block.ts genLoad).
  *   - XMM/YMM integer, logic and shuffle instructions as wasm v128 ops on
@@ -76,7 +77,8 @@ const W = {
 
 // ---- general-purpose: POPCNT LZCNT TZCNT BSF BSR CRC32 ---------------------------------------
 
-const GPR_LOWERED = new Set<number>([Mn.POPCNT, Mn.LZCNT, Mn.TZCNT, Mn.BSF, Mn.BSR, Mn.CRC32, Mn.SHLD, Mn.SHRD, Mn.BSWAP, Mn.LEAVE]);
+const GPR_LOWERED = new Set<number>([Mn.POPCNT, Mn.LZCNT, Mn.TZCNT, Mn.BSF, Mn.BSR, Mn.CRC32, Mn.SHLD, Mn.SHRD, Mn.BSWAP, Mn.LEAVE,
+  Mn.RORX, Mn.SHLX, Mn.SHRX, Mn.SARX, Mn.ANDN, Mn.MULX]);
 
 const isGpr = (o: Operand): boolean => o.kind === OpKind.REG && o.regClass === RegClass.GPR;
 /** Memory operands translated code can address: DS/ES/SS/CS (base 0 in 64-bit mode), FS, GS. */
@@ -92,6 +94,7 @@ function genGpr(tx: LowerTx, insn: Instruction, rip: bigint, next: bigint): void
     case Mn.SHLD: case Mn.SHRD: genShiftDouble(tx, insn, rip, next); return;
     case Mn.BSWAP: genBswap(tx, insn); return;
     case Mn.LEAVE: genLeave(tx, rip); return;
+    case Mn.RORX: case Mn.SHLX: case Mn.SHRX: case Mn.SARX: case Mn.ANDN: case Mn.MULX: genBmi(tx, insn, rip, next); return;
     default: break;
   }
   const fb = tx.fb;
@@ -269,6 +272,84 @@ function genLeave(tx: LowerTx, rip: bigint): void {
   fb.release(a); fb.release(v);
 }
 
+/**
+ * BMI1/BMI2 as bitmanip.ts computes them (SDM "RORX", "SARX/SHLX/SHRX",
+ * "ANDN", "MULX"): RORX/SHLX/SHRX/SARX count masked to 5 or 6 bits, no
+ * flags; ANDN SF ZF per result, the others cleared; MULX the unsigned
+ * product of RDX/EDX and the source, no flags, the high half written last
+ * (equal destinations keep it).
+ */
+function genBmi(tx: LowerTx, insn: Instruction, rip: bigint, next: bigint): void {
+  const fb = tx.fb;
+  const o0 = insn.ops[0]!, o1 = insn.ops[1]!, o2 = insn.ops[2]!;
+  const size = o0.size, bits = size * 8;
+  const srcOp = insn.mn === Mn.ANDN || insn.mn === Mn.MULX ? o2 : o1;
+  const am = tx.addrOf(srcOp, next);
+  const src = tx.readOp(srcOp, next, rip, am);
+  const r = fb.local('i64');
+  const sx = (l: I64): void => { fb.get(l); if (size === 4) fb.i64Extend32S(); };
+  switch (insn.mn) {
+    case Mn.RORX: {
+      const n = o2.imm & (bits - 1);
+      if (size === 8) fb.get(src).i64Const(n).i64Rotr();
+      else fb.get(src).i32WrapI64().i32Const(n).i32Rotr().i64ExtendI32U();
+      fb.set(r);
+      break;
+    }
+    case Mn.SHLX: case Mn.SHRX: case Mn.SARX: {
+      if (insn.mn === Mn.SARX) sx(src); else fb.get(src);
+      tx.getGpr(o2); fb.i64Const(bits - 1).i64And();
+      if (insn.mn === Mn.SHLX) fb.i64Shl(); else if (insn.mn === Mn.SHRX) fb.i64ShrU(); else fb.i64ShrS();
+      if (size === 4) fb.i64Const(0xffffffff).i64And();
+      fb.set(r);
+      break;
+    }
+    case Mn.ANDN: {
+      tx.getGpr(o1); fb.i64Const(-1).i64Xor().get(src).i64And();
+      if (size === 4) fb.i64Const(0xffffffff).i64And();
+      fb.set(r);
+      if (!tx.flagsDead) {
+        const f = fb.local('i64');
+        fb.get(r).i64Eqz().i64ExtendI32U().i64Const(6).i64Shl();
+        fb.get(r).i64Const(bits - 1).i64ShrU().i64Const(7).i64Shl().i64Or().set(f);
+        tx.setFlags(FlKind.EXPLICIT, 1, f, undefined, f);
+        fb.release(f);
+      }
+      break;
+    }
+    default: { // MULX
+      const d = fb.local('i64'), hi = fb.local('i64');
+      tx.getGpr(gprOp(2, size)); fb.set(d);
+      if (size === 4) {
+        fb.get(d).get(src).i64Mul().set(r);
+        fb.get(r).i64Const(32).i64ShrU().set(hi);
+        fb.get(r).i64Const(0xffffffff).i64And().set(r);
+      } else {
+        // 64 x 64 -> 128 from 32-bit halves: hi = aH*bH + (aL*bH >> 32) + (aH*bL >> 32) + carries of the middle
+        const ll = fb.local('i64'), lh = fb.local('i64'), hl = fb.local('i64');
+        const lo32 = (l: I64): void => { fb.get(l).i64Const(0xffffffff).i64And(); };
+        const hi32 = (l: I64): void => { fb.get(l).i64Const(32).i64ShrU(); };
+        lo32(d); lo32(src); fb.i64Mul().set(ll);
+        lo32(d); hi32(src); fb.i64Mul().set(lh);
+        hi32(d); lo32(src); fb.i64Mul().set(hl);
+        hi32(d); hi32(src); fb.i64Mul();
+        hi32(lh); fb.i64Add(); hi32(hl); fb.i64Add();
+        hi32(ll); lo32(lh); fb.i64Add(); lo32(hl); fb.i64Add(); fb.i64Const(32).i64ShrU(); fb.i64Add().set(hi);
+        fb.get(d).get(src).i64Mul().set(r);
+        for (const l of [ll, lh, hl]) fb.release(l);
+      }
+      tx.setGpr(o1.reg, size, false, r);
+      tx.setGpr(o0.reg, size, false, hi);
+      fb.release(d); fb.release(hi); fb.release(r); fb.release(src);
+      if (am) fb.release(am);
+      return;
+    }
+  }
+  tx.setGpr(o0.reg, size, false, r);
+  fb.release(r); fb.release(src);
+  if (am) fb.release(am);
+}
+
 // ---- vector forms --------------------------------------------------------------------------------
 
 type Push = () => void;
@@ -406,6 +487,10 @@ export function canLower(insn: Instruction): boolean {
     case Mn.SHLD: case Mn.SHRD: return isGpr(o0) && isGpr(o1) && (o2.kind === OpKind.IMM || isGpr(o2));
     case Mn.BSWAP: return isGpr(o0);
     case Mn.LEAVE: return insn.opSize === 64;
+    // BMI1/BMI2 (VEX-encoded general-purpose: no XCR0/CR4 checks)
+    case Mn.RORX: return isGpr(o0) && (isGpr(o1) || memOk(o1)) && o2.kind === OpKind.IMM;
+    case Mn.SHLX: case Mn.SHRX: case Mn.SARX: return isGpr(o0) && (isGpr(o1) || memOk(o1)) && isGpr(o2);
+    case Mn.ANDN: case Mn.MULX: return isGpr(o0) && isGpr(o1) && (isGpr(o2) || memOk(o2));
     default: break;
   }
   if (GPR_LOWERED.has(mn)) return isGpr(o0) && (isGpr(o1) || memOk(o1)) && (mn !== Mn.CRC32 || o0.size >= 4);
