@@ -126,6 +126,20 @@ const PROGRAMS: Record<string, string> = {
     adc rbp, r14`).join('\n    ')}
     dec ecx
     jnz L8`,
+  // Rotates keep SF ZF AF PF of the record before them (computed inline when its kind is known in the
+  // block): every producer, a rotate, then LAHF reads them (OF after a multi-bit rotate, AF after
+  // shifts and SF ZF AF PF after IMUL are undefined: not used).
+  'rotates after every record kind': `
+    mov ecx, 300
+    L9: nop
+    ${['add rbx, rcx', 'adc edx, ebx', 'sub di, cx', 'sbb r8b, cl', 'and r9, rbx', 'or r10d, edx', 'inc r11w', 'dec r12',
+      'neg r13d', 'cmp bl, dl', 'test rbx, rdx', 'xor eax, eax'].map((p, i) => `${p}
+    ${['rol rbx, 1', 'ror rdx, 13', 'rol di, 3', 'ror r8b, 2', 'rol r9d, cl', 'ror r10, cl'][i % 6]}
+    lahf
+    add r14, rax
+    rol r14, 9`).join('\n    ')}
+    dec ecx
+    jnz L9`,
   // Self-modifying code in a loop: each iteration patches the immediate of the next instruction.
   'self-modifying loop': `
     mov ecx, 300

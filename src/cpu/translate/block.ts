@@ -508,6 +508,28 @@ class Tx {
   }
 
   /**
+   * Push (i32) the ZF SF AF PF bits of the current record when its kind is
+   * known at translation time (flags.ts arithFlags rules); false when not.
+   */
+  genKeptStatusFlags(): boolean {
+    const k = this.known;
+    if (!k || k.kind === FlKind.MUL) return false;
+    const fb = this.fb;
+    if (k.kind === FlKind.EXPLICIT) { fb.get(this.flA).i32WrapI64().i32Const(0x4 | 0x10 | 0x40 | 0x80).i32And(); return true; }
+    const bits = k.size * 8;
+    // ZF, SF of the result at its size
+    fb.get(this.flRes);
+    if (bits < 64) fb.i64Const(64 - bits).i64Shl();
+    fb.i64Eqz().i32Const(6).i32Shl();
+    fb.get(this.flRes).i64Const(bits - 1).i64ShrU().i32WrapI64().i32Const(1).i32And().i32Const(7).i32Shl().i32Or();
+    // PF: even parity of the low byte
+    fb.get(this.flRes).i32WrapI64().i32Const(0xff).i32And().i32Popcnt().i32Const(1).i32And().i32Const(1).i32Xor().i32Const(2).i32Shl().i32Or();
+    // AF: bit 4 of a ^ b ^ res (0 for logic)
+    if (k.kind !== FlKind.LOGIC) fb.get(this.flA).get(this.flB).i64Xor().get(this.flRes).i64Xor().i32WrapI64().i32Const(0x10).i32And().i32Or();
+    return true;
+  }
+
+  /**
    * Push CF of whatever record the flags locals hold (kind known only at run
    * time: the first INC/DEC/ADC/SBB or JB/JAE of a block), branch-free and
    * without calling `cond`: a call in a loop body makes V8 spill every live
@@ -1214,10 +1236,13 @@ function genShift(tx: Tx, insn: Instruction, rip: bigint, next: bigint): void {
   // new status bits
   const nb = fb.local('i32');
   if (mn === Mn.ROL || mn === Mn.ROR) {
-    // SF ZF AF PF are unchanged by rotates
-    fb.get(tx.flOpL).get(tx.flA).get(tx.flB).get(tx.flRes).get(tx.flAux).callHelper(tx.fnFlags);
-    tx.flagsTouched = true;
-    fb.i32Const(~(0x1 | 0x800)).i32And();
+    // SF ZF AF PF are unchanged by rotates: from the record inline when its kind is known here (no call
+    // in hash loops), else materialised by the core's `flags`.
+    if (!tx.genKeptStatusFlags()) {
+      fb.get(tx.flOpL).get(tx.flA).get(tx.flB).get(tx.flRes).get(tx.flAux).callHelper(tx.fnFlags);
+      tx.flagsTouched = true;
+      fb.i32Const(~(0x1 | 0x800)).i32And();
+    }
   } else {
     // ZF SF PF from the result (AF: 0, as the executor)
     fb.get(r).i64Eqz().i32Const(6).i32Shl();
