@@ -34,6 +34,8 @@ const LOWERED = [
   'bswap ecx', 'bswap r8', 'mov r15, rsp', 'lea rbp, [rsi+64]', 'leave', 'mov rsp, r15',
   'rorx rax, rbx, 13', 'rorx ecx, dword ptr [rsi+4], 31', 'shlx rdx, rax, rcx', 'shrx r8d, dword ptr [rsi], r9d', 'sarx r10, r11, r12',
   'andn rax, rbx, qword ptr [rsi+8]', 'andn ecx, edx, r8d', 'mulx r9, r10, qword ptr [rsi]', 'mulx r11d, r11d, r12d',
+  'pmaddwd xmm1, xmm2', 'pabsw xmm1, xmm2', 'pmovzxbw xmm1, qword ptr [rsi+8]', 'pmovsxbd xmm2, xmm1', 'pblendw xmm1, xmm2, 0x5a',
+  'psllw xmm1, xmm2', 'vpsrad ymm1, ymm2, xmm3', 'vpblendd ymm1, ymm2, ymm3, 0x96', 'blendps xmm1, xmm2, 5',
 ];
 
 /** Boundary cases against the host (loads ymm0..5 from the data page and stores them back: Y). */
@@ -70,6 +72,11 @@ function boundaryTemplates(): string[] {
     if (c <= 16) t.push(`mov ecx, ${c}; shld ax, bx, cl; shrd dx, r8w, ${c}; xor r13d, r13d; shrd r13w, r14w, cl`);
   }
   t.push('bswap eax; bswap rbx; bswap r9d; bswap r15', 'mov r15, rsp; lea rbp, [rsi+64]; leave; mov rax, rsp; mov rsp, r15');
+  for (const c of [0, 1, 15, 16, 31, 32, 63, 64, 0x100000000]) {
+    t.push(Y(`mov rax, ${c}; movq xmm5, rax; psllw xmm0, xmm5; psrad xmm1, xmm5; psrlq xmm2, xmm5; vpsraw ymm3, ymm4, xmm5; vpsllq ymm4, ymm4, xmm5; vpsrld xmm5, xmm1, xmm5`));
+  }
+  t.push(Y('pmaddwd xmm0, xmm1; pmaddwd xmm2, [rsi+208]; pabsb xmm3, xmm4; pabsd xmm4, [rsi+224]; psraw xmm5, [rsi+240]'));
+  t.push(Y('pmovzxbd xmm0, dword ptr [rsi+201]; pmovsxwq xmm1, dword ptr [rsi+203]; pmovzxbq xmm2, word ptr [rsi+205]; vpmovsxbw xmm3, qword ptr [rsi+207]; vpmovzxdq xmm4, xmm5'));
   // Consecutive lowered instructions share a checked memory operand only for the same address, access and size.
   t.push(Y('vpaddd ymm0, ymm1, [rsi+200]; vpmulld ymm2, ymm3, [rsi+200]; vpxor xmm4, xmm4, [rsi+200]; vpaddd ymm5, ymm5, [rsi+204]'));
   t.push(Y('vmovdqu [rsi+200], ymm1; vpaddd ymm2, ymm3, [rsi+200]; vpaddd xmm0, xmm1, [rsi+216]; vpaddd ymm4, ymm3, [rsi+216]'));

@@ -6,7 +6,7 @@
  *
  *   - POPCNT, LZCNT, TZCNT, BSF, BSR, CRC32, SHLD/SHRD, BSWAP, LEAVE and
  *     BMI1/BMI2 RORX, SHLX/SHRX/SARX, ANDN, MULX (general-purpose operands):
- *     wasm i64.popcnt/clz/ctz and a CRC-32C byte table; their memory
+ *     wasm i64.popcnt/clz/ctz and CRC-32C slicing tables; their memory
  *     operands use the block's inline TLB path (block.ts genLoad).
  *   - XMM/YMM integer, logic and shuffle instructions as wasm v128 ops on
  *     the registers in the state block (S.XMM = bits 127:0, S.YMMH =
@@ -73,6 +73,10 @@ const W = {
   I16x8MinS: 0x96, I16x8MinU: 0x97, I16x8MaxS: 0x98, I16x8MaxU: 0x99,
   I32x4MinS: 0xb6, I32x4MinU: 0xb7, I32x4MaxS: 0xb8, I32x4MaxU: 0xb9,
   I64x2Eq: 0xd6, I64x2GtS: 0xd9, I32x4LtU: 0x3a, I32x4TruncSatF32x4U: 0xf9,
+  I32x4DotI16x8S: 0xba, I8x16Abs: 0x60, I16x8Abs: 0x80, I32x4Abs: 0xa0, V128Bitselect: 0x52,
+  V128Load32Zero: 0x5c, V128Load64Zero: 0x5d,
+  I16x8ExtendLowI8x16S: 0x87, I16x8ExtendLowI8x16U: 0x89, I32x4ExtendLowI16x8S: 0xa7, I32x4ExtendLowI16x8U: 0xa9,
+  I64x2ExtendLowI32x4S: 0xc7, I64x2ExtendLowI32x4U: 0xc9,
 } as const;
 
 // ---- general-purpose: POPCNT LZCNT TZCNT BSF BSR CRC32 ---------------------------------------
@@ -373,6 +377,12 @@ const unpack = (w: number, high: boolean): Bin => (fb, p1, p2) => {
   p1(); p2(); shuffle(fb, bytesOf(elems, w));
 };
 
+/** Blend of elements of width w by imm8 bits (per lane from bit 16/w * half when `continued`). */
+const blend = (w: number, continued: boolean): Bin => (fb, p1, p2, imm, half) => {
+  const n = 16 / w, m = continued ? imm >> (n * half) : imm;
+  p2(); p1(); v128Const(fb, range(16).map((b) => ((m >> Math.floor(b / w)) & 1 ? 0xff : 0))); fb.simd(W.V128Bitselect);
+};
+
 const BINARY = new Map<number, Bin>([
   [Mn.PADDB, op2(OpSimd.I8x16Add)], [Mn.PADDW, op2(OpSimd.I16x8Add)], [Mn.PADDD, op2(OpSimd.I32x4Add)], [Mn.PADDQ, op2(OpSimd.I64x2Add)],
   [Mn.PSUBB, op2(OpSimd.I8x16Sub)], [Mn.PSUBW, op2(OpSimd.I16x8Sub)], [Mn.PSUBD, op2(OpSimd.I32x4Sub)], [Mn.PSUBQ, op2(OpSimd.I64x2Sub)],
@@ -412,6 +422,11 @@ const BINARY = new Map<number, Bin>([
   }],
   // SHUFPS: dwords 0, 1 from the first source, 2, 3 from the second, chosen by imm8 2-bit fields.
   [Mn.SHUFPS, (fb, p1, p2, imm) => { p1(); p2(); shuffle(fb, bytesOf([imm & 3, (imm >> 2) & 3, 4 + ((imm >> 4) & 3), 4 + ((imm >> 6) & 3)], 4)); }],
+  // PMADDWD: signed word products summed in pairs (wasm i32x4.dot_i16x8_s, the same wrap for 0x8000 * 0x8000 * 2).
+  [Mn.PMADDWD, op2(W.I32x4DotI16x8S)],
+  // Blends by imm8: element i from the second source when bit i is set (VEX.256: PBLENDW repeats imm8 per lane,
+  // VPBLENDD/VBLENDPS/VBLENDPD continue with the next bits).
+  [Mn.PBLENDW, blend(2, false)], [Mn.VPBLENDD, blend(4, true)], [Mn.BLENDPS, blend(4, true)], [Mn.BLENDPD, blend(8, true)],
   // SHUFPD: qword 0 from the first source, 1 from the second; VEX.256 takes imm8 bits 3:2 for the upper lane.
   [Mn.SHUFPD, (fb, p1, p2, imm, half) => { const m = imm >> (2 * half); p1(); p2(); shuffle(fb, bytesOf([m & 1, 2 + ((m >> 1) & 1)], 8)); }],
 ]);
@@ -426,7 +441,12 @@ const SHIFT_IMM = new Map<number, [number, number, boolean]>([
   [Mn.PSRLW, [16, OpSimd.I16x8ShrU, false]], [Mn.PSRLD, [32, OpSimd.I32x4ShrU, false]], [Mn.PSRLQ, [64, OpSimd.I64x2ShrU, false]],
   [Mn.PSRAW, [16, OpSimd.I16x8ShrS, true]], [Mn.PSRAD, [32, OpSimd.I32x4ShrS, true]],
 ]);
+/** Unary forms without an immediate. */
+const UNARY_NOIMM = new Set<number>([Mn.PABSB, Mn.PABSW, Mn.PABSD]);
 const UNARY = new Map<number, Un>([
+  // PABS: |x| with -2^(n-1) staying 2^(n-1) (the same bits as wasm abs).
+  [Mn.PABSB, (fb, p) => { p(); fb.simd(W.I8x16Abs); }], [Mn.PABSW, (fb, p) => { p(); fb.simd(W.I16x8Abs); }],
+  [Mn.PABSD, (fb, p) => { p(); fb.simd(W.I32x4Abs); }],
   [Mn.PSHUFD, (fb, p, imm) => { p(); p(); shuffle(fb, bytesOf(range(4).map((i) => (imm >> (2 * i)) & 3), 4)); }],
   [Mn.PSHUFLW, (fb, p, imm) => { p(); p(); shuffle(fb, bytesOf([...range(4).map((i) => (imm >> (2 * i)) & 3), 4, 5, 6, 7], 2)); }],
   [Mn.PSHUFHW, (fb, p, imm) => { p(); p(); shuffle(fb, bytesOf([0, 1, 2, 3, ...range(4).map((i) => 4 + ((imm >> (2 * i)) & 3))], 2)); }],
@@ -443,6 +463,17 @@ const UNARY = new Map<number, Un>([
 const SHIFT_VAR = new Map<number, [32 | 64, boolean, boolean]>([
   [Mn.VPSLLVD, [32, true, false]], [Mn.VPSRLVD, [32, false, false]], [Mn.VPSRAVD, [32, false, true]],
   [Mn.VPSLLVQ, [64, true, false]], [Mn.VPSRLVQ, [64, false, false]],
+]);
+/** PMOVZX/PMOVSX: source bytes, the widening steps (wasm extend_low ops). */
+const PMOVX = new Map<number, [number, number[]]>([
+  [Mn.PMOVZXBW, [8, [W.I16x8ExtendLowI8x16U]]], [Mn.PMOVZXBD, [4, [W.I16x8ExtendLowI8x16U, W.I32x4ExtendLowI16x8U]]],
+  [Mn.PMOVZXBQ, [2, [W.I16x8ExtendLowI8x16U, W.I32x4ExtendLowI16x8U, W.I64x2ExtendLowI32x4U]]],
+  [Mn.PMOVZXWD, [8, [W.I32x4ExtendLowI16x8U]]], [Mn.PMOVZXWQ, [4, [W.I32x4ExtendLowI16x8U, W.I64x2ExtendLowI32x4U]]],
+  [Mn.PMOVZXDQ, [8, [W.I64x2ExtendLowI32x4U]]],
+  [Mn.PMOVSXBW, [8, [W.I16x8ExtendLowI8x16S]]], [Mn.PMOVSXBD, [4, [W.I16x8ExtendLowI8x16S, W.I32x4ExtendLowI16x8S]]],
+  [Mn.PMOVSXBQ, [2, [W.I16x8ExtendLowI8x16S, W.I32x4ExtendLowI16x8S, W.I64x2ExtendLowI32x4S]]],
+  [Mn.PMOVSXWD, [8, [W.I32x4ExtendLowI16x8S]]], [Mn.PMOVSXWQ, [4, [W.I32x4ExtendLowI16x8S, W.I64x2ExtendLowI32x4S]]],
+  [Mn.PMOVSXDQ, [8, [W.I64x2ExtendLowI32x4S]]],
 ]);
 const MOVES = new Set<number>([Mn.VMOVDQU, Mn.VMOVDQA, Mn.VMOVUPS, Mn.VMOVAPS, Mn.VMOVUPD, Mn.VMOVAPD]);
 const ALIGNED_VEX = new Set<number>([Mn.VMOVDQA, Mn.VMOVAPS, Mn.VMOVAPD]);
@@ -469,7 +500,7 @@ const VEX_BASE = new Map<number, number>();
   for (const [name, v] of Object.entries(names)) {
     if (!name.startsWith('V')) continue;
     const legacy = names[name.slice(1)];
-    if (legacy !== undefined && (BINARY.has(legacy) || UNARY.has(legacy))) VEX_BASE.set(v, legacy);
+    if (legacy !== undefined && (BINARY.has(legacy) || UNARY.has(legacy) || PMOVX.has(legacy))) VEX_BASE.set(v, legacy);
   }
 }
 
@@ -494,7 +525,12 @@ export function canLower(insn: Instruction): boolean {
     default: break;
   }
   if (GPR_LOWERED.has(mn)) return isGpr(o0) && (isGpr(o1) || memOk(o1)) && (mn !== Mn.CRC32 || o0.size >= 4);
-  const base = vex ? VEX_BASE.get(mn) : mn;
+  const base = vex ? VEX_BASE.get(mn) ?? (mn === Mn.VPBLENDD ? mn : undefined) : mn;
+  if (base !== undefined && PMOVX.has(base)) return isVec(o0) && o0.regClass === RegClass.XMM && isVecOrMem(o1);
+  if (base !== undefined && SHIFT_IMM.has(base) && (vex ? isVecOrMem(o2) && o2.kind !== OpKind.IMM : isVecOrMem(o1))) {
+    // shift by the count in an XMM register or m128
+    return vex ? isVec(o0) && isVec(o1) : isVec(o0);
+  }
   if (base !== undefined && BINARY.has(base)) {
     if (!vex) return !BINARY_VEX_ONLY.has(base) && isVec(o0) && isVecOrMem(o1) && (insn.opCount === 2 || o2.kind === OpKind.IMM);
     return isVec(o0) && isVec(o1) && isVecOrMem(o2) && (insn.opCount === 3 || o[3]!.kind === OpKind.IMM);
@@ -505,6 +541,7 @@ export function canLower(insn: Instruction): boolean {
       if (!vex) return !SHIFT_IMM.has(base) && isVec(o0) && o1.kind === OpKind.IMM;
       return isVec(o0) && isVec(o1) && o2.kind === OpKind.IMM;
     }
+    if (UNARY_NOIMM.has(base)) return isVec(o0) && isVecOrMem(o1) && insn.opCount === 2;
     return isVec(o0) && isVecOrMem(o1) && o2.kind === OpKind.IMM;
   }
   if (SHIFT_VAR.has(mn)) return isVec(o0) && isVec(o1) && isVecOrMem(o2);
@@ -673,7 +710,33 @@ function emitVector(tx: LowerTx, insn: Instruction, vex: boolean, h: I32 | undef
   };
   const imm = (x: Operand | undefined): number => (x && x.kind === OpKind.IMM ? x.imm & 0xff : 0);
 
-  const base1 = vex ? VEX_BASE.get(mn) : mn;
+  const base1 = vex ? VEX_BASE.get(mn) ?? (mn === Mn.VPBLENDD ? mn : undefined) : mn;
+  if (base1 !== undefined && PMOVX.has(base1)) {
+    // SDM PMOVZX/PMOVSX: the low elements of the source widened; a memory source is only as wide as needed.
+    const [bytes, steps] = PMOVX.get(base1)!;
+    lanes(o0, 1, () => {
+      if (o1.kind !== OpKind.MEM) load(o1, 0);
+      else if (bytes === 8) fb.get(h!).simd(W.V128Load64Zero).op(3).op(0);
+      else if (bytes === 4) fb.get(h!).simd(W.V128Load32Zero).op(2).op(0);
+      else fb.get(h!).i32Load16U(0).simd(OpSimd.I32x4Splat);
+      for (const st of steps) fb.simd(st);
+    });
+    return;
+  }
+  if (base1 !== undefined && SHIFT_IMM.has(base1) && (vex ? o2.kind !== OpKind.IMM && o2.kind !== OpKind.NONE : o1.kind !== OpKind.IMM)) {
+    // SDM PSLLW/PSRLW/PSRAW xmm, xmm/m128: the count is the low quadword; counts >= the width give 0 (logical)
+    // or the sign fill (arithmetic). VEX.256 shifts both lanes by the same count.
+    const [bits, code, arith] = SHIFT_IMM.get(base1)!;
+    const [src, cntOp] = vex ? [o1, o2] : [o0, o1];
+    const cnt = fb.local('i64'), sh = fb.local('i32'), keep = fb.local('v128');
+    if (cntOp.kind === OpKind.MEM) fb.get(h!).i64Load(0); else fb.get(base).i64Load(XMM(cntOp.reg, 0));
+    fb.set(cnt);
+    fb.get(cnt).i32WrapI64().i32Const(arith ? bits - 1 : 0).get(cnt).i64Const(bits).i64LtU().select().set(sh);
+    fb.i64Const(-1).i64Const(arith ? -1 : 0).get(cnt).i64Const(bits).i64LtU().select().simd(OpSimd.I64x2Splat).set(keep);
+    lanes(o0, halves(o0), (half) => { load(src, half); fb.get(sh).simd(code); if (!arith) fb.get(keep).v128And(); });
+    fb.release(cnt); fb.release(sh); fb.release(keep);
+    return;
+  }
   if (base1 !== undefined && BINARY.has(base1)) {
     const f = BINARY.get(base1)!;
     const [s1, s2, i] = vex ? [o1, o[2]!, o[3]] : [o0, o1, o2];
