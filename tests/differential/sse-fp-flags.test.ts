@@ -407,3 +407,39 @@ describe('the fast paths (error-free transformations in doubles) agree with the 
     expect(failures).toEqual([]);
   });
 });
+
+describe('RCPPS/RCPSS/RSQRTPS/RSQRTSS (legacy and VEX): JIT vs host CPU', () => {
+  test('within the SDM bound of the host value (1.5 * 2^-12 each), specials and MXCSR identical', async () => {
+    const tpl = ['rcpps xmm0, xmm1', 'rcpss xmm0, xmm1', 'rsqrtps xmm0, xmm1', 'rsqrtss xmm0, dword ptr [rdi+32]',
+      'vrcpps ymm0, ymm1', 'vrsqrtss xmm0, xmm1, xmm2'];
+    const codes = assemble(tpl.map(wrap));
+    const host = buildHost();
+    const { jit, mem } = await makeAvxJit();
+    setupIdt(mem);
+    const r = rng(0x4c9an);
+    const cases: Array<{ t: number; code: Uint8Array; data: Uint8Array }> = [];
+    for (let t = 0; t < tpl.length; t++) for (let k = 0; k < CASES * 4; k++) cases.push({ t, code: codes[t]!, data: makeData(r, 's') });
+    const want = runHost(host, cases);
+    const failures: string[] = [];
+    const f32 = (b: number): number => f32FromBits(b);
+    for (let i = 0; i < cases.length && failures.length < 10; i++) {
+      const c = cases[i]!, w = want[i]!;
+      const got = runJit(jit, mem, c.code, c.data);
+      if (!('ok' in w)) { failures.push(`${tpl[c.t]}: host faulted`); continue; }
+      const hv = new DataView(w.ok.buffer), jv = new DataView(got.block.buffer, got.block.byteOffset);
+      if (got.vector !== -1 || hv.getUint32(160, true) !== jv.getUint32(160, true)) {
+        failures.push(`${tpl[c.t]}: JIT vector ${got.vector}${got.stop}, mxcsr jit ${jv.getUint32(160, true).toString(16)} host ${hv.getUint32(160, true).toString(16)}`);
+        continue;
+      }
+      for (let l = 0; l < 8; l++) {
+        const h = hv.getUint32(128 + 4 * l, true), j = jv.getUint32(128 + 4 * l, true), hx = f32(h), jx = f32(j);
+        const special = !Number.isFinite(hx) || hx === 0 || !Number.isFinite(jx) || jx === 0;
+        if (special ? h !== j : Math.abs(jx - hx) > 3 * 2 ** -12 * Math.abs(hx)) {
+          failures.push(`${tpl[c.t]} in=${Buffer.from(c.data.subarray(0, 96)).toString('hex')} lane ${l}: jit ${j.toString(16)} host ${h.toString(16)}`);
+          break;
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+});

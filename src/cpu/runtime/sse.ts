@@ -14,7 +14,8 @@ import { VEC_GP, VEC_NM, VEC_UD } from './mmu.js';
 import { linAddr, regGet, setGprSized, type OpCtx } from './ops.js';
 import { ADD, DIV, F32, F64, fpBegin, fpCommit, MUL, mxcsrRc, op32, op64, SUB } from './mxcsr.js';
 import {
-  cmp32, cmp64, comis32, comis64, f32ToF64Bits, f64ToF32Bits, fpToInt, intToFloatBits, minMax32, minMax64, sqrt32, sqrt64, toF32Bits,
+  cmp32, cmp64, comis32, comis64, f32ToF64Bits, f64ToF32Bits, fpToInt, intToFloatBits, minMax32, minMax64, rcp32, rsqrt32, sqrt32, sqrt64,
+  toF32Bits,
 } from './avx-fp.js';
 
 type Ctx = OpCtx;
@@ -332,6 +333,9 @@ export function execSse(ctx: Ctx, insn: Instruction, rip: bigint): number | unde
     case Mn.MINPS: case Mn.MINSS: return fp(4, insn.mn === Mn.MINSS, (a, b) => minMax32(a, b, false));
     case Mn.MAXPS: case Mn.MAXSS: return fp(4, insn.mn === Mn.MAXSS, (a, b) => minMax32(a, b, true));
     case Mn.SQRTPS: case Mn.SQRTSS: return fp(4, insn.mn === Mn.SQRTSS, (_a, b) => sqrt32(b, rc));
+    // Approximations within the SDM's 1.5 * 2^-12 (avx-fp.ts rcp32/rsqrt32); no MXCSR exceptions (SDM RCPPS).
+    case Mn.RCPPS: case Mn.RCPSS: return fp(4, insn.mn === Mn.RCPSS, (_a, b) => rcp32(b));
+    case Mn.RSQRTPS: case Mn.RSQRTSS: return fp(4, insn.mn === Mn.RSQRTSS, (_a, b) => rsqrt32(b));
     case Mn.ADDPD: case Mn.ADDSD: return fp64(insn.mn === Mn.ADDSD, (a, b) => op64(a, b, ADD, rc));
     case Mn.SUBPD: case Mn.SUBSD: return fp64(insn.mn === Mn.SUBSD, (a, b) => op64(a, b, SUB, rc));
     case Mn.MULPD: case Mn.MULSD: return fp64(insn.mn === Mn.MULSD, (a, b) => op64(a, b, MUL, rc));
