@@ -21,7 +21,7 @@
  * versions (runtime/aesni.ts, pclmul.ts, sha.ts) are the reference the
  * differential tests compare both with.
  */
-import { FunctionBuilder, ModuleBuilder, type FuncType, type I32, type I64 } from '../wasm/builder.js';
+import { FunctionBuilder, ModuleBuilder, type FuncType, type I32 } from '../wasm/builder.js';
 import { SIMD_TABLES } from '../state.js';
 
 /** The helper table slot of the first SIMD helper (after block.ts's FLAGS COND INTERP). */
@@ -345,4 +345,3 @@ export function installSimdHelpers(table: WebAssembly.Table, memory: WebAssembly
   for (const [name, id] of Object.entries(SimdHelper)) table.set(SIMD_SLOT_BASE + id, inst.exports[name]);
 }
 
-export type { I64 };

@@ -66,7 +66,7 @@ export interface LowerTx {
 
 /** wasm SIMD opcodes beyond wasm/opcodes.ts OpSimd (fixed-width SIMD proposal, final numbering). */
 const W = {
-  I8x16ExtractLaneU: 0x16, I16x8ExtractLaneU: 0x19, I32x4ExtractLane: 0x1b, I32x4ReplaceLane: 0x1c,
+  I32x4ExtractLane: 0x1b, I32x4ReplaceLane: 0x1c,
   I64x2ExtractLane: 0x1d, I64x2ReplaceLane: 0x1e,
   I8x16NarrowI16x8S: 0x65, I8x16NarrowI16x8U: 0x66, I16x8NarrowI32x4S: 0x85, I16x8NarrowI32x4U: 0x86,
   I8x16MinS: 0x76, I8x16MinU: 0x77, I8x16MaxS: 0x78, I8x16MaxU: 0x79,
@@ -924,4 +924,3 @@ function loadN(fb: FunctionBuilder, w: number): void {
   if (w === 1) fb.i64Load8U(0); else if (w === 2) fb.i64Load16U(0); else if (w === 4) fb.i64Load32U(0); else fb.i64Load(0);
 }
 
-export type { I64 };
