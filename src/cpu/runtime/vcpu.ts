@@ -894,7 +894,9 @@ export class Vcpu implements SystemOps {
         }
         default: this.lastError = `unknown exit ${code}`; return 'error';
       }
-      if (stepping && code !== Exit.MISS && used > 0) {
+      // (A slow memory access or a fault leaves the block before its instruction, budget given back: the
+      // instruction ran in executeOne, or the exception was delivered.)
+      if (stepping && code !== Exit.MISS && (used > 0 || code === Exit.SLOW || code === Exit.EXCEPTION)) {
         this.debugStop = { reason: 'single-step', address: st.rip };
         return 'debug';
       }
