@@ -1191,17 +1191,20 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
   }
   let f = node - 1;
   let rec = (f & FORM_MASK) * FR_STRIDE;
-  const fw = features.words;
-  for (;;) {
-    const f1 = FORM_REC[rec + FR_FEAT1]!;
-    if (f1 < 0) break;
-    const f2 = FORM_REC[rec + FR_FEAT2]!;
-    if (((fw[f1 >>> 5]! >>> (f1 & 31)) & 1) !== 0 && (f2 < 0 || ((fw[f2 >>> 5]! >>> (f2 & 31)) & 1) !== 0)) break;
-    f = FORM_REC[rec + FR_FALLBACK]!;
-    if (f < 0) return FAST_BAIL;
-    rec = (f & FORM_MASK) * FR_STRIDE;
+  if (FORM_REC[rec + FR_FEAT1]! >= 0) {
+    // Features, with fallback forms (as in decodeGeneral); the feature words are read only for forms that need them.
+    const fw = features.words;
+    for (;;) {
+      const f1 = FORM_REC[rec + FR_FEAT1]!;
+      if (f1 < 0) break;
+      const f2 = FORM_REC[rec + FR_FEAT2]!;
+      if (((fw[f1 >>> 5]! >>> (f1 & 31)) & 1) !== 0 && (f2 < 0 || ((fw[f2 >>> 5]! >>> (f2 & 31)) & 1) !== 0)) break;
+      f = FORM_REC[rec + FR_FALLBACK]!;
+      if (f < 0) return FAST_BAIL;
+      rec = (f & FORM_MASK) * FR_STRIDE;
+    }
+    rec = (f & FORM_MASK) * FR_STRIDE; // again after the loop: a loop variable's range is unknown to V8
   }
-  rec = (f & FORM_MASK) * FR_STRIDE; // again after the loop: a loop variable's range is unknown to V8
   const fast = FORM_REC[rec + FR_FAST]!;
   if (fast === 0) return FAST_BAIL;
   let attrs = FORM_REC[rec + FR_ATTRS]!;
@@ -1499,10 +1502,11 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
   out.flagsRead = FORM_REC[rec + FR_FLAGS_READ]!;
   out.flagsWritten = FORM_REC[rec + FR_FLAGS_WRITTEN]!;
   out.flagsUndefined = FORM_REC[rec + FR_FLAGS_UNDEFINED]!;
-  if (info >> INFO_SHIFTK_SHIFT) shiftFlags(out, info >> INFO_SHIFTK_SHIFT, ops[n - 1]!.imm, opSize);
   out.flow = FORM_REC[rec + FR_FLOW]! as Flow;
   out.attrs = attrs;
   out.failure = UD_NONE;
+  // Last, so that no store follows the call (V8 would check `out`'s map again after it).
+  if (info >> INFO_SHIFTK_SHIFT) shiftFlags(out, info >> INFO_SHIFTK_SHIFT, ops[n - 1]!.imm, opSize);
   return p - offset;
 }
 
