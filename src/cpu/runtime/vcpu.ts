@@ -916,29 +916,18 @@ export class Vcpu implements SystemOps {
     st.setU32(S.EXC_VECTOR, 0xffffffff);
     const dataAddress = this.mmu.watchHit ?? 0n;
     this.mmu.watchHit = undefined;
-    this.syncCtx();
-    const mode = this.mode;
+    if (this.executeOne() === Exit.EXCEPTION) return this.deliverPending() === 'triple' ? 'triple' : 'ok';
     const rip = st.rip;
-    const lin = (r: bigint): bigint => (mode === 64 ? r : (r + st.segBase(1)) & 0xffffffffn);
-    let code: number;
-    const fetched = this.mmu.fetch(lin(rip), 15, this.cpl);
-    if (!fetched) code = Exit.EXCEPTION;
-    else {
-      const insn = new Instruction();
-      const n = decodeInto(insn, fetched.bytes, 0, fetched.bytes.length, mode, this.engine.features);
-      code = n < 0 ? this.raise(VEC_UD) : Vcpu.makeHelper(insn, rip)(this);
-    }
-    if (code === Exit.EXCEPTION) return this.deliverPending() === 'triple' ? 'triple' : 'ok';
-    this.instructions++;
-    this.debugStop = { reason: 'watchpoint', address: lin(st.rip), dataAddress };
+    this.debugStop = { reason: 'watchpoint', address: this.mode === 64 ? rip : (rip + st.segBase(1)) & 0xffffffffn, dataAddress };
     return 'debug';
   }
 
   /**
-   * Translated code left at the instruction at RIP without doing any of it
-   * (Exit.SLOW: its memory access missed the inline TLB, crosses a page or
-   * is not RAM): execute that one instruction in the executor, which takes
-   * the full MMU path (page walk, TLB fill, MMIO, self-modifying stores).
+   * Execute the instruction at RIP in the executor, which takes the full
+   * MMU path (page walk, TLB fill, MMIO, self-modifying stores, watchpoints
+   * when armed): translated code left before it (Exit.SLOW: its memory access
+   * missed the inline TLB, crosses a page or is not RAM), or a watchpoint
+   * aborted it. Returns the executor's exit code.
    */
   private executeOne(): number {
     const st = this.st;
