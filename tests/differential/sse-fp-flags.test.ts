@@ -175,6 +175,16 @@ function templates(): Template[] {
     t.push({ asm: `${k}231pd xmm0, xmm1, xmm2`, kind: 'd' }, { asm: `${k}132ss xmm0, xmm1, xmm2`, kind: 's' });
   }
   t.push({ asm: 'vfmaddsub213ps ymm0, ymm1, ymm2', kind: 's' }, { asm: 'vfmsubadd231pd ymm0, ymm1, ymm2', kind: 'd' });
+  // MMX operands (the MMX result read back through RAX; EMMS leaves the host's x87 state empty again)
+  t.push({ asm: 'movq mm1, [rdi+32]; cvtpi2ps xmm0, mm1; emms', kind: 'i32' }, { asm: 'cvtpi2ps xmm0, qword ptr [rdi+32]', kind: 'i32' },
+    { asm: 'movq mm1, [rdi+32]; cvtpi2pd xmm0, mm1; emms', kind: 'i32' }, { asm: 'cvtpi2pd xmm0, qword ptr [rdi+64]', kind: 'i32' },
+    { asm: 'cvtps2pi mm0, xmm1; movq rax, mm0; emms', kind: 's' }, { asm: 'cvttps2pi mm0, qword ptr [rdi+32]; movq rax, mm0; emms', kind: 's' },
+    { asm: 'cvtpd2pi mm0, xmm1; movq rax, mm0; emms', kind: 'd' }, { asm: 'cvttpd2pi mm0, [rdi+32]; movq rax, mm0; emms', kind: 'd' });
+  // ... and whether they switch the x87 unit to MMX (TOP = 0, tags valid): FSW and the FNSTENV tag word in RAX
+  const x87 = (body: string): string => `fninit; ${'fldz; '.repeat(8)}fninit; fld1; fldz; ${body}; fnstenv [rdi+192]; movzx eax, word ptr [rdi+196]; ` +
+    'movzx ecx, word ptr [rdi+200]; shl ecx, 16; or eax, ecx; fninit';
+  t.push({ asm: x87('cvtpi2pd xmm0, qword ptr [rdi+64]'), kind: 'i32' }, { asm: x87('cvtpi2ps xmm0, qword ptr [rdi+64]'), kind: 'i32' },
+    { asm: x87('cvtpi2pd xmm0, mm7'), kind: 'i32' }, { asm: x87('cvttps2pi mm3, xmm1'), kind: 's' });
   // memory sources (ymm1's bytes at [rdi+32], ymm2's at [rdi+64])
   t.push({ asm: 'addsd xmm0, qword ptr [rdi+32]', kind: 'd' }, { asm: 'mulps xmm0, [rdi+32]', kind: 's' },
     { asm: 'vdivps ymm0, ymm1, [rdi+64]', kind: 's' }, { asm: 'comisd xmm0, qword ptr [rdi+32]', kind: 'd', flags: true },

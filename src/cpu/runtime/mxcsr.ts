@@ -33,6 +33,7 @@
  * exact BigInt arithmetic.
  */
 import { CR4_OSXMMEXCPT, S, type CpuState } from '../state.js';
+import { VEC_UD, VEC_XM } from './mmu.js';
 export const F32_INDEFINITE = 0xffc00000;
 export const F64_INDEFINITE = 0xfff8000000000000n;
 
@@ -60,7 +61,6 @@ export const isDenormal64 = (b: bigint): boolean => (b & 0x7ff0000000000000n) ==
 /** MXCSR exception flags (bits 5:0); the masks are the same bits shifted left by 7. */
 export const IE = 1, DE = 2, ZE = 4, OE = 8, UE = 16, PE = 32;
 export const MXCSR_DAZ = 0x40, MXCSR_FTZ = 0x8000;
-const VEC_UD = 6, VEC_XM = 19;
 
 /**
  * The exception state of the instruction being executed: conditions found

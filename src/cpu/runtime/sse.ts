@@ -12,6 +12,7 @@ import { CR0_EM, CR0_TS, CR4_OSFXSR, S } from '../state.js';
 import { Exit } from '../translate/core.js';
 import { VEC_GP, VEC_NM, VEC_UD } from './mmu.js';
 import { linAddr, regGet, setGprSized, type OpCtx } from './ops.js';
+import { mmxEnter, mmxReg, mmxWrite } from './simd.js';
 import { ADD, DIV, F32, F64, fpBegin, fpCommit, MUL, mxcsrRc, op32, op64, SUB } from './mxcsr.js';
 import {
   cmp32, cmp64, comis32, comis64, f32ToF64Bits, f64ToF32Bits, fpToInt, intToFloatBits, minMax32, minMax64, rcp32, rsqrt32, sqrt32, sqrt64,
@@ -410,6 +411,34 @@ export function execSse(ctx: Ctx, insn: Instruction, rip: bigint): number | unde
       const s = src(); if (!s || !d) return Exit.EXCEPTION;
       const F = lanes.f32(s), R = new Uint32Array(4), mode = insn.mn === Mn.CVTTPS2DQ ? 3 : rc;
       return fpDo(() => { for (let i = 0; i < 4; i++) R[i] = Number(fpToInt(F[i]!, 4, mode, false)); }, () => { lanes.u32(d).set(R); });
+    }
+    // The conversions with an MMX operand (SDM CVTPI2PS, CVTPI2PD, CVTPS2PI, CVTTPS2PI, CVTPD2PI, CVTTPD2PI):
+    // an MMX register operand makes the x87-to-MMX transition (TOP = 0, all tags valid); a memory source
+    // does not (checked on the host with FNSTENV).
+    case Mn.CVTPI2PS: case Mn.CVTPI2PD: {
+      let s: Uint8Array | undefined;
+      if (o1.kind === OpKind.REG && o1.regClass === RegClass.MMX) { mmxEnter(ctx); s = new Uint8Array(16); s.set(mmxReg(ctx, o1.reg)); }
+      else s = src(8);
+      if (!s || !d) return Exit.EXCEPTION;
+      const I = lanes.i32(s);
+      if (insn.mn === Mn.CVTPI2PD) { const r = [I[0]!, I[1]!]; lanes.f64(d).set(r); return Exit.CONTINUE; } // exact
+      fpBegin(mxcsr);
+      const r0 = toF32Bits(I[0]!, rc), r1 = toF32Bits(I[1]!, rc);
+      if (!fpCommit(st)) return Exit.EXCEPTION;
+      const U = lanes.u32(d); U[0] = r0; U[1] = r1; // bits 127:64 unchanged
+      return Exit.CONTINUE;
+    }
+    case Mn.CVTPS2PI: case Mn.CVTTPS2PI: case Mn.CVTPD2PI: case Mn.CVTTPD2PI: {
+      const dbl = insn.mn === Mn.CVTPD2PI || insn.mn === Mn.CVTTPD2PI;
+      const mode = insn.mn === Mn.CVTTPS2PI || insn.mn === Mn.CVTTPD2PI ? 3 : rc;
+      const s = src(dbl ? 16 : 8); if (!s) return Exit.EXCEPTION;
+      mmxEnter(ctx);
+      fpBegin(mxcsr);
+      const r = new Uint8Array(8), R = new Uint32Array(r.buffer);
+      for (let i = 0; i < 2; i++) R[i] = Number(fpToInt(dbl ? lanes.f64(s)[i]! : lanes.f32(s)[i]!, 4, mode, dbl));
+      if (!fpCommit(st)) return Exit.EXCEPTION;
+      mmxWrite(ctx, o0.reg, r);
+      return Exit.CONTINUE;
     }
     case Mn.CVTTPD2DQ: case Mn.CVTPD2DQ: {
       const s = src(); if (!s || !d) return Exit.EXCEPTION;
