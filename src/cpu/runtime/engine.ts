@@ -29,6 +29,8 @@ export interface CompiledBlock {
 export type HelperFn<C> = (cpu: C) => number;
 
 export const MAX_BLOCK_INSNS = 64;
+/** Decoded blocks kept for the interpreter tier (the cache starts afresh when full). */
+const MAX_DECODED_BLOCKS = 16384;
 /** Blocks and instructions compiled together in one module. */
 export const MAX_BATCH_BLOCKS = 4;
 export const MAX_BATCH_INSNS = 400;
@@ -405,7 +407,11 @@ export class Engine<C = unknown> {
    * blocks, at the page end, after MAX_BLOCK_INSNS). Empty when the first
    * instruction does not decode (the caller translates, which raises the fault).
    */
-  decodeBlock(code: Uint8Array, startOff: number, mode: CpuMode): Instruction[] {
+  decodeBlock(code: Uint8Array, startOff: number, mode: CpuMode, key: string): Instruction[] {
+    // Interpret-first runs a block two or three times before it is translated: decode it once. The
+    // cached bytes are compared with memory's (self-modifying code decodes afresh).
+    const hit = this.decoded.get(key);
+    if (hit && startOff + hit.bytes.length <= code.length && hit.bytes.every((b, i) => code[startOff + i] === b)) return hit.insns;
     const out: Instruction[] = [];
     let off = startOff;
     while (out.length < MAX_BLOCK_INSNS) {
@@ -416,11 +422,16 @@ export class Engine<C = unknown> {
       off += n;
       if (blockEndsAfter(insn, off)) break;
     }
+    if (this.decoded.size >= MAX_DECODED_BLOCKS) this.decoded.clear();
+    this.decoded.set(key, { insns: out, bytes: code.slice(startOff, off) });
     return out;
   }
+  /** Blocks decoded for the interpreter tier, by translation key (decodeBlock). */
+  private readonly decoded = new Map<string, { insns: Instruction[]; bytes: Uint8Array }>();
 
   flushAll(): void {
     this.interpreted.clear();
+    this.decoded.clear();
     this.later.length = 0;
     this.laterKeys.clear();
     for (const p of new Set([...this.byPage.keys(), ...this.retired.keys()])) this.invalidatePage(p);

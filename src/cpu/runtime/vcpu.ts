@@ -1030,7 +1030,7 @@ export class Vcpu implements SystemOps {
       !this.shadow && !this.bpStep && this.mmu.watch === undefined;
     if (!blk && !hot && mayInterpret) {
       const interpret = (): boolean | undefined => {
-        const insns = eng.decodeBlock(fetched.bytes, startOff, mode);
+        const insns = eng.decodeBlock(fetched.bytes, startOff, mode, key);
         return insns.length > 0 ? this.interpretBlock(insns, rip, fetched.bytes, startOff, fetched.gpas) : undefined;
       };
       const seen = eng.interpreted.get(key) ?? 0;
