@@ -74,7 +74,7 @@ const W = {
   I32x4MinS: 0xb6, I32x4MinU: 0xb7, I32x4MaxS: 0xb8, I32x4MaxU: 0xb9,
   I64x2Eq: 0xd6, I64x2GtS: 0xd9, I32x4LtU: 0x3a, I32x4TruncSatF32x4U: 0xf9,
   I32x4DotI16x8S: 0xba, I8x16Abs: 0x60, I16x8Abs: 0x80, I32x4Abs: 0xa0, V128Bitselect: 0x52,
-  V128Load32Zero: 0x5c, V128Load64Zero: 0x5d,
+  V128Load32Zero: 0x5c, V128Load64Zero: 0x5d, I32x4BitMask: 0xa4, I64x2BitMask: 0xc4,
   I16x8ExtendLowI8x16S: 0x87, I16x8ExtendLowI8x16U: 0x89, I32x4ExtendLowI16x8S: 0xa7, I32x4ExtendLowI16x8U: 0xa9,
   I64x2ExtendLowI32x4S: 0xc7, I64x2ExtendLowI32x4U: 0xc9,
 } as const;
@@ -491,7 +491,8 @@ const OTHER = new Set<number>([Mn.MOVD, Mn.MOVQ, Mn.VMOVD, Mn.VMOVQ, Mn.PMOVMSKB
   Mn.PEXTRB, Mn.PEXTRW, Mn.PEXTRD, Mn.PEXTRQ, Mn.VPEXTRB, Mn.VPEXTRW, Mn.VPEXTRD, Mn.VPEXTRQ,
   Mn.PINSRB, Mn.PINSRW, Mn.PINSRD, Mn.PINSRQ, Mn.MOVHLPS, Mn.MOVLHPS,
   Mn.VEXTRACTI128, Mn.VEXTRACTF128, Mn.VINSERTI128, Mn.VINSERTF128, Mn.VPERM2I128, Mn.VPERM2F128,
-  Mn.VPBROADCASTB, Mn.VPBROADCASTW, Mn.VPBROADCASTD, Mn.VPBROADCASTQ, Mn.VBROADCASTSS, Mn.VBROADCASTSD, Mn.VZEROUPPER]);
+  Mn.VPBROADCASTB, Mn.VPBROADCASTW, Mn.VPBROADCASTD, Mn.VPBROADCASTQ, Mn.VBROADCASTSS, Mn.VBROADCASTSD, Mn.VZEROUPPER,
+  Mn.MOVMSKPS, Mn.MOVMSKPD, Mn.VMOVMSKPS, Mn.VMOVMSKPD, Mn.VPERMQ, Mn.VPERMPD]);
 
 /** The legacy mnemonic of a VEX one (VPADDD -> PADDD), by name. */
 const VEX_BASE = new Map<number, number>();
@@ -557,7 +558,9 @@ export function canLower(insn: Instruction): boolean {
       // XMM forms only (MMX registers alias the x87 state: executor)
       if (isVec(o0)) return isGpr(o1) || isVecOrMem(o1);
       return isVec(o1) && (isGpr(o0) || memOk(o0));
-    case Mn.PMOVMSKB: case Mn.VPMOVMSKB: return isGpr(o0) && isVec(o1);
+    case Mn.PMOVMSKB: case Mn.VPMOVMSKB: case Mn.MOVMSKPS: case Mn.MOVMSKPD: case Mn.VMOVMSKPS: case Mn.VMOVMSKPD:
+      return isGpr(o0) && isVec(o1);
+    case Mn.VPERMQ: case Mn.VPERMPD: return isVec(o0) && isVecOrMem(o1) && o2.kind === OpKind.IMM;
     case Mn.PTEST: case Mn.VPTEST: return isVec(o0) && isVecOrMem(o1);
     case Mn.PEXTRB: case Mn.PEXTRW: case Mn.PEXTRD: case Mn.PEXTRQ: case Mn.VPEXTRB: case Mn.VPEXTRW: case Mn.VPEXTRD: case Mn.VPEXTRQ:
       return isGpr(o0) && isVec(o1) && o2.kind === OpKind.IMM;
@@ -567,6 +570,15 @@ export function canLower(insn: Instruction): boolean {
     case Mn.VEXTRACTI128: case Mn.VEXTRACTF128: return isVecOrMem(o0) && isVec(o1) && o2.kind === OpKind.IMM;
     case Mn.VINSERTI128: case Mn.VINSERTF128: case Mn.VPERM2I128: case Mn.VPERM2F128:
       return isVec(o0) && isVec(o1) && isVecOrMem(o2) && o[3]!.kind === OpKind.IMM;
+    case Mn.VPERMQ: case Mn.VPERMPD: {
+      // SDM VPERMQ: qword i of the result = qword imm8[2i+1:2i] of the source (across both lanes)
+      const i = imm(o2);
+      lanes(o0, 2, (half) => {
+        load(o1, 0); load(o1, 1);
+        shuffle(fb, bytesOf([(i >> (4 * half)) & 3, (i >> (4 * half + 2)) & 3], 8));
+      });
+      return;
+    }
     case Mn.VZEROUPPER: return true;
     default: return isVec(o0) && isVecOrMem(o1); // broadcasts
   }
@@ -837,10 +849,13 @@ function emitVector(tx: LowerTx, insn: Instruction, vex: boolean, h: I32 | undef
       fb.release(v);
       return;
     }
-    case Mn.PMOVMSKB: case Mn.VPMOVMSKB: {
+    case Mn.PMOVMSKB: case Mn.VPMOVMSKB: case Mn.MOVMSKPS: case Mn.MOVMSKPD: case Mn.VMOVMSKPS: case Mn.VMOVMSKPD: {
+      // the sign bit of every byte / dword / qword, element 0 in bit 0
       const v = fb.local('i64');
-      load(o1, 0); fb.simd(OpSimd.I8x16BitMask);
-      if (halves(o1) === 2) { load(o1, 1); fb.simd(OpSimd.I8x16BitMask).i32Const(16).i32Shl().i32Or(); }
+      const [mask, n] = mn === Mn.MOVMSKPS || mn === Mn.VMOVMSKPS ? [W.I32x4BitMask, 4]
+        : mn === Mn.MOVMSKPD || mn === Mn.VMOVMSKPD ? [W.I64x2BitMask, 2] : [OpSimd.I8x16BitMask, 16];
+      load(o1, 0); fb.simd(mask);
+      if (halves(o1) === 2) { load(o1, 1); fb.simd(mask).i32Const(n).i32Shl().i32Or(); }
       fb.i64ExtendI32U().set(v);
       tx.setGpr(o0.reg, o0.size, false, v);
       fb.release(v);
@@ -897,6 +912,15 @@ function emitVector(tx: LowerTx, insn: Instruction, vex: boolean, h: I32 | undef
         const ctl = (i >> (4 * half)) & 0xf;
         if (ctl & 8) zero(fb);
         else load(ctl & 2 ? o2 : o1, ctl & 1);
+      });
+      return;
+    }
+    case Mn.VPERMQ: case Mn.VPERMPD: {
+      // SDM VPERMQ: qword i of the result = qword imm8[2i+1:2i] of the source (across both lanes)
+      const i = imm(o2);
+      lanes(o0, 2, (half) => {
+        load(o1, 0); load(o1, 1);
+        shuffle(fb, bytesOf([(i >> (4 * half)) & 3, (i >> (4 * half + 2)) & 3], 8));
       });
       return;
     }
