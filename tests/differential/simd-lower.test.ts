@@ -37,6 +37,7 @@ const LOWERED = [
   'pmaddwd xmm1, xmm2', 'pabsw xmm1, xmm2', 'pmovzxbw xmm1, qword ptr [rsi+8]', 'pmovsxbd xmm2, xmm1', 'pblendw xmm1, xmm2, 0x5a',
   'psllw xmm1, xmm2', 'vpsrad ymm1, ymm2, xmm3', 'vpblendd ymm1, ymm2, ymm3, 0x96', 'blendps xmm1, xmm2, 5',
   'movmskps eax, xmm1', 'vmovmskpd ecx, ymm2', 'vpermq ymm3, ymm2, 0x1b', 'vpermpd ymm4, [rsi], 0x4e',
+  'vpinsrd xmm1, xmm2, eax, 2', 'vpinsrq xmm2, xmm2, qword ptr [rsi+8], 1', 'pextrd dword ptr [rsi+40], xmm1, 1',
 ];
 
 /** Boundary cases against the host (loads ymm0..5 from the data page and stores them back: Y). */
@@ -77,6 +78,10 @@ function boundaryTemplates(): string[] {
     t.push(Y(`mov rax, ${c}; movq xmm5, rax; psllw xmm0, xmm5; psrad xmm1, xmm5; psrlq xmm2, xmm5; vpsraw ymm3, ymm4, xmm5; vpsllq ymm4, ymm4, xmm5; vpsrld xmm5, xmm1, xmm5`));
   }
   for (const imm of [0, 0x1b, 0x4e, 0xe4, 0xff, 0x93]) t.push(Y(`vpermq ymm0, ymm1, ${imm}; vpermpd ymm2, [rsi+200], ${imm}; vpermq ymm3, ymm3, ${imm ^ 0x55}`));
+  for (const imm of [0, 1, 3, 7, 15]) {
+    t.push(Y(`vpinsrb xmm0, xmm1, eax, ${imm}; vpinsrw xmm2, xmm3, word ptr [rsi+301], ${imm & 7}; vpinsrd xmm4, xmm4, ebx, ${imm & 3}; vpinsrq xmm5, xmm0, qword ptr [rsi+305], ${imm & 1}`));
+    t.push(Y(`pextrb byte ptr [rsi+300], xmm1, ${imm}; vpextrw word ptr [rsi+310], xmm2, ${imm & 7}; vpextrd dword ptr [rsi+320], xmm3, ${imm & 3}; pextrq qword ptr [rsi+330], xmm4, ${imm & 1}; vpextrb ecx, xmm5, ${imm}`));
+  }
   t.push(Y('movmskps eax, xmm1; movmskpd ebx, xmm2; vmovmskps ecx, ymm3; vmovmskpd rdx, ymm4; vmovmskps r8d, xmm5'));
   t.push(Y('pmaddwd xmm0, xmm1; pmaddwd xmm2, [rsi+208]; pabsb xmm3, xmm4; pabsd xmm4, [rsi+224]; psraw xmm5, [rsi+240]'));
   t.push(Y('pmovzxbd xmm0, dword ptr [rsi+201]; pmovsxwq xmm1, dword ptr [rsi+203]; pmovzxbq xmm2, word ptr [rsi+205]; vpmovsxbw xmm3, qword ptr [rsi+207]; vpmovzxdq xmm4, xmm5'));

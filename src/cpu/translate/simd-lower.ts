@@ -489,7 +489,7 @@ const CRYPTO = new Map<number, SimdHelper>([
 const CRYPTO_UNARY = new Set<number>([Mn.AESIMC, Mn.AESKEYGENASSIST, Mn.VAESIMC, Mn.VAESKEYGENASSIST]);
 const OTHER = new Set<number>([Mn.MOVD, Mn.MOVQ, Mn.VMOVD, Mn.VMOVQ, Mn.PMOVMSKB, Mn.VPMOVMSKB, Mn.PTEST, Mn.VPTEST,
   Mn.PEXTRB, Mn.PEXTRW, Mn.PEXTRD, Mn.PEXTRQ, Mn.VPEXTRB, Mn.VPEXTRW, Mn.VPEXTRD, Mn.VPEXTRQ,
-  Mn.PINSRB, Mn.PINSRW, Mn.PINSRD, Mn.PINSRQ, Mn.MOVHLPS, Mn.MOVLHPS,
+  Mn.PINSRB, Mn.PINSRW, Mn.PINSRD, Mn.PINSRQ, Mn.VPINSRB, Mn.VPINSRW, Mn.VPINSRD, Mn.VPINSRQ, Mn.MOVHLPS, Mn.MOVLHPS,
   Mn.VEXTRACTI128, Mn.VEXTRACTF128, Mn.VINSERTI128, Mn.VINSERTF128, Mn.VPERM2I128, Mn.VPERM2F128,
   Mn.VPBROADCASTB, Mn.VPBROADCASTW, Mn.VPBROADCASTD, Mn.VPBROADCASTQ, Mn.VBROADCASTSS, Mn.VBROADCASTSD, Mn.VZEROUPPER,
   Mn.MOVMSKPS, Mn.MOVMSKPD, Mn.VMOVMSKPS, Mn.VMOVMSKPD, Mn.VPERMQ, Mn.VPERMPD]);
@@ -563,22 +563,15 @@ export function canLower(insn: Instruction): boolean {
     case Mn.VPERMQ: case Mn.VPERMPD: return isVec(o0) && isVecOrMem(o1) && o2.kind === OpKind.IMM;
     case Mn.PTEST: case Mn.VPTEST: return isVec(o0) && isVecOrMem(o1);
     case Mn.PEXTRB: case Mn.PEXTRW: case Mn.PEXTRD: case Mn.PEXTRQ: case Mn.VPEXTRB: case Mn.VPEXTRW: case Mn.VPEXTRD: case Mn.VPEXTRQ:
-      return isGpr(o0) && isVec(o1) && o2.kind === OpKind.IMM;
+      return (isGpr(o0) || memOk(o0)) && isVec(o1) && o2.kind === OpKind.IMM;
     case Mn.PINSRB: case Mn.PINSRW: case Mn.PINSRD: case Mn.PINSRQ:
       return isVec(o0) && (isGpr(o1) || memOk(o1)) && o2.kind === OpKind.IMM;
+    case Mn.VPINSRB: case Mn.VPINSRW: case Mn.VPINSRD: case Mn.VPINSRQ:
+      return isVec(o0) && isVec(o1) && (isGpr(o2) || memOk(o2)) && o[3]!.kind === OpKind.IMM;
     case Mn.MOVHLPS: case Mn.MOVLHPS: return isVec(o0) && isVec(o1);
     case Mn.VEXTRACTI128: case Mn.VEXTRACTF128: return isVecOrMem(o0) && isVec(o1) && o2.kind === OpKind.IMM;
     case Mn.VINSERTI128: case Mn.VINSERTF128: case Mn.VPERM2I128: case Mn.VPERM2F128:
       return isVec(o0) && isVec(o1) && isVecOrMem(o2) && o[3]!.kind === OpKind.IMM;
-    case Mn.VPERMQ: case Mn.VPERMPD: {
-      // SDM VPERMQ: qword i of the result = qword imm8[2i+1:2i] of the source (across both lanes)
-      const i = imm(o2);
-      lanes(o0, 2, (half) => {
-        load(o1, 0); load(o1, 1);
-        shuffle(fb, bytesOf([(i >> (4 * half)) & 3, (i >> (4 * half + 2)) & 3], 8));
-      });
-      return;
-    }
     case Mn.VZEROUPPER: return true;
     default: return isVec(o0) && isVecOrMem(o1); // broadcasts
   }
@@ -881,16 +874,26 @@ function emitVector(tx: LowerTx, insn: Instruction, vex: boolean, h: I32 | undef
       fb.get(base);
       if (w === 1) fb.i64Load8U(off); else if (w === 2) fb.i64Load16U(off); else if (w === 4) fb.i64Load32U(off); else fb.i64Load(off);
       fb.set(v);
-      tx.setGpr(o0.reg, o0.size, false, v);
+      if (isGpr(o0)) tx.setGpr(o0.reg, o0.size, false, v);
+      else {
+        fb.get(h!).get(v);
+        if (w === 1) fb.i64Store8(0); else if (w === 2) fb.i64Store16(0); else if (w === 4) fb.i64Store32(0); else fb.i64Store(0);
+      }
       fb.release(v);
       return;
     }
-    case Mn.PINSRB: case Mn.PINSRW: case Mn.PINSRD: case Mn.PINSRQ: {
-      const w = mn === Mn.PINSRB ? 1 : mn === Mn.PINSRW ? 2 : mn === Mn.PINSRD ? 4 : 8;
-      const off = XMM(o0.reg, 0) + (imm(o2) & (16 / w - 1)) * w;
-      fb.get(base);
-      if (isGpr(o1)) tx.getGpr(o1); else { fb.get(h!); loadN(fb, w); }
+    case Mn.PINSRB: case Mn.PINSRW: case Mn.PINSRD: case Mn.PINSRQ: case Mn.VPINSRB: case Mn.VPINSRW: case Mn.VPINSRD: case Mn.VPINSRQ: {
+      // SDM PINSRx: one element replaced; VPINSRx: the other elements from VEX.vvvv, bits 255:128 zeroed.
+      const w = mn === Mn.PINSRB || mn === Mn.VPINSRB ? 1 : mn === Mn.PINSRW || mn === Mn.VPINSRW ? 2 : mn === Mn.PINSRD || mn === Mn.VPINSRD ? 4 : 8;
+      const [src, i] = vex ? [o2, o[3]] : [o1, o2];
+      const off = XMM(o0.reg, 0) + (imm(i) & (16 / w - 1)) * w;
+      const v = fb.local('i64');
+      if (isGpr(src)) tx.getGpr(src); else { fb.get(h!); loadN(fb, w); }
+      fb.set(v);
+      if (vex) { lanes(o0, 1, () => load(o1, 0)); }
+      fb.get(base).get(v);
       if (w === 1) fb.i64Store8(off); else if (w === 2) fb.i64Store16(off); else if (w === 4) fb.i64Store32(off); else fb.i64Store(off);
+      fb.release(v);
       return;
     }
     case Mn.MOVHLPS: fb.get(base).get(base).i64Load(XMM(o1.reg, 0) + 8).i64Store(XMM(o0.reg, 0)); return;
