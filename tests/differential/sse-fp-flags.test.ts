@@ -362,22 +362,31 @@ describe('MXCSR flags, masks, DAZ/FTZ and #XM: JIT vs host CPU', () => {
     expect(failures.slice(0, 20)).toEqual([]);
   }, 60_000 + CASES * 3_000);
 
-  test('an unmasked exception raises #UD when CR4.OSXMMEXCPT = 0, #XM when set; LDMXCSR reserved bits #GP', async () => {
-    const { jit, mem } = await makeAvxJit();
-    setupIdt(mem);
-    const [div, ld] = assemble([wrap('divss xmm0, xmm1'), 'ldmxcsr [rdi+96]']);
-    const data = new Uint8Array(256), dv = new DataView(data.buffer);
-    dv.setUint32(0, 0x3f800000, true); dv.setUint32(32, 0, true); // 1 / 0
-    dv.setUint32(96, 0x1f80 & ~(1 << 9), true); // ZM clear
-    const xm = runJit(jit, mem, div!, data);
-    expect([xm.vector, xm.mxcsr, xm.xmm0.slice(0, 8)]).toEqual([19, 0x1d84, '0000803f']);
-    const ud = runJit(jit, mem, div!, data, false);
-    expect([ud.vector, ud.mxcsr]).toEqual([6, 0x1d84]);
-    dv.setUint32(96, 0x1f80, true);
-    expect(runJit(jit, mem, div!, data).vector).toBe(-1);
-    dv.setUint32(96, 0x11f80, true);
-    expect(runJit(jit, mem, ld!, data).vector).toBe(13);
-  });
+  for (const interpretFirst of [false, true]) {
+    test(`an unmasked exception raises #UD when CR4.OSXMMEXCPT = 0, #XM when set; LDMXCSR reserved bits #GP (${interpretFirst ? 'interpreter tier' : 'translated'})`, async () => {
+      const { jit, mem } = await makeAvxJit();
+      jit.engine.interpretFirst = interpretFirst;
+      setupIdt(mem);
+      const [div, ld, vdiv] = assemble([wrap('divss xmm0, xmm1'), 'ldmxcsr [rdi+96]', wrap('vdivps ymm0, ymm1, ymm2')]);
+      const data = new Uint8Array(256), dv = new DataView(data.buffer);
+      dv.setUint32(0, 0x3f800000, true); dv.setUint32(32, 0, true); // 1 / 0
+      dv.setUint32(96, 0x1f80 & ~(1 << 9), true); // ZM clear
+      const xm = runJit(jit, mem, div!, data);
+      expect([xm.vector, xm.mxcsr, xm.xmm0.slice(0, 8)]).toEqual([19, 0x1d84, '0000803f']);
+      const ud = runJit(jit, mem, div!, data, false);
+      expect([ud.vector, ud.mxcsr]).toEqual([6, 0x1d84]);
+      dv.setUint32(96, 0x1f80, true);
+      expect(runJit(jit, mem, div!, data).vector).toBe(-1);
+      dv.setUint32(96, 0x11f80, true);
+      expect(runJit(jit, mem, ld!, data).vector).toBe(13);
+      // PE unmasked: 1/3 in the last element of a VEX.256 divide; ymm0 keeps its old value.
+      dv.setUint32(32 + 28, 0x3f800000, true); dv.setUint32(64 + 28, 0x40400000, true);
+      for (let i = 0; i < 7; i++) { dv.setUint32(32 + 4 * i, 0x3f800000, true); dv.setUint32(64 + 4 * i, 0x3f800000, true); }
+      dv.setUint32(96, 0x1f80 & ~(1 << 12), true);
+      const pe = runJit(jit, mem, vdiv!, data);
+      expect([pe.vector, pe.mxcsr, pe.xmm0]).toEqual([19, 0x0fa0, Buffer.from(data.subarray(0, 16)).toString('hex')]);
+    });
+  }
 });
 
 describe('the fast paths (error-free transformations in doubles) agree with the exact BigInt rounding', () => {
