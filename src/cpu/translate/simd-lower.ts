@@ -606,56 +606,63 @@ function genLoweredVector(tx: LowerTx, bi: BlockInsn, next: bigint): void {
   // The previous lowered vector instruction's checked operand, if nothing else was emitted since.
   let cache = memCache.get(tx);
   if (cache && cache.end !== fb.code.length) { dropCache(tx, cache); cache = undefined; }
-  const done = fb.block();
-  const slow = fb.block();
+  let memOp: Operand | undefined;
+  for (let i = 0; i < insn.opCount; i++) if (insn.ops[i]!.kind === OpKind.MEM) memOp = insn.ops[i];
+  const write = memOp === insn.ops[0];
+  const key = memOp ? memKey(memOp, next) : '';
+  const hit = memOp !== undefined && cache !== undefined && cache.key === key && cache.write === write && memOp.size <= cache.size;
+  const align = !memOp ? 1 : ALIGNED_VEX.has(insn.mn) ? memOp.size : (insn.attrs & ATTR_ALIGN16) && !vex ? 16 : 1;
+  const check = vex ? !tx.avxChecked : !tx.sseChecked;
+  // Nothing to check (checks done earlier in the block, no memory operand or one already checked): no slow path,
+  // no control flow around the operation.
+  const slowPath = check || (memOp !== undefined && !hit) || align > 1;
+  const done = slowPath ? fb.block() : undefined;
+  const slow = slowPath ? fb.block() : undefined;
   if (vex) {
     if (!tx.avxChecked) {
       // SDM Vol. 1 §14.3 / Vol. 2 §2.4: #UD unless CR4.OSXSAVE and XCR0[2:1] = 11b; #NM when CR0.TS.
       fb.get(base).i64Load(S.CR4).i64Const(CR4_OSXSAVE).i64And().i64Eqz();
       fb.get(base).i64Load(S.XCR0).i64Const(6).i64And().i64Const(6).i64Ne().i32Or();
-      fb.get(base).i64Load(S.CR0).i64Const(CR0_TS).i64And().i64Const(0).i64Ne().i32Or().brIf(slow);
+      fb.get(base).i64Load(S.CR0).i64Const(CR0_TS).i64And().i64Const(0).i64Ne().i32Or().brIf(slow!);
       tx.avxChecked = true;
     }
   } else if (!tx.sseChecked) {
     // SDM Vol. 3 Table 2-2 / 13.1: CR0.EM = 1 or CR4.OSFXSR = 0 -> #UD, CR0.TS = 1 -> #NM (the executor raises them).
     fb.get(base).i64Load(S.CR0).i64Const(CR0_EM | CR0_TS).i64And().i64Const(0).i64Ne();
-    fb.get(base).i64Load(S.CR4).i64Const(CR4_OSFXSR).i64And().i64Eqz().i32Or().brIf(slow);
+    fb.get(base).i64Load(S.CR4).i64Const(CR4_OSFXSR).i64And().i64Eqz().i32Or().brIf(slow!);
     tx.sseChecked = true;
   }
-  let memOp: Operand | undefined;
-  for (let i = 0; i < insn.opCount; i++) if (insn.ops[i]!.kind === OpKind.MEM) memOp = insn.ops[i];
   let h: I32 | undefined, a: I64 | undefined;
   if (memOp) {
-    const write = memOp === insn.ops[0];
-    const key = memKey(memOp, next);
-    if (cache && cache.key === key && cache.write === write && memOp.size <= cache.size) {
+    if (hit) {
       // Same address, same access, within the bytes checked: same page, same host pointer.
-      a = cache.a; h = cache.h;
+      a = cache!.a; h = cache!.h;
     } else {
       if (cache) { dropCache(tx, cache); cache = undefined; }
       a = tx.addrOf(memOp, next)!;
       const e = fb.local('i32');
       h = fb.local('i32');
       tx.tlbIndex(a, e);
-      tx.tlbTagCheck(a, memOp.size, write ? TLBE_TAG_WRITE : TLBE_TAG_READ, slow);
+      tx.tlbTagCheck(a, memOp.size, write ? TLBE_TAG_WRITE : TLBE_TAG_READ, slow!);
       fb.get(e).i32Load(tx.tlb + TLBE_ADDEND).get(a).i32WrapI64().i32Add().set(h);
       fb.release(e);
       cache = { end: 0, key, write, size: memOp.size, a, h };
       memCache.set(tx, cache);
     }
-    const align = ALIGNED_VEX.has(insn.mn) ? memOp.size : (insn.attrs & ATTR_ALIGN16) && !vex ? 16 : 1;
-    if (align > 1) fb.get(a).i32WrapI64().i32Const(align - 1).i32And().brIf(slow);
+    if (align > 1) fb.get(a).i32WrapI64().i32Const(align - 1).i32And().brIf(slow!);
   }
   emitVector(tx, insn, vex, h);
-  fb.br(done);
-  fb.end(); // slow
-  // Leave before the instruction with Exit.SLOW: the run loop executes it in the executor, which raises
-  // #UD/#NM/#GP/#PF exactly (a call here would make V8 spill every live register on the fast path too).
-  fb.i32Const(Exit.SLOW).set(tx.st);
-  if (tx.budget) fb.get(tx.budget).i32Const(tx.insnsLeft).i32Add().set(tx.budget);
-  fb.i64Const(BigInt.asIntN(64, rip)).set(tx.rip);
-  fb.br(tx.exit);
-  fb.end(); // done
+  if (slowPath) {
+    fb.br(done!);
+    fb.end(); // slow
+    // Leave before the instruction with Exit.SLOW: the run loop executes it in the executor, which raises
+    // #UD/#NM/#GP/#PF exactly (a call here would make V8 spill every live register on the fast path too).
+    fb.i32Const(Exit.SLOW).set(tx.st);
+    if (tx.budget) fb.get(tx.budget).i32Const(tx.insnsLeft).i32Add().set(tx.budget);
+    fb.i64Const(BigInt.asIntN(64, rip)).set(tx.rip);
+    fb.br(tx.exit);
+    fb.end(); // done
+  }
   if (cache) {
     // A GPR destination may be the base or index of the cached address.
     if (insn.ops[0]!.kind === OpKind.REG && insn.ops[0]!.regClass === RegClass.GPR) dropCache(tx, cache);
