@@ -12,6 +12,11 @@
  * wall time is printed too. `insns` is the count of one pass over the corpus.
  *
  * Usage: node bench/decoder.mjs [--json]   (after `npm run build`; MICROVM_DIST=<dir> for another build)
+ *        node bench/decoder.mjs --vs <dist> [--rounds N]
+ *   A/B: decodeInto of this build and of the build in <dist> (e.g. a `git worktree` of the previous commit, built
+ *   with `npx tsc -p tsconfig.build.json --outDir <dist>`), both loaded in this process and measured alternately,
+ *   pass by pass, N rounds (default 6): on a shared, noisy machine only numbers taken in the same minute compare.
+ *   Prints each build's best rate per corpus and the ratio.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -82,6 +87,35 @@ function walk(bytes, limit = bytes.length) {
     if (r > 0) { p += r; n++; } else p++;
   }
   return n;
+}
+
+const vsAt = process.argv.indexOf('--vs');
+if (vsAt > 0) {
+  const other = process.argv[vsAt + 1];
+  const roundsAt = process.argv.indexOf('--rounds');
+  const rounds = roundsAt > 0 ? Number(process.argv[roundsAt + 1]) : 6;
+  const B = await import(pathToFileURL(`${other}/cpu/decoder/decoder.js`).href);
+  const BT = await import(pathToFileURL(`${other}/cpu/decoder/types.js`).href);
+  const insnB = new BT.Instruction();
+  const walkB = (bytes) => {
+    let p = 0, n = 0;
+    while (p < bytes.length) {
+      const r = B.decodeInto(insnB, bytes, p, bytes.length, 64);
+      if (r > 0) { p += r; n++; } else p++;
+    }
+    return n;
+  };
+  for (const { file, bytes } of corpora) {
+    walk(bytes); walk(bytes); walkB(bytes); walkB(bytes);
+    let a = 0, b = 0;
+    for (let i = 0; i < rounds; i++) {
+      const ra = best(1, () => walk(bytes)), rb = best(1, () => walkB(bytes));
+      a = Math.max(a, ra.n / ra.cpu / 1e6); b = Math.max(b, rb.n / rb.cpu / 1e6);
+    }
+    console.log(`${file.padEnd(34)} this ${a.toFixed(1).padStart(5)}  vs ${b.toFixed(1).padStart(5)} M insn/s  ` +
+      `(x${(a / b).toFixed(3)}; best of ${rounds} alternating passes)`);
+  }
+  process.exit(0);
 }
 
 const results = [];

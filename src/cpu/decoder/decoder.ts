@@ -1079,9 +1079,11 @@ for (let sz = 0; sz < 32; sz++) {
 
 /**
  * The common case of decodeInto in 64-bit mode; requires bytes[offset, offset + 15) to exist. Returns the
- * length, or FAST_BAIL when decodeGeneral must decode the instruction.
+ * length, or FAST_BAIL when decodeGeneral must decode the instruction. A `const` rather than a function
+ * declaration (a mutable binding in a module): the optimised caller then embeds the function instead of loading
+ * it from the module context and checking it on every call.
  */
-function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, features: FeatureSet): number {
+const decodeFast64 = function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, features: FeatureSet): number {
   const lim = offset + 15;
   let p = offset;
   let prefixes = 0;
@@ -1508,7 +1510,7 @@ function decodeFast64(out: Instruction, bytes: Uint8Array, offset: number, featu
   // Last, so that no store follows the call (V8 would check `out`'s map again after it).
   if (info >> INFO_SHIFTK_SHIFT) shiftFlags(out, info >> INFO_SHIFTK_SHIFT, ops[n - 1]!.imm, opSize);
   return p - offset;
-}
+};
 
 /** Decode one instruction; allocates a fresh Instruction. */
 export function decode(bytes: Uint8Array, offset: number, mode: CpuMode,
