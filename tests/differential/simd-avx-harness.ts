@@ -73,15 +73,20 @@ export function runAvxCase(jit: JitAccelerator, mem: GuestMemory, c: { code: Uin
   const v = jit.vcpus[0]!;
   mem.writeBytes(DATA_ADDR, c.data);
   mem.writeBytes(CODE_ADDR, new Uint8Array([...c.code, 0xf4]));
-  jit.engine.flushAll();
+  // The inputs of one template run the same translation (compiled once); a new template, or code the last
+  // case rewrote (its translations were invalidated), starts afresh.
+  const last = lastRun.get(jit);
+  if (!last || last.code !== c.code || last.invalidations !== jit.engine.stats.invalidations) jit.engine.flushAll();
   const s = jitState([...c.gpr], c.rflags);
   jit.setState(0, { ...s, sregs: { ...s.sregs, cr4: s.sregs.cr4 | (1n << 18n) } });
   v.st.setU64(S.XCR0, 7n);
   v.runState = 'running';
   let r = v.run(10000);
   if (r === 'budget') r = v.run(10000);
+  lastRun.set(jit, { code: c.code, invalidations: jit.engine.stats.invalidations });
   return r;
 }
+const lastRun = new WeakMap<JitAccelerator, { code: Uint8Array; invalidations: number }>();
 
 export function makeCases(codes: Uint8Array[], rand: () => bigint, perTemplate: number, first = 0, end = codes.length): Array<{ t: number; code: Uint8Array; gpr: bigint[]; rflags: bigint; data: Uint8Array }> {
   const cases: Array<{ t: number; code: Uint8Array; gpr: bigint[]; rflags: bigint; data: Uint8Array }> = [];
