@@ -140,6 +140,27 @@ const PROGRAMS: Record<string, string> = {
     rol r14, 9`).join('\n    ')}
     dec ecx
     jnz L9`,
+  // Indirect calls through a register, memory, and memory addressed by RSP (read before the push).
+  'indirect calls': `
+    mov ecx, 200
+    lea rbx, [rip + F10]
+    lea rdx, [rip + G10]
+    mov [rsi + 16], rdx
+    L10: call rbx
+    call qword ptr [rsi + 16]
+    push rbx
+    call qword ptr [rsp]
+    pop r8
+    dec ecx
+    jnz L10
+    jmp E10
+    F10: add rax, rcx
+    rol rax, 3
+    ret
+    G10: xor rax, rcx
+    add r9, rax
+    ret
+    E10: nop`,
   // Self-modifying code in a loop: each iteration patches the immediate of the next instruction.
   'self-modifying loop': `
     mov ecx, 300

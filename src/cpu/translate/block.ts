@@ -115,7 +115,8 @@ export function canInline(insn: Instruction, mode: number): boolean {
     case Mn.INC: case Mn.DEC: case Mn.NEG: case Mn.NOT: return gprOrMem(o0) && memOk(o0);
     case Mn.PUSH: return insn.opSize === 64 && (o0.kind === OpKind.IMM || (o0.kind === OpKind.REG && o0.regClass === RegClass.GPR));
     case Mn.POP: return insn.opSize === 64 && o0.kind === OpKind.REG && o0.regClass === RegClass.GPR;
-    case Mn.CALL: return insn.flow === Flow.CALL && insn.opSize === 64;
+    case Mn.CALL:
+      return insn.opSize === 64 && (insn.flow === Flow.CALL || (insn.flow === Flow.CALL_IND && gprOrMem(o0) && memOk(o0)));
     case Mn.RET: return insn.flow === Flow.RET && insn.opSize === 64 && insn.opCount === 0;
     case Mn.JMP: return insn.flow === Flow.JMP || (insn.flow === Flow.JMP_IND && insn.opSize === 64 && gprOrMem(o0) && memOk(o0));
     case Mn.IMUL: return insn.opCount >= 2 && (o0.size === 4 || o0.size === 8) && gprOrMem(o1) && memOk(o1);
@@ -988,12 +989,17 @@ function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolea
       return false;
     }
     case Mn.CALL: {
+      // CALL r/m64: the target is read before the push (it may be addressed through RSP); a slow-path
+      // exit at the read or the push leaves with nothing done (RSP is written last).
+      let target: I64 | undefined;
+      if (insn.flow === Flow.CALL_IND) target = tx.readOp(o0, next, rip, tx.addrOf(o0, next));
       const ret = fb.local('i64'); fb.i64Const(BigInt.asIntN(64, next)).set(ret);
       const a = fb.local('i64');
       fb.get(tx.reg(4)).i64Const(8).i64Sub().set(a);
       tx.genStore(a, 8, ret, rip);
       fb.get(a).set(tx.reg(4)); tx.written.add(4);
-      fb.i64Const(BigInt.asIntN(64, relTarget(insn, rip))).set(tx.rip);
+      if (target) fb.get(target).set(tx.rip);
+      else fb.i64Const(BigInt.asIntN(64, relTarget(insn, rip))).set(tx.rip);
       return true;
     }
     case Mn.RET: {
