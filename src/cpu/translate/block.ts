@@ -119,7 +119,13 @@ export function canInline(insn: Instruction, mode: number): boolean {
       return insn.opSize === 64 && (insn.flow === Flow.CALL || (insn.flow === Flow.CALL_IND && gprOrMem(o0) && memOk(o0)));
     case Mn.RET: return insn.flow === Flow.RET && insn.opSize === 64 && insn.opCount === 0;
     case Mn.JMP: return insn.flow === Flow.JMP || (insn.flow === Flow.JMP_IND && insn.opSize === 64 && gprOrMem(o0) && memOk(o0));
-    case Mn.IMUL: return insn.opCount >= 2 && (o0.size === 4 || o0.size === 8) && gprOrMem(o1) && memOk(o1);
+    case Mn.IMUL:
+      if (insn.opCount === 1) return gprOrMem(o0) && memOk(o0);
+      return insn.opCount >= 2 && (o0.size === 4 || o0.size === 8) && gprOrMem(o1) && memOk(o1);
+    case Mn.MUL: return insn.opCount === 1 && gprOrMem(o0) && memOk(o0);
+    case Mn.CBW: case Mn.CWDE: case Mn.CDQE: case Mn.CWD: case Mn.CDQ: case Mn.CQO: return true;
+    case Mn.XCHG: case Mn.XADD:
+      return insn.opCount === 2 && gprOrMem(o0) && o1.kind === OpKind.REG && o1.regClass === RegClass.GPR && memOk(o0);
     case Mn.BT: case Mn.BTS: case Mn.BTR: case Mn.BTC:
       // register bit base only (memory bit strings with a register offset go to the executor)
       return o0.kind === OpKind.REG && o0.regClass === RegClass.GPR &&
@@ -948,7 +954,43 @@ function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolea
       release(a0, a, r);
       return false;
     }
+    case Mn.MUL: genMulWide(tx, insn, rip, next, false); return false;
+    case Mn.CBW: case Mn.CWDE: case Mn.CDQE: {
+      // AX = sext(AL), EAX = sext(AX), RAX = sext(EAX)
+      const v = fb.local('i64');
+      fb.get(tx.reg(0));
+      if (insn.mn === Mn.CBW) fb.i64Extend8S(); else if (insn.mn === Mn.CWDE) fb.i64Extend16S(); else fb.i64Extend32S();
+      fb.set(v);
+      tx.setGpr(0, insn.mn === Mn.CBW ? 2 : insn.mn === Mn.CWDE ? 4 : 8, false, v);
+      release(v);
+      return false;
+    }
+    case Mn.CWD: case Mn.CDQ: case Mn.CQO: {
+      // DX/EDX/RDX = the sign of AX/EAX/RAX, repeated
+      const bits = insn.mn === Mn.CWD ? 16 : insn.mn === Mn.CDQ ? 32 : 64;
+      const v = fb.local('i64');
+      fb.get(tx.reg(0)).i64Const(64 - bits).i64Shl().i64Const(63).i64ShrS().set(v);
+      tx.setGpr(2, bits / 8, false, v);
+      release(v);
+      return false;
+    }
+    case Mn.XCHG: case Mn.XADD: {
+      // XCHG r/m, r; XADD r/m, r (SDM: TEMP = SRC + DEST; SRC = DEST; DEST = TEMP; flags of the ADD). One
+      // thread runs every vCPU, so the implicit LOCK needs nothing more. A memory operand is stored first:
+      // its slow-path exit then leaves with nothing written.
+      const a0 = tx.addrOf(o0, next);
+      const d = tx.readOp(o0, next, rip, a0), sv = tx.readOp(o1, next, rip, undefined);
+      let r = sv;
+      if (insn.mn === Mn.XADD) { r = fb.local('i64'); fb.get(d).get(sv).i64Add().set(r); mask(r, size); }
+      if (o0.kind === OpKind.MEM) { tx.writeOp(o0, r, rip, a0); tx.setGpr(o1.reg, size, o1.highByte, d); }
+      else { tx.setGpr(o1.reg, size, o1.highByte, d); tx.setGpr(o0.reg, size, o0.highByte, r); }
+      if (insn.mn === Mn.XADD && !tx.flagsDead) tx.setFlags(FlKind.ADD, size, d, sv, r, 0);
+      release(a0, d, sv);
+      if (r !== sv) release(r);
+      return false;
+    }
     case Mn.IMUL: {
+      if (insn.opCount === 1) { genMulWide(tx, insn, rip, next, true); return false; }
       // 2/3-operand IMUL r, r/m(, imm): CF = OF = the signed product does not fit.
       const src1 = insn.opCount === 3 ? o1 : o0, src2 = insn.opCount === 3 ? o2 : o1;
       const a1 = tx.addrOf(o1, next);
@@ -1139,6 +1181,63 @@ function genSse(tx: Tx, bi: BlockInsn, next: bigint): void {
   fb.end(); // done
   if (h) fb.release(h);
   if (a) fb.release(a);
+}
+
+/**
+ * One-operand MUL/IMUL (SDM "MUL", "IMUL"): AX = AL * r/m8, DX:AX = AX * r/m16,
+ * EDX:EAX = EAX * r/m32, RDX:RAX = RAX * r/m64; CF = OF = the high half is
+ * not 0 (MUL) / not the sign extension of the low half (IMUL); SF ZF AF PF
+ * are undefined (the MUL record's rules).
+ */
+function genMulWide(tx: Tx, insn: Instruction, rip: bigint, next: bigint, signed: boolean): void {
+  const fb = tx.fb;
+  const o0 = insn.ops[0]!;
+  const size = o0.size, bits = size * 8;
+  const src = tx.readOp(o0, next, rip, tx.addrOf(o0, next));
+  const a = fb.local('i64'), lo = fb.local('i64'), hi = fb.local('i64'), ovf = fb.local('i32');
+  const sx = (l: I64): void => {
+    fb.get(l);
+    if (size === 1) fb.i64Extend8S(); else if (size === 2) fb.i64Extend16S(); else if (size === 4) fb.i64Extend32S();
+  };
+  tx.getGpr({ ...o0, kind: OpKind.REG, reg: 0, highByte: false } as Operand); fb.set(a);
+  if (size < 8) {
+    // the whole product fits in 64 bits
+    const p = fb.local('i64');
+    if (signed) { sx(a); sx(src); } else { fb.get(a).get(src); }
+    fb.i64Mul().set(p);
+    fb.get(p).i64Const(BigInt.asIntN(64, (1n << BigInt(bits)) - 1n)).i64And().set(lo);
+    fb.get(p).i64Const(bits).i64ShrU().i64Const(BigInt.asIntN(64, (1n << BigInt(bits)) - 1n)).i64And().set(hi);
+    if (signed) { fb.get(p); sx(lo); fb.i64Ne().set(ovf); } else { fb.get(hi).i64Const(0).i64Ne().set(ovf); }
+    fb.release(p);
+    if (size === 1) {
+      fb.get(hi).i64Const(8).i64Shl().get(lo).i64Or().set(lo);
+      tx.setGpr(0, 2, false, lo);
+    } else { tx.setGpr(0, size, false, lo); tx.setGpr(2, size, false, hi); }
+  } else {
+    // 64 x 64 -> 128 from 32-bit halves: the high half of the unsigned product, corrected for signs
+    const t = fb.local('i64'), mid = fb.local('i64');
+    const half = (l: I64, high: boolean): void => { fb.get(l); if (high) fb.i64Const(32).i64ShrU(); else fb.i64Const(0xffffffff).i64And(); };
+    fb.get(a).get(src).i64Mul().set(lo);
+    half(a, false); half(src, false); fb.i64Mul().i64Const(32).i64ShrU().set(mid);       // (al*bl) >> 32
+    half(a, false); half(src, true); fb.i64Mul().set(t);                                 // al*bh
+    fb.get(mid).get(t).i64Const(0xffffffff).i64And().i64Add().set(mid);
+    fb.get(t).i64Const(32).i64ShrU().set(hi);
+    half(a, true); half(src, false); fb.i64Mul().set(t);                                 // ah*bl
+    fb.get(mid).get(t).i64Const(0xffffffff).i64And().i64Add().set(mid);
+    fb.get(hi).get(t).i64Const(32).i64ShrU().i64Add().set(hi);
+    half(a, true); half(src, true); fb.i64Mul().get(hi).i64Add().get(mid).i64Const(32).i64ShrU().i64Add().set(hi);
+    if (signed) {
+      // (select(x, y, c) is c ? x : y) hi -= (a < 0 ? b : 0) + (b < 0 ? a : 0)
+      fb.get(hi).get(src).i64Const(0).get(a).i64Const(0).i64LtS().select().i64Sub();
+      fb.get(a).i64Const(0).get(src).i64Const(0).i64LtS().select().i64Sub().set(hi);
+      fb.get(hi).get(lo).i64Const(63).i64ShrS().i64Ne().set(ovf);
+    } else fb.get(hi).i64Const(0).i64Ne().set(ovf);
+    fb.release(t); fb.release(mid);
+    tx.setGpr(0, 8, false, lo); tx.setGpr(2, 8, false, hi);
+  }
+  if (!tx.flagsDead) tx.setFlags(FlKind.MUL, size, undefined, undefined, lo, ovf);
+  for (const l of [src, a, lo, hi]) fb.release(l);
+  fb.release(ovf);
 }
 
 /** ovf = signed 64x64 product of x, y does not fit in 64 bits (r = low product). */
