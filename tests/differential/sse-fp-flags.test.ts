@@ -360,7 +360,7 @@ describe('MXCSR flags, masks, DAZ/FTZ and #XM: JIT vs host CPU', () => {
     if (failures.length) console.log(`${failedTemplates.size} of ${tpl.length} templates fail:\n${failures.slice(0, 150).join('\n')}`);
     expect(faults).toBeGreaterThan(cases.length / 20); // the unmasked cases did reach the host's #XM
     expect(failures.slice(0, 20)).toEqual([]);
-  }, 60_000 + CASES * 3_000);
+  }, 60_000 + CASES * 6_000);
 
   for (const interpretFirst of [false, true]) {
     test(`an unmasked exception raises #UD when CR4.OSXMMEXCPT = 0, #XM when set; LDMXCSR reserved bits #GP (${interpretFirst ? 'interpreter tier' : 'translated'})`, async () => {
