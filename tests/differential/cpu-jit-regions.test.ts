@@ -161,6 +161,35 @@ const PROGRAMS: Record<string, string> = {
     add r9, rax
     ret
     E10: nop`,
+  // CMPXCHG that succeeds and fails (register and memory destinations, all sizes), XADD, XCHG.
+  'compare-exchange loops': `
+    mov ecx, 300
+    L11: mov rax, [rsi + 32]
+    test cl, 1
+    jz M11
+    add rax, rcx
+    M11: cmpxchg [rsi + 32], rdx
+    setz r8b
+    add r9, r8
+    mov eax, [rsi + 40]
+    lock cmpxchg [rsi + 40], ebx
+    mov rax, r10
+    test cl, 2
+    jz N11
+    inc rax
+    N11: cmpxchg r10, r11
+    mov ax, [rsi + 48]
+    cmpxchg [rsi + 48], cx
+    mov al, dl
+    cmpxchg bh, cl
+    lock xadd [rsi + 56], rdi
+    xadd r12d, r13d
+    xchg [rsi + 64], r14
+    xchg r15w, dx
+    rol rdx, 7
+    add rbx, rcx
+    dec ecx
+    jnz L11`,
   // Self-modifying code in a loop: each iteration patches the immediate of the next instruction.
   'self-modifying loop': `
     mov ecx, 300

@@ -111,7 +111,9 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export function runNative(bin: string, cases: Array<{ code: Uint8Array; gpr: bigint[]; rflags: bigint; data: Uint8Array }>): NativeResult[] {
   const input = cases.map((c) => [hex(c.code), ...c.gpr.map((g) => BigInt.asUintN(64, g).toString(16)), c.rflags.toString(16), hex(c.data)].join(' ')).join('\n') + '\n';
-  const r = spawnSync(bin, [], { input, maxBuffer: 1 << 30 });
+  // A program that never ends on the host (a bad test program) must fail the test, not hang the suite.
+  const r = spawnSync(bin, [], { input, maxBuffer: 1 << 30, timeout: 60_000 });
+  if (r.error || r.signal) throw new Error(`native helper: ${r.error?.message ?? `killed by ${r.signal}`} (a program that does not end?)`);
   const lines = r.stdout.toString().trim().split('\n');
   return lines.map((l) => {
     if (l.startsWith('fault')) return { fault: Number(l.split(' ')[1]) };

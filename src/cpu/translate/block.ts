@@ -124,7 +124,7 @@ export function canInline(insn: Instruction, mode: number): boolean {
       return insn.opCount >= 2 && (o0.size === 4 || o0.size === 8) && gprOrMem(o1) && memOk(o1);
     case Mn.MUL: return insn.opCount === 1 && gprOrMem(o0) && memOk(o0);
     case Mn.CBW: case Mn.CWDE: case Mn.CDQE: case Mn.CWD: case Mn.CDQ: case Mn.CQO: return true;
-    case Mn.XCHG: case Mn.XADD:
+    case Mn.XCHG: case Mn.XADD: case Mn.CMPXCHG:
       return insn.opCount === 2 && gprOrMem(o0) && o1.kind === OpKind.REG && o1.regClass === RegClass.GPR && memOk(o0);
     case Mn.BT: case Mn.BTS: case Mn.BTR: case Mn.BTC:
       // register bit base only (memory bit strings with a register offset go to the executor)
@@ -987,6 +987,35 @@ function genInline(tx: Tx, insn: Instruction, rip: bigint, next: bigint): boolea
       if (insn.mn === Mn.XADD && !tx.flagsDead) tx.setFlags(FlKind.ADD, size, d, sv, r, 0);
       release(a0, d, sv);
       if (r !== sv) release(r);
+      return false;
+    }
+    case Mn.CMPXCHG: {
+      // SDM CMPXCHG: accumulator = DEST ? (ZF = 1, DEST = SRC) : (ZF = 0, accumulator = DEST); a memory
+      // destination is written either way (old value back when unequal); flags of CMP accumulator, DEST.
+      const a0 = tx.addrOf(o0, next);
+      const d = tx.readOp(o0, next, rip, a0), sv = tx.readOp(o1, next, rip, undefined);
+      const acc = fb.local('i64'), eq = fb.local('i32');
+      tx.getGpr({ ...o0, kind: OpKind.REG, reg: 0, highByte: false } as Operand); fb.set(acc);
+      fb.get(acc).get(d).i64Eq().set(eq);
+      if (o0.kind === OpKind.MEM) {
+        const w = fb.local('i64');
+        fb.get(sv).get(d).get(eq).select().set(w);
+        tx.writeOp(o0, w, rip, a0);
+        release(w);
+      }
+      fb.get(eq).if_();
+      if (o0.kind === OpKind.REG) tx.setGpr(o0.reg, size, o0.highByte, sv);
+      fb.else_();
+      tx.setGpr(0, size, false, d);
+      fb.end();
+      if (!tx.flagsDead) {
+        const r = fb.local('i64');
+        fb.get(acc).get(d).i64Sub().set(r);
+        mask(r, size);
+        tx.setFlags(FlKind.SUB, size, acc, d, r, 0);
+        release(r);
+      }
+      release(a0, d, sv, acc, eq);
       return false;
     }
     case Mn.IMUL: {
