@@ -101,16 +101,21 @@ export class Vcpu implements SystemOps {
    */
   liveNow(): bigint { return this.host.nowNs() - this.engine.stats.translateNs - this.engine.pausedNs; }
   /**
-   * Guest time as the guest sees it: sampled once per run-loop iteration (up
-   * to 20 000 instructions), so two RDTSCs a few instructions apart never see
-   * a host preemption between them (RDTSC still advances: see readTsc).
+   * Guest time for the devices (LAPIC timer, kvmclock updates): sampled once
+   * per run-loop iteration (one scheduling turn, 50-200 us of host time), so
+   * everything a turn does sees one instant.
    */
   guestNow(): bigint { return this.timeSample ?? this.liveNow(); }
   private timeSample: bigint | undefined;
   private lastTsc = 0n;
-  /** RDTSC / IA32_TSC: the invariant TSC at guest time, strictly increasing between reads. */
+  /**
+   * RDTSC / IA32_TSC: the invariant TSC at the live guest time (host time less
+   * translation and scheduling pauses, not the turn's sample: a turn can run a
+   * million instructions and the guest times short phases with RDTSC),
+   * strictly increasing between reads.
+   */
   readTsc(): bigint {
-    let t = this.tsc.tscAt(this.guestNow());
+    let t = this.tsc.tscAt(this.timeSample === undefined ? this.liveNow() : maxBig(this.timeSample, this.liveNow()));
     if (t <= this.lastTsc) t = this.lastTsc + 1n;
     this.lastTsc = t;
     return t;
@@ -1076,3 +1081,5 @@ export class Vcpu implements SystemOps {
 }
 
 void CR0_EM; void CR0_MP; void CR0_TS; void CR4_OSFXSR; void VEC_TS; void VEC_PF; void SEG_BYTES; void SEGF_BASE; void statusFlags; void F_CF;
+
+function maxBig(a: bigint, b: bigint): bigint { return a > b ? a : b; }
