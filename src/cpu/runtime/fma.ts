@@ -165,7 +165,7 @@ export function exactFused(x: number, y: number, z: number, pNeg: boolean, zNeg:
   const e = Math.min(pe, C.e);
   const sum = (pNeg ? -pm : pm) * (1n << BigInt(pe - e)) + (zNeg ? -C.m : C.m) * (1n << BigInt(C.e - e));
   if (sum === 0n) return roundDyadic(rc === RC_DOWN, 0n, 0, fmt, rc);
-  return roundExact(sum < 0n, sum < 0n ? -sum : sum, e, f, rc); // with OE/UE/PE and FTZ
+  return roundExact(sum < 0n, sum < 0n ? -sum : sum, e, f, rc, true); // with OE/UE/PE and FTZ; tininess after rounding
 }
 
 interface FmaForm { kind: 'madd' | 'msub' | 'nmadd' | 'nmsub' | 'maddsub' | 'msubadd'; order: '132' | '213' | '231'; scalar: boolean; d: boolean }

@@ -134,12 +134,19 @@ function bitLength(m: bigint): number { return m.toString(2).length; }
  * gradual underflow, FTZ, and the directed modes' overflow to the largest
  * finite value; the OE/UE/PE conditions go to `fpx.post`. Returns the bits.
  */
-export function roundExact(neg: boolean, m: bigint, e: number, fmt: Fmt, rc: number): bigint {
+export function roundExact(neg: boolean, m: bigint, e: number, fmt: Fmt, rc: number, tinyAfterRounding = false): bigint {
   const width = BigInt(fmt.ebits + fmt.p - 1);
   const sign = neg ? 1n << width : 0n;
   const len = bitLength(m);
   const lead = e + len - 1;
-  const tiny = lead < fmt.emin; // before rounding (SDM Vol. 1 §4.9.1.5)
+  // Before rounding (SDM Vol. 1 §4.9.1.5); the FMA forms decide after rounding to p bits with an
+  // unbounded exponent (the host reports no UE when that rounding reaches 2^emin).
+  let tiny = lead < fmt.emin;
+  if (tiny && tinyAfterRounding && lead === fmt.emin - 1 && len > fmt.p) {
+    const k = BigInt(len - fmt.p), top = m >> k, rem = m & ((1n << k) - 1n), half = 1n << (k - 1n);
+    const up = rem !== 0n && (rc === RC_NEAREST ? rem > half || (rem === half && (top & 1n) === 1n) : rc === RC_DOWN ? neg : rc === RC_UP ? !neg : false);
+    if (up && top + 1n === 1n << BigInt(fmt.p)) tiny = false;
+  }
   const ueUnmasked = (fpx.unmasked & UE) !== 0;
   if (tiny && fpx.ftz && !ueUnmasked) { fpx.post |= UE | PE; return sign; }
   let q = Math.max(lead - (fmt.p - 1), fmt.emin - (fmt.p - 1)); // exponent of the last kept bit
