@@ -7,33 +7,7 @@
 import { Mn, type Instruction } from '../decoder/types.js';
 import { Exit } from '../translate/core.js';
 import { destReg, readSrc, simdChecks, writeDest, type SimdCtx } from './simd.js';
-
-/** GF(2^8) multiply modulo x^8 + x^4 + x^3 + x + 1 (FIPS 197 §4.2). */
-function gmul(a: number, b: number): number {
-  let r = 0;
-  for (let i = 0; i < 8; i++) {
-    if (b & 1) r ^= a;
-    const hi = a & 0x80;
-    a = (a << 1) & 0xff;
-    if (hi) a ^= 0x1b;
-    b >>= 1;
-  }
-  return r;
-}
-
-/** The S-box from its definition (FIPS 197 §5.1.1): multiplicative inverse, then the affine map. */
-const SBOX = new Uint8Array(256);
-const INV_SBOX = new Uint8Array(256);
-{
-  for (let x = 0; x < 256; x++) {
-    let inv = 0;
-    if (x !== 0) for (let y = 1; y < 256; y++) if (gmul(x, y) === 1) { inv = y; break; }
-    let s = inv;
-    for (let k = 1; k <= 4; k++) s ^= ((inv << k) | (inv >> (8 - k))) & 0xff;
-    s ^= 0x63;
-    SBOX[x] = s; INV_SBOX[s] = x;
-  }
-}
+import { gmul, INV_SBOX, SBOX } from './aes-sbox.js';
 
 function shiftRows(s: Uint8Array, inverse: boolean): Uint8Array {
   const r = new Uint8Array(16);

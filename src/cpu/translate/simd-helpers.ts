@@ -23,6 +23,7 @@
  */
 import { FunctionBuilder, ModuleBuilder, type FuncType, type I32 } from '../wasm/builder.js';
 import { SIMD_TABLES } from '../state.js';
+import { gmul, INV_SBOX, SBOX } from '../runtime/aes-sbox.js';
 
 /** The helper table slot of the first SIMD helper (after block.ts's FLAGS COND INTERP). */
 export const SIMD_SLOT_BASE = 3;
@@ -52,34 +53,12 @@ export const SimdTable = {
   END: 0x2a00,
 } as const;
 
-/** GF(2^8) multiply modulo x^8 + x^4 + x^3 + x + 1 (FIPS 197 §4.2). */
-function gmul(a: number, b: number): number {
-  let r = 0;
-  for (let i = 0; i < 8; i++) {
-    if (b & 1) r ^= a;
-    const hi = a & 0x80;
-    a = (a << 1) & 0xff;
-    if (hi) a ^= 0x1b;
-    b >>= 1;
-  }
-  return r;
-}
-
 /** The table bytes (SimdTable layout). */
 export function simdTableBytes(): Uint8Array {
   const out = new Uint8Array(SimdTable.END);
   const dv = new DataView(out.buffer);
-  const log = new Uint8Array(256), exp = new Uint8Array(256);
-  // GF(2^8) inverses through the generator 3 (FIPS 197 §4.2): inv(x) = exp[255 - log[x]].
-  for (let i = 0, x = 1; i < 255; i++) { exp[i] = x; log[x] = i; x = gmul(x, 3); }
-  for (let x = 0; x < 256; x++) {
-    const inv = x === 0 ? 0 : exp[(255 - log[x]!) % 255]!;
-    let s = inv;
-    for (let k = 1; k <= 4; k++) s ^= ((inv << k) | (inv >> (8 - k))) & 0xff; // affine map (§5.1.1)
-    s ^= 0x63;
-    out[SimdTable.SBOX + x] = s;
-    out[SimdTable.INV_SBOX + s] = x;
-  }
+  out.set(SBOX, SimdTable.SBOX);
+  out.set(INV_SBOX, SimdTable.INV_SBOX);
   for (let x = 0; x < 256; x++) {
     const s = out[SimdTable.SBOX + x]!, i = out[SimdTable.INV_SBOX + x]!;
     dv.setUint32(SimdTable.TE0 + 4 * x, (gmul(s, 2) | (s << 8) | (s << 16) | (gmul(s, 3) << 24)) >>> 0, true);
