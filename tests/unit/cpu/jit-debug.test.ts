@@ -14,32 +14,37 @@ function flat(sel: number, code: boolean): SegmentState {
   return { selector: sel, base: 0n, limit: 0xffffffff, type: code ? 0xb : 0x3, present: true, dpl: 0, db: !code, s: true, l: code, g: true, avl: false, unusable: false };
 }
 
+/** A JIT with 64 MiB of RAM identity-mapped by a 1 GiB page, 64-bit flat state, `code` at CODE. */
+async function flatJit(code: number[]): Promise<{ jit: JitAccelerator; mem: GuestMemory; next: () => Promise<StopReason> }> {
+  const mem = new GuestMemory(64 * 1024 * 1024, { reservedBytes: JIT_RESERVED_BYTES });
+  let onStop: (r: StopReason) => void = () => {};
+  const jit = new JitAccelerator();
+  await jit.init({
+    memory: mem, pio: new Bus('pio'), mmio: new Bus('mmio'), cpuid: createCpuidPolicy({ accel: 'jit' }), cpuCount: 1,
+    onStop: (r) => onStop(r), onEoi: () => {}, nowNs: () => process.hrtime.bigint(),
+  });
+  mem.writeU64(0x1000, 0x2000n | 3n);
+  mem.writeU64(0x2000, 0x83n);
+  mem.writeBytes(CODE, Uint8Array.from(code));
+  const nul: SegmentState = { ...flat(0, false), unusable: true, present: false };
+  jit.setState(0, {
+    regs: { gpr: new Array<bigint>(16).fill(0n), rip: BigInt(CODE), rflags: 2n },
+    sregs: {
+      cs: flat(8, true), ds: flat(16, false), es: flat(16, false), ss: flat(16, false), fs: flat(16, false), gs: flat(16, false),
+      tr: { ...flat(0x18, false), type: 0xb, s: false, limit: 0x67 }, ldt: nul, gdt: { base: 0n, limit: 0 }, idt: { base: 0n, limit: 0 },
+      cr0: 0x80000033n, cr2: 0n, cr3: 0x1000n, cr4: 0x620n, cr8: 0n, efer: 0xd00n, apicBase: 0xfee00900n,
+    },
+  });
+  const next = (): Promise<StopReason> => new Promise((res) => { onStop = res; jit.resume(); });
+  return { jit, mem, next };
+}
+
 describe('JIT debug interface', () => {
   test('breakpoint, resume over it, single-step, translate', async () => {
-    const mem = new GuestMemory(64 * 1024 * 1024, { reservedBytes: JIT_RESERVED_BYTES });
-    let onStop: (r: StopReason) => void = () => {};
-    const jit = new JitAccelerator();
-    await jit.init({
-      memory: mem, pio: new Bus('pio'), mmio: new Bus('mmio'), cpuid: createCpuidPolicy({ accel: 'jit' }), cpuCount: 1,
-      onStop: (r) => onStop(r), onEoi: () => {}, nowNs: () => process.hrtime.bigint(),
-    });
-    mem.writeU64(0x1000, 0x2000n | 3n);
-    mem.writeU64(0x2000, 0x83n);
     // mov eax, 1; add eax, 2; add eax, 3; add eax, 4; jmp $ (spin)
-    const code = [0xb8, 1, 0, 0, 0, 0x83, 0xc0, 2, 0x83, 0xc0, 3, 0x83, 0xc0, 4, 0xeb, 0xfe];
-    mem.writeBytes(CODE, Uint8Array.from(code));
-    const nul: SegmentState = { ...flat(0, false), unusable: true, present: false };
-    jit.setState(0, {
-      regs: { gpr: new Array<bigint>(16).fill(0n), rip: BigInt(CODE), rflags: 2n },
-      sregs: {
-        cs: flat(8, true), ds: flat(16, false), es: flat(16, false), ss: flat(16, false), fs: flat(16, false), gs: flat(16, false),
-        tr: { ...flat(0x18, false), type: 0xb, s: false, limit: 0x67 }, ldt: nul, gdt: { base: 0n, limit: 0 }, idt: { base: 0n, limit: 0 },
-        cr0: 0x80000033n, cr2: 0n, cr3: 0x1000n, cr4: 0x620n, cr8: 0n, efer: 0xd00n, apicBase: 0xfee00900n,
-      },
-    });
+    const { jit, next } = await flatJit([0xb8, 1, 0, 0, 0, 0x83, 0xc0, 2, 0x83, 0xc0, 3, 0x83, 0xc0, 4, 0xeb, 0xfe]);
     const dbg = jit.debug;
     expect(dbg.translate(0, BigInt(CODE + 5))).toBe(BigInt(CODE + 5));
-    const next = (): Promise<StopReason> => new Promise((res) => { onStop = res; jit.resume(); });
 
     expect(dbg.addBreakpoint('sw', BigInt(CODE + 8))).toBe(true);
     let r = await next();
@@ -63,36 +68,16 @@ describe('JIT debug interface', () => {
   });
 
   test('single-step over memory accesses that take the slow path stops after each instruction', async () => {
-    const mem = new GuestMemory(64 * 1024 * 1024, { reservedBytes: JIT_RESERVED_BYTES });
-    let onStop: (r: StopReason) => void = () => {};
-    const jit = new JitAccelerator();
-    await jit.init({
-      memory: mem, pio: new Bus('pio'), mmio: new Bus('mmio'), cpuid: createCpuidPolicy({ accel: 'jit' }), cpuCount: 1,
-      onStop: (r) => onStop(r), onEoi: () => {}, nowNs: () => process.hrtime.bigint(),
-    });
-    mem.writeU64(0x1000, 0x2000n | 3n);
-    mem.writeU64(0x2000, 0x83n);
     // mov rax, [0x300ffe] (crosses a page: always the slow path); add [0x400000], eax (first touch: TLB miss);
     // mov ebx, [0x400000]; jmp $
-    const code = [
+    const { jit, mem, next } = await flatJit([
       0x48, 0x8b, 0x04, 0x25, 0xfe, 0x0f, 0x30, 0x00,
       0x01, 0x04, 0x25, 0x00, 0x00, 0x40, 0x00,
       0x8b, 0x1c, 0x25, 0x00, 0x00, 0x40, 0x00,
       0xeb, 0xfe,
-    ];
-    mem.writeBytes(CODE, Uint8Array.from(code));
+    ]);
     mem.writeU64(0x300ff8, 0x0807060504030201n);
     mem.writeU64(0x301000, 0x100f0e0d0c0b0a09n);
-    const nul: SegmentState = { ...flat(0, false), unusable: true, present: false };
-    jit.setState(0, {
-      regs: { gpr: new Array<bigint>(16).fill(0n), rip: BigInt(CODE), rflags: 2n },
-      sregs: {
-        cs: flat(8, true), ds: flat(16, false), es: flat(16, false), ss: flat(16, false), fs: flat(16, false), gs: flat(16, false),
-        tr: { ...flat(0x18, false), type: 0xb, s: false, limit: 0x67 }, ldt: nul, gdt: { base: 0n, limit: 0 }, idt: { base: 0n, limit: 0 },
-        cr0: 0x80000033n, cr2: 0n, cr3: 0x1000n, cr4: 0x620n, cr8: 0n, efer: 0xd00n, apicBase: 0xfee00900n,
-      },
-    });
-    const next = (): Promise<StopReason> => new Promise((res) => { onStop = res; jit.resume(); });
     jit.debug.setSingleStep(0, true);
     const stops: bigint[] = [];
     for (let i = 0; i < 3; i++) {
