@@ -19,7 +19,7 @@ import type { CpuidResult } from '../cpu/cpuid.js';
 import type { InterruptMessage } from '../devices/irq.js';
 import type { AccessSize } from '../memory/bus.js';
 import {
-  KVM, KVM_CAP, KVM_EXIT, KVM_GUESTDBG, KVM_INTERNAL_ERROR, KVM_MP_STATE, KVM_SYSTEM_EVENT, RUN, SIZEOF,
+  KVM, KVM_CAP, KVM_GUESTDBG, KVM_INTERNAL_ERROR, KVM_MP_STATE, KVM_SYSTEM_EVENT, RUN, SIZEOF,
   decodeCpuid2, decodeExit, decodeFpu, decodeMsrs, encodeFpu, decodeRegs, decodeSregs, decodeTranslation, encodeCpuid2,
   encodeEnableCap, encodeGuestDebug, encodeMpState, encodeMsi, encodeMsiRouting, encodeMsrs, encodeRegs,
   encodeResetFpu, encodeSregs, encodeTranslation, type CpuidEntry2, type KvmExit, type MsiAddressData,

@@ -15,7 +15,7 @@ import { ADD, fpBegin, fpCommit, fpStep, fpx, IE, isDenormal32, isDenormal64, is
 import { Exit } from '../translate/core.js';
 import { F_CF, F_ZF } from '../translate/flags.js';
 import {
-  destReg, f32, f64, i16, i32, i8, readSrc, setGpr, setStatusFlags, simdChecks, u16, u32, u64, writeDest, writeMem,
+  destReg, f32, f64, i32, i8, readSrc, setGpr, setStatusFlags, simdChecks, u16, u32, u64, writeDest, writeMem,
   type SimdCtx,
 } from './simd.js';
 

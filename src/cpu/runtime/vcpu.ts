@@ -651,7 +651,6 @@ export class Vcpu implements SystemOps {
   }
 
   // ---- interrupt and exception delivery (SDM Vol. 3 §6.12, §6.14)
-  private delivering: number[] = [];
 
   /**
    * Deliver `vector`. kind: 'exception' (fault/trap raised by the CPU, RIP already

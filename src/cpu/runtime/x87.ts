@@ -836,7 +836,7 @@ function envOp(ctx: SimdCtx, insn: Instruction, rip: bigint): number {
   const st = ctx.st, op = insn.ops[0]!;
   const lin = linAddr(ctx, insn, op, rip);
   const w16 = insn.opSize === 16;
-  const envBytes = w16 ? 14 : 28, slot = w16 ? 2 : 4;
+  const envBytes = w16 ? 14 : 28;
   const save = insn.mn === Mn.FNSTENV || insn.mn === Mn.FNSAVE;
   const regs = insn.mn === Mn.FNSAVE || insn.mn === Mn.FRSTOR;
   const total = envBytes + (regs ? 80 : 0);
