@@ -3,7 +3,7 @@
  * the host CPU and the JIT, lane bits compared exactly: NaN operands (the
  * first source's NaN wins, quietened; SNaN payloads), signed zeros,
  * infinities, denormals, and every MXCSR rounding mode. MXCSR exception
- * flags are not compared (not modelled, see docs/simd.md).
+ * flags, masks, #XM, DAZ and FTZ are compared in sse-fp-flags.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assemble, buildNativeHelper, DATA_ADDR, DATA_BYTES, makeJit, rng, runCaseOnJit, runNative } from './cpu-native-helper.js';
