@@ -191,6 +191,9 @@ function templates(): Template[] {
     { asm: 'cvtss2sd xmm0, dword ptr [rdi+32]', kind: 's' }, { asm: 'cvtsi2sd xmm0, qword ptr [rdi+104]', kind: 'i64' },
     { asm: 'cvttsd2si rax, qword ptr [rdi+32]', kind: 'd' }, { asm: 'roundsd xmm0, qword ptr [rdi+32], 4', kind: 'd' },
     { asm: 'vfmadd231sd xmm0, xmm1, qword ptr [rdi+64]', kind: 'd' }, { asm: 'sqrtss xmm0, dword ptr [rdi+32]', kind: 's' });
+  // F16C: narrowing per imm8 rounding or MXCSR.RC (imm8[2]); widening from random halves
+  for (const imm of [0, 1, 2, 3, 4]) t.push({ asm: `vcvtps2ph xmm0, ymm1, ${imm}`, kind: 's' });
+  t.push({ asm: 'vcvtps2ph xmm0, xmm1, 4', kind: 's' }, { asm: 'vcvtph2ps ymm0, xmm1', kind: 'i32' }, { asm: 'vcvtph2ps xmm0, xmm1', kind: 'i32' });
   return t;
 }
 
