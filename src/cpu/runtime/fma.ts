@@ -3,7 +3,7 @@
  * PS/PD/SS/SD and VFMADDSUB/VFMSUBADD 132/213/231 PS/PD (SDM Vol. 2
  * "VFMADD132PS..."). The product and the sum are exact and rounded once
  * (per MXCSR.RC): the operands are taken as integers times powers of two
- * (BigInt) and `roundDyadic` rounds the exact result into the target
+ * (BigInt) and mxcsr.ts `roundExact` rounds the exact result into the target
  * format, which also serves the integer-to-float conversions and F16C.
  *
  * Operand roles: src1 = the destination register, src2 = VEX.vvvv, src3 =
@@ -20,7 +20,7 @@ import { Mn, MN_NAMES, type Instruction } from '../decoder/types.js';
 import { S } from '../state.js';
 import { Exit } from '../translate/core.js';
 import {
-  DE, F32, F64, f32FromBits, f64Bits, f64FromBits, fpBegin, fpCommit, fpx, IE, mxcsrRc, PE, RC_DOWN, RC_NEAREST, RC_UP, roundExact,
+  DE, F32, F64, f32FromBits, f64Bits, f64FromBits, fpBegin, fpCommit, fpx, IE, mxcsrRc, PE, RC_DOWN, RC_NEAREST, roundExact,
 } from './mxcsr.js';
 import { readVecOp, vecBytes, writeYmm } from './avx.js';
 import type { SimdCtx } from './simd.js';
@@ -31,43 +31,10 @@ export const FMT16: FpFormat = { p: 11, emin: -14, emax: 15, ebits: 5 };
 export const FMT32: FpFormat = { p: 24, emin: -126, emax: 127, ebits: 8 };
 export const FMT64: FpFormat = { p: 53, emin: -1022, emax: 1023, ebits: 11 };
 
-function bitLength(m: bigint): number { return m.toString(2).length; }
 
-/**
- * Round (-1)^neg * m * 2^e (m >= 0) to `fmt` with rounding mode `rc`
- * (0 nearest-even, 1 down, 2 up, 3 toward zero; SDM Vol. 1 §4.8.4), with
- * gradual underflow and the directed modes' overflow to the largest finite
- * value. Returns the encoding. m = 0 gives a zero of sign `neg`.
- */
-export function roundDyadic(neg: boolean, m: bigint, e: number, fmt: FpFormat, rc: number): bigint {
-  const width = BigInt(fmt.ebits + fmt.p - 1);
-  const sign = neg ? 1n << width : 0n;
-  if (m === 0n) return sign;
-  const lead = e + bitLength(m) - 1;
-  let q = Math.max(lead - (fmt.p - 1), fmt.emin - (fmt.p - 1)); // exponent of the last kept bit
-  let mant: bigint;
-  if (q <= e) mant = m << BigInt(e - q);
-  else {
-    const k = BigInt(q - e);
-    mant = m >> k;
-    const rem = m & ((1n << k) - 1n), half = 1n << (k - 1n);
-    let up = false;
-    if (rem !== 0n) {
-      if (rc === RC_NEAREST) up = rem > half || (rem === half && (mant & 1n) === 1n);
-      else if (rc === RC_DOWN) up = neg;
-      else if (rc === RC_UP) up = !neg;
-    }
-    if (up) mant += 1n;
-    if (mant === 1n << BigInt(fmt.p)) { mant >>= 1n; q += 1; }
-  }
-  const hidden = 1n << BigInt(fmt.p - 1);
-  const expField = mant >= hidden ? q + fmt.p - 1 + (2 ** (fmt.ebits - 1) - 1) : 0;
-  if (expField >= 2 ** fmt.ebits - 1) { // overflow
-    const toInf = rc === RC_NEAREST || (rc === RC_UP && !neg) || (rc === RC_DOWN && neg);
-    const maxExp = BigInt(2 ** fmt.ebits - 1);
-    return sign | (toInf ? maxExp << BigInt(fmt.p - 1) : ((maxExp - 1n) << BigInt(fmt.p - 1)) | (hidden - 1n));
-  }
-  return sign | (BigInt(expField) << BigInt(fmt.p - 1)) | (mant & (hidden - 1n));
+/** The encoding of a zero of sign `neg` in `fmt`. */
+function signedZero(neg: boolean, fmt: FpFormat): bigint {
+  return neg ? 1n << BigInt(fmt.ebits + fmt.p - 1) : 0n;
 }
 
 /** A finite double as sign, magnitude m and exponent e (value = (-1)^neg * m * 2^e). */
@@ -159,12 +126,12 @@ export function exactFused(x: number, y: number, z: number, pNeg: boolean, zNeg:
   const A = dyadicOf(x), B = dyadicOf(y), C = dyadicOf(z);
   const pm = A.m * B.m, pe = A.e + B.e;
   if (pm === 0n && C.m === 0n) { // exact zero: the sign of equal-signed zeros, else +0 (-0 rounding down)
-    return roundDyadic(pNeg === zNeg ? pNeg : rc === RC_DOWN, 0n, 0, fmt, rc);
+    return signedZero(pNeg === zNeg ? pNeg : rc === RC_DOWN, fmt);
   }
   const f = fmt === FMT64 ? F64 : F32;
   const e = Math.min(pe, C.e);
   const sum = (pNeg ? -pm : pm) * (1n << BigInt(pe - e)) + (zNeg ? -C.m : C.m) * (1n << BigInt(C.e - e));
-  if (sum === 0n) return roundDyadic(rc === RC_DOWN, 0n, 0, fmt, rc);
+  if (sum === 0n) return signedZero(rc === RC_DOWN, fmt);
   return roundExact(sum < 0n, sum < 0n ? -sum : sum, e, f, rc, true); // with OE/UE/PE and FTZ; tininess after rounding
 }
 
